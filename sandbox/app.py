@@ -1,0 +1,114 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+from openapi_core import OpenAPI
+from werkzeug.exceptions import HTTPException
+
+from . import errors
+from .routing import CORRELATION_HEADER, new_request_id, register
+from .runtime import Sandbox
+from .settings import Settings
+from .spec import load_spec, load_spec_text, operations
+from .validation import FORMAT_CHECKS
+
+MAX_BODY_BYTES = 1024 * 1024
+log = logging.getLogger("sandbox")
+
+
+@cache
+def reference_openapi() -> OpenAPI:
+    """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
+    from openapi_core import Config
+
+    return OpenAPI.from_dict(load_spec(), config=Config(extra_format_validators=FORMAT_CHECKS))
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a sandbox app: spec checked, routes generated, world seeded."""
+    app = Flask("sandbox")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
+    reference_openapi()
+    spec = load_spec()
+    sandbox = Sandbox(Settings.from_mapping(app.config))
+    app.extensions["eal_sandbox"] = sandbox
+    register(app, operations(spec), spec.get("components", {}), sandbox)
+    _serve_spec(app, spec)
+    _init_errors(app)
+    _init_request_ids(app)
+    return app
+
+
+def sandbox_of(app: Flask) -> Sandbox:
+    return app.extensions["eal_sandbox"]  # type: ignore[no-any-return]
+
+
+def _serve_spec(app: Flask, spec: dict[str, Any]) -> None:
+    as_json = orjson.dumps(spec)
+
+    @app.get("/openapi.yaml")
+    def openapi_yaml() -> Response:
+        return Response(load_spec_text(), mimetype="application/yaml")
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Response:
+        return Response(as_json, mimetype="application/json")
+
+
+def _init_errors(app: Flask) -> None:
+    @app.errorhandler(errors.ApiError)
+    def api_error(error: errors.ApiError) -> Response:
+        return errors.render(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return errors.render(_from_werkzeug(error))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return errors.render(errors.ApiError(
+            "The sandbox hit an internal error; this is a sandbox bug, please report it",
+            details={"request_id": g.get("request_id", "")}))
+
+
+def _from_werkzeug(error: HTTPException) -> errors.ApiError:
+    status = error.code or 500
+    if status == 404:
+        return errors.NotFound(f"No route for {request.method} {request.path}: see /openapi.yaml",
+                               details={"path": request.path})
+    if status == 405:
+        allowed = sorted(getattr(error, "valid_methods", None) or [])
+        return errors.MethodNotAllowed(
+            f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
+            details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
+    if status == 413:
+        return errors.PayloadTooLarge("Request body is larger than the 1 MiB limit")
+    if status == 415:
+        return errors.UnsupportedMediaType("Content-Type must be application/json")
+    if status == 400:
+        return errors.BadRequest(error.description or "Bad request")
+    return errors.ApiError(error.description or "error", status=status,
+                           code=(error.name or "error").lower().replace(" ", "_"))
+
+
+def _init_request_ids(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = request.environ["sandbox.request_id"] = new_request_id()
+
+    @app.after_request
+    def stamp(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id") or new_request_id()
+        correlation = request.headers.get(CORRELATION_HEADER)
+        if correlation and CORRELATION_HEADER not in response.headers:
+            response.headers[CORRELATION_HEADER] = correlation
+        return response

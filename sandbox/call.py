@@ -1,0 +1,44 @@
+"""What a handler receives (``Call``) and may return (``Reply``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runtime import Sandbox
+    from .spec import Operation
+
+
+@dataclass(slots=True)
+class Call:
+    """One validated request: typed parameters, parsed body, the calling key."""
+
+    operation: Operation
+    sandbox: Sandbox
+    path: dict[str, Any]
+    query: dict[str, Any]
+    body: Any
+    key: dict[str, Any] | None
+    correlation_id: str
+    request_id: str
+    base_url: str = ""  # scheme://host of this request, for URLs the sandbox itself serves
+
+    @property
+    def org_id(self) -> str:
+        assert self.key is not None, "operation without a key has no organization"
+        return str(self.key["organization_id"])
+
+    @property
+    def key_id(self) -> str | None:
+        return None if self.key is None else str(self.key["id"])
+
+
+@dataclass(slots=True)
+class Reply:
+    """A handler's answer when the default (200, JSON) is not enough."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    mimetype: str = "application/json"

@@ -1,0 +1,69 @@
+"""The ``eal-sandbox`` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .settings import Settings
+
+DEFAULT_PORT = 4010
+
+
+def _print_keys(keys: list[dict[str, Any]], names: dict[str, str]) -> None:
+    click.echo("API keys (Authorization: Bearer <token>):")
+    for key in keys:
+        org = names.get(key["organization_id"], key["organization_id"])
+        click.echo(f"  {key['token']}  {','.join(key['scopes']):<16} {org}")
+
+
+def _world_names(sandbox: Any) -> dict[str, str]:
+    return {org["id"]: org["name"] for org in sandbox.store.scan("organization")}
+
+
+@click.group()
+def main() -> None:
+    """EAL Sandbox: the test-mode server of the Expert AI Labs v1 API."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--seed", default=Settings.SEED, show_default=True, type=int)
+@click.option("--rate-limit", default=Settings.RATE_LIMIT, show_default=True, type=int,
+              help="requests per key per minute")
+@click.option("--leads-per-org", default=Settings.LEADS_PER_ORG, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int) -> None:
+    """Run the sandbox under gunicorn and print its base URL and keys."""
+    from .app import create_app, sandbox_of
+    from .server import serve as run_server
+
+    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org}
+
+    def load_app() -> Any:
+        app = create_app(config)
+        sandbox = sandbox_of(app)
+        click.echo(f"EAL Sandbox listening on http://{host}:{port}/api/v1  (seed {seed})")
+        click.echo(f"Spec: http://{host}:{port}/openapi.yaml")
+        _print_keys(sandbox.world.keys, _world_names(sandbox))
+        sys.stdout.flush()
+        return app
+
+    run_server(load_app, host, port, threads)
+
+
+@main.command()
+@click.option("--seed", default=Settings.SEED, show_default=True, type=int)
+def keys(seed: int) -> None:
+    """Print the seeded API keys of a world."""
+    from .app import create_app, sandbox_of
+
+    sandbox = sandbox_of(create_app({"SEED": seed, "LEADS_PER_ORG": 1}))
+    _print_keys(sandbox.world.keys, _world_names(sandbox))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Identifier formats copied from the published reference.
+
+UUIDs for organizations, leads, prospects, webhooks, grants and audit events; short
+lowercase base-36 suffixes behind a prefix for the rest (``ctnt_3p9w7m2q4r``,
+``call_q4n8p2w7``, ``clm_8w3p1m``, ``whsec_…``). All come from a seeded ``random.Random``
+so the same seed and the same requests give the same ids.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+
+_ALNUM = string.ascii_lowercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+
+PREFIX_LENGTHS = {
+    "ctnt": 10,
+    "call": 8,
+    "clm": 6,
+    "msg": 6,
+    "sup": 6,
+    "seq": 8,
+    "whd": 8,
+    "evt": 12,
+    "corr": 6,
+    "itok": 24,
+    "scope": 6,
+    "jn": 6,
+}
+
+
+class IdFactory:
+    """Deterministic id source: one per world, seeded from the world seed."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def prefixed(self, prefix: str, length: int | None = None) -> str:
+        size = length or PREFIX_LENGTHS.get(prefix, 8)
+        return f"{prefix}_" + "".join(self._rng.choices(_ALNUM, k=size))
+
+    def secret(self) -> str:
+        """A webhook signing secret: ``whsec_`` + 32 alphanumerics."""
+        return "whsec_" + "".join(self._rng.choices(_SECRET_ALPHABET, k=32))
+
+    def crm_external_id(self) -> str:
+        return f"jn_{self._rng.randrange(100000, 999999)}"
+
+    def state(self) -> object:
+        """The generator state, to rewind to on reset."""
+        return self._rng.getstate()
+
+    def restore(self, state: object) -> None:
+        self._rng.setstate(state)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""One module per spec tag; each operation is the function named by its ``operationId``."""

@@ -1,0 +1,56 @@
+"""Small pieces every resource module uses: lookups, projections and time filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..call import Call
+from ..clock import isoformat, parse_iso
+from ..errors import NotFound
+from ..store import Predicate, Record
+
+
+def now_iso(call: Call) -> str:
+    return isoformat(call.sandbox.clock.now())
+
+
+def find(call: Call, kind: str, record_id: str, label: str | None = None) -> Record:
+    """The caller's record, or 404 — also for another tenant's id, never a 403."""
+    record = call.sandbox.store.get(kind, call.org_id, record_id)
+    if record is None:
+        raise NotFound(f"No {label or kind} with id '{record_id}' in this organization",
+                       details={"id": record_id})
+    return record
+
+
+def project(fields: Iterable[str]) -> Callable[[Record], dict[str, Any]]:
+    """A view that keeps ``fields`` (in that order), filling absent ones with None."""
+    names = tuple(fields)
+
+    def view(record: Record) -> dict[str, Any]:
+        return {name: record.get(name) for name in names}
+
+    return view
+
+
+def public(record: Record) -> dict[str, Any]:
+    """The record without internal ``_`` fields."""
+    return {name: value for name, value in record.items() if not name.startswith("_")}
+
+
+def matching(call: Call, fields: Iterable[str], *, time_field: str = "created_at") -> Predicate | None:
+    """A predicate for equality filters on ``fields`` plus ``start_at``/``end_at`` on ``time_field``."""
+    wanted = {name: call.query[name] for name in fields if name in call.query}
+    start = isoformat(parse_iso(call.query["start_at"])) if "start_at" in call.query else None
+    end = isoformat(parse_iso(call.query["end_at"])) if "end_at" in call.query else None
+    if not wanted and start is None and end is None:
+        return None
+
+    def predicate(record: Record) -> bool:
+        if any(record.get(name) != value for name, value in wanted.items()):
+            return False
+        stamp = record[time_field]
+        return (start is None or stamp >= start) and (end is None or stamp <= end)
+
+    return predicate

@@ -1,0 +1,114 @@
+"""Routes generated from ``openapi.yaml``: each operation is served by the function named by
+its ``operationId`` in ``sandbox.resources.<tag>``. There is no hand-written route table."""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .auth import require_scope
+from .call import Call, Reply
+from .errors import ApiError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error, render
+from .runtime import Sandbox
+from .spec import Operation
+from .validation import RequestValidator
+
+Handler = Callable[[Call], Any]
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def find_handler(operation: Operation) -> Handler:
+    """The resource function for an operation; a missing one stops start-up."""
+    module = importlib.import_module(f"sandbox.resources.{operation.tag}")
+    handler = getattr(module, operation.id, None)
+    if handler is None:
+        raise LookupError(f"sandbox/resources/{operation.tag}.py has no {operation.id}() "
+                          f"for {operation.method} {operation.path}")
+    return handler  # type: ignore[no-any-return]
+
+
+def register(app: Flask, operations: list[Operation], components: dict[str, Any], sandbox: Sandbox) -> None:
+    """Add one Flask rule per operation."""
+    for operation in operations:
+        view = _view(operation, RequestValidator(operation, components), find_handler(operation), sandbox)
+        app.add_url_rule(operation.flask_rule, endpoint=operation.id, view_func=view,
+                         methods=[operation.method])
+
+
+def _read_json(operation: Operation) -> Any:
+    """The parsed JSON body, or the right 400/413/415."""
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge as error:
+        raise PayloadTooLarge("Request body is larger than the 1 MiB limit") from error
+    if not raw:
+        if operation.body_required:
+            raise ValidationFailed([field_error("body", "a JSON request body is required", "required")])
+        return None
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json (got '{request.mimetype or 'none'}')",
+            details={"supported": ["application/json"]})
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidJson(f"Request body is not valid JSON: {error}") from error
+
+
+def _view(operation: Operation, validator: RequestValidator, handler: Handler,
+          sandbox: Sandbox) -> Callable[..., Response]:
+    needs_key = operation.scope is not None
+    has_body = operation.body_schema is not None
+
+    def view(**path: str) -> Response:
+        authorization = request.headers.get("Authorization")
+        key = None
+        quota_headers: dict[str, str] = {}
+        if needs_key or authorization:
+            key = sandbox.keys.authenticate(authorization)
+            quota_headers = sandbox.limiter.hit(key["id"]).headers()
+        try:
+            if key is not None:
+                require_scope(key, operation.scope)
+            path_values, query = validator.check_parameters(path, request.args, request.headers)
+            body = None
+            if has_body:
+                body = _read_json(operation)
+                if body is not None or operation.body_required:
+                    validator.check_body(body)
+            call = Call(operation, sandbox, path_values, query, body, key,
+                        request.headers.get(CORRELATION_HEADER) or sandbox.ids.prefixed("corr"),
+                        request.environ.get("sandbox.request_id", ""), request.host_url.rstrip("/"))
+            reply = handler(call)
+        except ApiError as error:
+            error.headers = {**quota_headers, **error.headers}
+            raise
+        return _respond(operation, reply, quota_headers, call.correlation_id)
+
+    view.__name__ = operation.id
+    return view
+
+
+def _respond(operation: Operation, reply: Any, headers: dict[str, str], correlation_id: str) -> Response:
+    if not isinstance(reply, Reply):
+        reply = Reply(reply, operation.success_status)
+    if reply.mimetype == "application/json":
+        payload: Any = orjson.dumps(reply.body)
+    else:
+        payload = reply.body
+    response = Response(payload, status=reply.status, mimetype=reply.mimetype)
+    response.headers.update({**headers, **reply.headers, CORRELATION_HEADER: correlation_id})
+    return response
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+__all__ = ["register", "find_handler", "render", "new_request_id"]

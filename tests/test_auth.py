@@ -1,0 +1,85 @@
+"""Keys, scopes, live-key refusal, tenant isolation and rate-limit headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import auth, make_app
+
+
+def test_missing_key_is_401_with_www_authenticate(client):
+    response = client.get("/api/v1/leads")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer sk_test_123", "Bearer eal_test_unknown"])
+def test_malformed_or_unknown_key_is_401(client, header):
+    response = client.get("/api/v1/leads", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_live_key_is_refused_as_not_the_sandbox(client):
+    response = client.get("/api/v1/leads", headers=auth("eal_live_a1b2c3d4e5f6"))
+    assert response.status_code == 401
+    error = response.get_json()["error"]
+    assert error["code"] == "live_key_refused"
+    assert "sandbox" in error["message"].lower()
+
+
+@pytest.mark.parametrize(("role", "method", "path", "scope"), [
+    ("read", "post", "/api/v1/leads", "write"),
+    ("write", "post", "/api/v1/webhooks", "admin"),
+    ("write", "get", "/api/v1/organizations", "admin"),
+])
+def test_missing_scope_is_403_naming_it(client, keys, role, method, path, scope):
+    response = getattr(client, method)(path, json={}, headers=auth(keys[role]))
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "forbidden"
+    assert error["details"]["required_scope"] == scope
+    assert f"'{scope}'" in error["message"]
+
+
+@pytest.mark.parametrize("role", ["read", "write", "admin"])
+def test_each_scope_reads(client, keys, role):
+    assert client.get("/api/v1/leads", headers=auth(keys[role])).status_code == 200
+
+
+def test_health_without_key_is_plain(client):
+    body = client.get("/api/v1/health").get_json()
+    assert body["status"] == "ok" and "tenant_id" not in body
+
+
+def test_health_with_key_names_tenant_and_scopes(client, keys):
+    body = client.get("/api/v1/health", headers=auth(keys["write"])).get_json()
+    assert body["tenant_id"] == keys["org_id"]
+    assert body["environment"] == "test"
+    assert body["scopes"] == ["read", "write"]
+    assert isinstance(body["rate_limit_remaining"], int)
+
+
+def test_other_tenants_lead_is_404_not_403(client, keys, sandbox):
+    theirs = next(sandbox.store.scan("lead", keys["other_org_id"]))
+    response = client.get(f"/api/v1/leads/{theirs['id']}", headers=auth(keys["read"]))
+    assert response.status_code == 404
+    response = client.patch(f"/api/v1/leads/{theirs['id']}", json={"lead_score": 1},
+                            headers=auth(keys["write"]))
+    assert response.status_code == 404
+
+
+def test_rate_limit_headers_and_429_with_retry_after():
+    app = make_app(RATE_LIMIT=3)
+    client = app.test_client()
+    token = app.extensions["eal_sandbox"].world.keys[0]["token"]
+    seen = [client.get("/api/v1/health", headers=auth(token)) for _ in range(4)]
+    assert [r.status_code for r in seen] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in seen[:3]] == ["2", "1", "0"]
+    assert seen[0].headers["X-RateLimit-Limit"] == "3"
+    assert int(seen[3].headers["Retry-After"]) >= 1
+    assert seen[3].get_json()["error"]["code"] == "rate_limited"
+    app.extensions["eal_sandbox"].clock.advance(__import__("datetime").timedelta(seconds=61))
+    assert client.get("/api/v1/health", headers=auth(token)).status_code == 200
+    app.extensions["eal_sandbox"].close()
