@@ -52,6 +52,7 @@ class Clock:
         self._frozen_at: datetime | None = utc(start) if (frozen and start) else None
         if frozen and start is None:
             self._frozen_at = self._real_now()
+        self._initial = (self._offset, self._frozen_at)
         self._tasks: list[_Task] = []
         self._order = itertools.count()
         self._lock = threading.RLock()
@@ -138,6 +139,14 @@ class Clock:
     def pending(self) -> int:
         with self._lock:
             return sum(1 for t in self._tasks if not t.cancelled)
+
+    def reset(self) -> None:
+        """Back to the instant the clock was created with; pending tasks are dropped."""
+        with self._lock:
+            self._offset, self._frozen_at = self._initial
+            for task in self._tasks:
+                task.cancel()
+            self._tasks.clear()
 
     def start(self) -> None:
         """Start the background ticker that fires due tasks in real time."""

@@ -58,6 +58,7 @@ class Sandbox:
         self.webhooks.forget(org_id)
         self.store.restore(self._snapshot, org_id)
         if org_id is None:
+            self.clock.reset()
             self.ids.restore(self._ids_state)
             self.limiter.configure()
 
