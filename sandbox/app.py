@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 from openapi_core import OpenAPI
 from werkzeug.exceptions import HTTPException
 
-from . import errors
+from . import cors, docs, errors
 from .routing import CORRELATION_HEADER, new_request_id, register
 from .runtime import Sandbox
 from .settings import Settings
@@ -44,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _serve_spec(app, spec)
     _init_errors(app)
     _init_request_ids(app)
+    docs.init_app(app)
+    cors.init_app(app)
     return app
 
 
@@ -111,4 +113,10 @@ def _init_request_ids(app: Flask) -> None:
         correlation = request.headers.get(CORRELATION_HEADER)
         if correlation and CORRELATION_HEADER not in response.headers:
             response.headers[CORRELATION_HEADER] = correlation
+        sandbox_of(app).journal.record({
+            "request_id": response.headers["X-Request-Id"], "organization_id": g.get("org_id"),
+            "method": request.method, "path": request.path, "operation_id": request.endpoint,
+            "status": response.status_code, "correlation_id": response.headers.get(CORRELATION_HEADER),
+            "at": sandbox_of(app).clock.now(),
+        })
         return response

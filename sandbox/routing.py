@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .auth import require_scope
 from .call import Call, Reply
-from .errors import ApiError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error, render
+from .errors import ApiError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, render
 from .runtime import Sandbox
 from .spec import Operation
 from .validation import RequestValidator
@@ -41,15 +41,13 @@ def register(app: Flask, operations: list[Operation], components: dict[str, Any]
                          methods=[operation.method])
 
 
-def _read_json(operation: Operation) -> Any:
+def _read_json() -> Any:
     """The parsed JSON body, or the right 400/413/415."""
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge as error:
         raise PayloadTooLarge("Request body is larger than the 1 MiB limit") from error
     if not raw:
-        if operation.body_required:
-            raise ValidationFailed([field_error("body", "a JSON request body is required", "required")])
         return None
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(
@@ -72,16 +70,20 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
         quota_headers: dict[str, str] = {}
         if needs_key or authorization:
             key = sandbox.keys.authenticate(authorization)
+            g.org_id = key["organization_id"]
             quota_headers = sandbox.limiter.hit(key["id"]).headers()
         try:
             if key is not None:
                 require_scope(key, operation.scope)
+            forced = sandbox.behaviour.intercept(operation, key and key["organization_id"],
+                                                 request.headers.get("Prefer"))
+            if forced is not None:
+                return _respond(operation, forced, quota_headers, request.headers.get(CORRELATION_HEADER, ""))
             path_values, query = validator.check_parameters(path, request.args, request.headers)
             body = None
             if has_body:
-                body = _read_json(operation)
-                if body is not None or operation.body_required:
-                    validator.check_body(body)
+                body = _read_json()
+                validator.check_body(body)
             call = Call(operation, sandbox, path_values, query, body, key,
                         request.headers.get(CORRELATION_HEADER) or sandbox.ids.prefixed("corr"),
                         request.environ.get("sandbox.request_id", ""), request.host_url.rstrip("/"))
