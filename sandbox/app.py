@@ -16,7 +16,7 @@ from . import cors, docs, errors
 from .routing import CORRELATION_HEADER, new_request_id, register
 from .runtime import Sandbox
 from .settings import Settings
-from .spec import load_spec, load_spec_text, operations
+from .spec import load_spec, load_spec_text
 from .validation import FORMAT_CHECKS
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -37,11 +37,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     reference_openapi()
-    spec = load_spec()
     sandbox = Sandbox(Settings.from_mapping(app.config))
     app.extensions["eal_sandbox"] = sandbox
-    register(app, operations(spec), spec.get("components", {}), sandbox)
-    _serve_spec(app, spec)
+    register(app, sandbox)
+    _serve_spec(app)
     _init_errors(app)
     _init_request_ids(app)
     docs.init_app(app)
@@ -53,8 +52,13 @@ def sandbox_of(app: Flask) -> Sandbox:
     return app.extensions["eal_sandbox"]  # type: ignore[no-any-return]
 
 
-def _serve_spec(app: Flask, spec: dict[str, Any]) -> None:
-    as_json = orjson.dumps(spec)
+@cache
+def _spec_json() -> bytes:
+    return orjson.dumps(load_spec())
+
+
+def _serve_spec(app: Flask) -> None:
+    as_json = _spec_json()
 
     @app.get("/openapi.yaml")
     def openapi_yaml() -> Response:

@@ -3,6 +3,7 @@ its ``operationId`` in ``sandbox.resources.<tag>``. There is no hand-written rou
 
 from __future__ import annotations
 
+import functools
 import importlib
 import secrets
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from .auth import require_scope
 from .call import Call, Reply
 from .errors import ApiError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, render
 from .runtime import Sandbox
-from .spec import Operation
+from .spec import Operation, load_spec, operations
 from .validation import RequestValidator
 
 Handler = Callable[[Call], Any]
@@ -33,10 +34,18 @@ def find_handler(operation: Operation) -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
-def register(app: Flask, operations: list[Operation], components: dict[str, Any], sandbox: Sandbox) -> None:
-    """Add one Flask rule per operation."""
-    for operation in operations:
-        view = _view(operation, RequestValidator(operation, components), find_handler(operation), sandbox)
+@functools.cache
+def _validators() -> dict[str, RequestValidator]:
+    """Compiled request validators for every operation, built once per process."""
+    spec = load_spec()
+    return {op.id: RequestValidator(op, spec.get("components", {})) for op in operations(spec)}
+
+
+def register(app: Flask, sandbox: Sandbox) -> None:
+    """Add one Flask rule per operation of the spec."""
+    validators = _validators()
+    for operation in (validator.operation for validator in validators.values()):
+        view = _view(operation, validators[operation.id], find_handler(operation), sandbox)
         app.add_url_rule(operation.flask_rule, endpoint=operation.id, view_func=view,
                          methods=[operation.method])
 
@@ -44,7 +53,7 @@ def register(app: Flask, operations: list[Operation], components: dict[str, Any]
 def _read_json() -> Any:
     """The parsed JSON body, or the right 400/413/415."""
     try:
-        raw = request.get_data(cache=False)
+        raw = request.get_data()
     except RequestEntityTooLarge as error:
         raise PayloadTooLarge("Request body is larger than the 1 MiB limit") from error
     if not raw:

@@ -8,8 +8,10 @@ from typing import Any
 
 from .audit import AuditLog
 from .auth import KeyRing
+from .behaviour import Behaviour
 from .clock import Clock
 from .ids import IdFactory
+from .journal import Journal
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import MemoryStore
@@ -36,6 +38,8 @@ class Sandbox:
             allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
         )
         self.audit = AuditLog(self)
+        self.behaviour = Behaviour()
+        self.journal = Journal()
         self._snapshot = self.store.snapshot()
         self._ids_state = self.ids.state()
         self.clock.start()
@@ -57,6 +61,7 @@ class Sandbox:
         """Put the whole world, or one organization's records, back to the seed."""
         self.webhooks.forget(org_id)
         self.store.restore(self._snapshot, org_id)
+        self.keys = KeyRing(self.store.scan("api_key"))
         if org_id is None:
             self.clock.reset()
             self.ids.restore(self._ids_state)

@@ -17,7 +17,6 @@ pages sort before the cursor, so paging never skips or repeats one.
 from __future__ import annotations
 
 import bisect
-import copy
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -142,13 +141,21 @@ class MemoryStore:
         return len(self._order.get((kind, org_id), []))
 
     def snapshot(self) -> dict[str, Any]:
-        """A deep copy of everything, to restore on reset."""
+        """A copy of the tables to restore on reset.
+
+        Records are copy-on-write (never mutated once stored), so the copy shares them.
+        """
         with self._lock:
-            return copy.deepcopy({"by_id": self._by_id, "order": self._order})
+            return self._copy({"by_id": self._by_id, "order": self._order})
+
+    @staticmethod
+    def _copy(tables: dict[str, Any]) -> dict[str, Any]:
+        return {"by_id": {kind: dict(table) for kind, table in tables["by_id"].items()},
+                "order": {key: list(keys) for key, keys in tables["order"].items()}}
 
     def restore(self, snapshot: dict[str, Any], org_id: str | None = None) -> None:
         """Put back a snapshot: everything, or only one organization's records."""
-        fresh = copy.deepcopy(snapshot)
+        fresh = self._copy(snapshot)
         with self._lock:
             if org_id is None:
                 self._by_id, self._order = fresh["by_id"], fresh["order"]

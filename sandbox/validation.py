@@ -100,7 +100,7 @@ def _compile(schema: dict[str, Any], components: dict[str, Any]) -> jsonschema_r
     )
 
 
-def _messages(error: Any, location: str) -> list[dict[str, str]]:
+def _messages(error: Any, location: str, schema: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """One or more field errors, located like ``body.email``, from a jsonschema-rs error."""
     path = ".".join([location, *(str(p) for p in error.instance_path)])
     kind = error.kind
@@ -109,8 +109,9 @@ def _messages(error: Any, location: str) -> list[dict[str, str]]:
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         return [field_error(f"{path}.{name}", "is not an accepted field", "unknown_field")
                 for name in kind.unexpected]
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf) and _all_required(error):
-        return [field_error(path, _any_of_required_message(error), "any_of_required")]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf) and _all_required(error) and schema:
+        return [field_error(path, _any_of_required_message(schema, list(error.schema_path)),
+                            "any_of_required")]
     return [field_error(path, error.message, type(kind).__name__.lower())]
 
 
@@ -119,9 +120,20 @@ def _all_required(error: Any) -> bool:
                for branch in error.kind.context for e in branch)
 
 
-def _any_of_required_message(error: Any) -> str:
-    options = [" + ".join(sorted({e.kind.property for e in branch})) for branch in error.kind.context]
+def _any_of_required_message(schema: dict[str, Any], schema_path: list[Any]) -> str:
+    """"needs at least one of: email, or name + company", read off the failing anyOf."""
+    node: Any = schema
+    for step in schema_path:
+        node = _follow(schema, node["$ref"]) if step == "$ref" else node[step]
+    options = [" + ".join(branch.get("required", [])) for branch in node]
     return "needs at least one of: " + ", or ".join(options)
+
+
+def _follow(schema: dict[str, Any], ref: str) -> Any:
+    node: Any = schema
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
 
 
 class ParameterSet:
@@ -171,6 +183,7 @@ class RequestValidator:
         self.query = ParameterSet("query", by_location["query"], components)
         self.header = ParameterSet("header", by_location["header"], components)
         self.body = _compile(operation.body_schema, components) if operation.body_schema else None
+        self.body_schema = {**operation.body_schema, "components": components} if operation.body_schema else None
 
     def check_parameters(self, path: Mapping[str, str], query: Mapping[str, str],
                          headers: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -184,8 +197,14 @@ class RequestValidator:
         return path_values, query_values
 
     def check_body(self, body: Any) -> None:
+        """Check a parsed JSON body; ``None`` means no body was sent."""
+        if body is None:
+            if self.operation.body_required:
+                raise ValidationFailed([field_error("body", "a JSON request body is required", "required")])
+            return
         if self.body is None:
             return
-        errors = [m for error in self.body.iter_errors(body) for m in _messages(error, "body")]
+        errors = [m for error in self.body.iter_errors(body)
+                  for m in _messages(error, "body", self.body_schema)]
         if errors:
             raise ValidationFailed(errors)

@@ -8,6 +8,8 @@ anchor; only what is future by nature (grant ``expires_at``, content ``scheduled
 
 from __future__ import annotations
 
+import functools
+
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +60,12 @@ class WorldInfo:
     keys: list[dict[str, Any]]  # the api_key records, parent first, read → write → admin
 
 
+@functools.cache
+def pools_for(seed: int) -> Pools:
+    """The name pools of a seed, drawn once per process (they are immutable)."""
+    return Pools.draw(seeded_faker(seed))
+
+
 def seeded_faker(seed: int) -> Faker:
     """An en_US Faker seeded for this world, with the restoration provider added."""
     faker = Faker("en_US")
@@ -85,7 +93,7 @@ def build_world(
     store: MemoryStore, *, seed: int, anchor: datetime, ids: IdFactory, leads_per_org: int = 300
 ) -> WorldInfo:
     """Populate `store` with the whole seeded world; every timestamp is at or before `anchor`."""
-    seeding = Seeding(random.Random(seed), ids, Pools.draw(seeded_faker(seed)), anchor)
+    seeding = Seeding(random.Random(seed), ids, pools_for(seed), anchor)
     parent, children = build_locations(seeding)
     locations = [parent, *children]
     batches: list[tuple[str, list[dict[str, Any]]]] = [
