@@ -23,12 +23,24 @@ MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger("sandbox")
 
 
+def _as_text(data: Any, **_: Any) -> Any:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
+def _as_binary_string(data: Any, **_: Any) -> Any:
+    # openapi-core has no deserializer for binary media; `format: binary` strings hold bytes.
+    return data.decode("latin-1") if isinstance(data, bytes) else data
+
+
 @cache
 def reference_openapi() -> OpenAPI:
     """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
     from openapi_core import Config
 
-    return OpenAPI.from_dict(load_spec(), config=Config(extra_format_validators=FORMAT_CHECKS))
+    deserializers = {"text/csv": _as_text, "text/plain": _as_text,
+                     "audio/wav": _as_binary_string, "application/pdf": _as_binary_string}
+    return OpenAPI.from_dict(load_spec(), config=Config(
+        extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

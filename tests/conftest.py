@@ -39,7 +39,8 @@ def check_contract(response: Any) -> None:
     sent = response.request
     # A body-less copy of the request: the original's input stream was consumed by the app.
     request = WerkzeugOpenAPIRequest(Request(EnvironBuilder(
-        method=sent.method, path=sent.path, query_string=sent.query_string.decode(),
+        base_url="http://localhost:4010", method=sent.method, path=sent.path,
+        query_string=sent.query_string.decode(),
         headers={"Authorization": sent.headers.get("Authorization", "")}).get_environ()))
     try:
         openapi.validate_response(request, WerkzeugOpenAPIResponse(response))

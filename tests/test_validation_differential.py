@@ -172,5 +172,6 @@ def test_enough_generated_requests_on_both_sides() -> None:
     total = sum(verdicts.values())
     if total == 0:
         pytest.skip("run together with the differential tests")
+    print(f"differential: {total} generated requests, {dict(verdicts)}")
     assert total >= 1000, verdicts
     assert verdicts["accept"] >= 100 and verdicts["reject"] >= 100, verdicts

@@ -1,0 +1,148 @@
+"""Claim documentation runs: async scope extraction, signed summaries and the human review.
+
+A new claim is ``extracting``; ``CLAIM_EXTRACTION_SECONDS`` later a clock task (or the first read
+after that instant, whichever comes first) fills in rooms and scope items, sets
+``ready_for_review``, audits ``claim.scope.ready`` as the worker and emits the webhook.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..call import Call, Reply
+from ..clock import isoformat, parse_iso
+from ..errors import Conflict, ValidationFailed, field_error
+from ..pagination import list_page
+from ..signed_urls import sign_url
+from ..world import extract_claim_scope
+from ._shared import find, now_iso, project
+
+if TYPE_CHECKING:
+    from ..runtime import Sandbox
+
+SUMMARY_FIELDS = ("id", "job_external_ref", "loss_type", "status", "scope_item_count", "photo_count",
+                  "created_at")
+DETAIL_FIELDS = ("id", "job_external_ref", "loss_type", "status", "source", "photo_count",
+                 "scope_item_count", "estimated_ready_at", "ready_at", "decisions_recorded",
+                 "reviewed_at", "created_at", "updated_at")
+summary = project(SUMMARY_FIELDS)
+
+
+def detail(claim: dict[str, Any], sandbox: Sandbox, base_url: str) -> dict[str, Any]:
+    """Rooms with dimensions and scope items, plus signed summary URLs once extraction is done."""
+    view = {name: claim.get(name) for name in DETAIL_FIELDS}
+    ready = claim["status"] != "extracting"
+    path = f"/_sandbox/claims/{claim['id']}/summary"
+    view["rooms"] = copy.deepcopy(claim["rooms"]) if ready else []
+    view["summary_pdf_url"] = sign_url(sandbox, base_url, f"{path}.pdf") if ready else None
+    view["summary_txt_url"] = sign_url(sandbox, base_url, f"{path}.txt") if ready else None
+    return view
+
+
+def complete_extraction(sandbox: Sandbox, org_id: str, claim_id: str) -> dict[str, Any] | None:
+    """Finish a claim's extraction once; later calls change nothing and emit nothing."""
+    with sandbox.store.transaction():
+        claim = sandbox.store.get("claim", org_id, claim_id)
+        if claim is None or claim["status"] != "extracting":
+            return claim
+        rooms = extract_claim_scope(sandbox.rng("claim", claim_id, "scope"), claim["loss_type"])
+        count = sum(len(room["scope_items"]) for room in rooms)
+        claim = sandbox.store.update("claim", org_id, claim_id, {
+            "status": "ready_for_review", "rooms": rooms, "scope_item_count": count,
+            "ready_at": claim["estimated_ready_at"], "updated_at": isoformat(sandbox.clock.now())})
+        assert claim is not None
+        sandbox.audit.record(org_id, "claim.scope.ready", {"claim_id": claim_id, "scope_item_count": count},
+                             source="worker", correlation_id=claim.get("_correlation_id"))
+    sandbox.webhooks.emit(org_id, "claim.scope.ready", detail(claim, sandbox, claim.get("_base_url", "")))
+    return claim
+
+
+def settled(call: Call, claim: dict[str, Any]) -> dict[str, Any]:
+    """The claim, finished first if it is past its ready time but the task has not run yet."""
+    if claim["status"] == "extracting" and call.sandbox.clock.now() >= parse_iso(claim["estimated_ready_at"]):
+        return complete_extraction(call.sandbox, call.org_id, claim["id"]) or claim
+    return claim
+
+
+def list_claims(call: Call) -> dict[str, Any]:
+    """Page through the organization's extraction runs, newest first."""
+    return list_page(call, "claim", view=lambda claim: summary(settled(call, claim)))
+
+
+def get_claim(call: Call) -> dict[str, Any]:
+    """The claim with its rooms, scope items and signed summary URLs."""
+    return detail(settled(call, find(call, "claim", call.path["id"])), call.sandbox, call.base_url)
+
+
+def create_claim(call: Call) -> Reply:
+    """Start an extraction run; it is ready for review ``CLAIM_EXTRACTION_SECONDS`` later."""
+    sandbox, now, org_id = call.sandbox, call.sandbox.clock.now(), call.org_id
+    claim_id = sandbox.ids.prefixed("clm")
+    ready_at = now + timedelta(seconds=sandbox.settings.CLAIM_EXTRACTION_SECONDS)
+    claim = {
+        "id": claim_id, "organization_id": org_id, "status": "extracting",
+        "loss_type": call.body["loss_type"], "job_external_ref": call.body.get("job_external_ref"),
+        "source": call.body.get("source"), "photo_count": sandbox.rng("claim", claim_id).randint(12, 80),
+        "rooms": [], "scope_item_count": 0, "estimated_ready_at": isoformat(ready_at), "ready_at": None,
+        "decisions_recorded": 0, "reviewed_at": None, "created_at": isoformat(now),
+        "updated_at": isoformat(now), "_correlation_id": call.correlation_id, "_base_url": call.base_url,
+    }
+    with sandbox.store.transaction():
+        sandbox.store.insert("claim", claim)
+        sandbox.audit.from_call(call, "claim.created",
+                                {"claim_id": claim_id, "loss_type": claim["loss_type"]})
+    sandbox.clock.call_at(ready_at, lambda: complete_extraction(sandbox, org_id, claim_id))
+    body = {name: claim[name] for name in ("id", "status", "estimated_ready_at", "created_at")}
+    return Reply(body, 202)
+
+
+def _checked(decisions: list[dict[str, Any]], items: dict[str, dict[str, Any]]) -> None:
+    """Refuse scope items the claim does not have, or that are decided twice."""
+    errors, seen = [], set()
+    for index, decision in enumerate(decisions):
+        where = f"body.decisions[{index}]"
+        item_id = decision["scope_item_id"]
+        if item_id not in items:
+            errors.append(field_error(f"{where}.scope_item_id", f"no scope item '{item_id}' on this claim",
+                                      "exists"))
+        elif item_id in seen:
+            errors.append(field_error(f"{where}.scope_item_id", f"'{item_id}' is decided twice", "unique"))
+        seen.add(item_id)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _decided(item: dict[str, Any], decision: dict[str, Any], at: str) -> None:
+    """Write one reviewer decision onto its scope item, replacing any earlier one."""
+    item.pop("note", None)
+    item.pop("reason", None)
+    item.update(decision=decision["decision"], decided_at=at)
+    if decision["decision"] == "edit" and "qty" in decision:
+        item.setdefault("original_qty", item["qty"])
+        item["qty"] = decision["qty"]
+    for name in ("note", "reason"):
+        if name in decision:
+            item[name] = decision[name]
+
+
+def review_claim(call: Call) -> dict[str, Any]:
+    """Record approve / edit / reject per scope item and mark the claim reviewed."""
+    sandbox, decisions, now = call.sandbox, call.body["decisions"], now_iso(call)
+    with sandbox.store.transaction():
+        claim = settled(call, find(call, "claim", call.path["id"]))
+        if claim["status"] == "extracting":
+            raise Conflict("Claim is still extracting; review it once it is ready_for_review",
+                           details={"estimated_ready_at": claim["estimated_ready_at"]})
+        rooms = copy.deepcopy(claim["rooms"])
+        items = {item["id"]: item for room in rooms for item in room["scope_items"]}
+        _checked(decisions, items)
+        for decision in decisions:
+            _decided(items[decision["scope_item_id"]], decision, now)
+        claim = sandbox.store.update("claim", call.org_id, claim["id"], {
+            "rooms": rooms, "status": "reviewed", "decisions_recorded": len(decisions),
+            "reviewed_at": now, "updated_at": now})
+        assert claim is not None
+        sandbox.audit.from_call(call, "claim.reviewed", {"claim_id": claim["id"], "decisions": decisions})
+    return {name: claim[name] for name in ("id", "status", "decisions_recorded", "reviewed_at")}
