@@ -22,12 +22,18 @@ class Call:
     key: dict[str, Any] | None
     correlation_id: str
     request_id: str
-    base_url: str = ""  # scheme://host of this request, for URLs the sandbox itself serves
 
     @property
     def org_id(self) -> str:
         assert self.key is not None, "operation without a key has no organization"
         return str(self.key["organization_id"])
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host`` of this request, for URLs the sandbox itself serves."""
+        from flask import request
+
+        return request.host_url.rstrip("/")
 
     @property
     def key_id(self) -> str | None:

@@ -95,7 +95,7 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
                 validator.check_body(body)
             call = Call(operation, sandbox, path_values, query, body, key,
                         request.headers.get(CORRELATION_HEADER) or sandbox.ids.prefixed("corr"),
-                        request.environ.get("sandbox.request_id", ""), request.host_url.rstrip("/"))
+                        request.environ.get("sandbox.request_id", ""))
             reply = handler(call)
         except ApiError as error:
             error.headers = {**quota_headers, **error.headers}
