@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .auth import require_scope
 from .call import Call, Reply
-from .errors import ApiError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, render
+from .errors import ApiError, InvalidJson, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType, render
 from .runtime import Sandbox
 from .spec import Operation, load_spec, operations
 from .validation import RequestValidator
@@ -41,11 +41,32 @@ def _validators() -> dict[str, RequestValidator]:
     return {op.id: RequestValidator(op, spec.get("components", {})) for op in operations(spec)}
 
 
+def _static_siblings(all_operations: list[Operation]) -> dict[str, dict[str, list[str]]]:
+    """For each templated path, the static paths it would swallow and their methods.
+
+    ``PATCH /organizations/me`` must be a 405 (``me`` is a static path), not a 400 from
+    ``PATCH /organizations/{id}``.
+    """
+    methods: dict[str, list[str]] = {}
+    for operation in all_operations:
+        methods.setdefault(operation.path, []).append(operation.method)
+    siblings: dict[str, dict[str, list[str]]] = {}
+    for path in methods:
+        head, _, last = path.rpartition("/")
+        if last.startswith("{") and last.endswith("}"):
+            siblings[path] = {other.rpartition("/")[2]: sorted(methods[other]) for other in methods
+                              if other.rpartition("/")[0] == head and "{" not in other.rpartition("/")[2]}
+    return siblings
+
+
 def register(app: Flask, sandbox: Sandbox) -> None:
     """Add one Flask rule per operation of the spec."""
     validators = _validators()
-    for operation in (validator.operation for validator in validators.values()):
-        view = _view(operation, validators[operation.id], find_handler(operation), sandbox)
+    all_operations = [validator.operation for validator in validators.values()]
+    siblings = _static_siblings(all_operations)
+    for operation in all_operations:
+        view = _view(operation, validators[operation.id], find_handler(operation), sandbox,
+                     siblings.get(operation.path, {}))
         app.add_url_rule(operation.flask_rule, endpoint=operation.id, view_func=view,
                          methods=[operation.method])
 
@@ -69,11 +90,17 @@ def _read_json() -> Any:
 
 
 def _view(operation: Operation, validator: RequestValidator, handler: Handler,
-          sandbox: Sandbox) -> Callable[..., Response]:
+          sandbox: Sandbox, static_siblings: dict[str, list[str]]) -> Callable[..., Response]:
     needs_key = operation.scope is not None
     has_body = operation.body_schema is not None
+    last_param = operation.path.rpartition("/")[2].strip("{}")
 
     def view(**path: str) -> Response:
+        if static_siblings and path.get(last_param) in static_siblings:
+            allowed = static_siblings[path[last_param]]
+            raise MethodNotAllowed(
+                f"{operation.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
+                details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
         authorization = request.headers.get("Authorization")
         key = None
         quota_headers: dict[str, str] = {}

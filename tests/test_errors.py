@@ -102,3 +102,14 @@ def test_errors_carry_request_id_and_echo_correlation(client):
     assert response.status_code == 401
     assert response.headers["X-Request-Id"].startswith("req_")
     assert response.headers["X-Correlation-Id"] == "corr_mine"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("patch", "/api/v1/organizations/me"),
+    ("delete", "/api/v1/calls/stats"),
+    ("post", "/api/v1/audit-log/export.csv"),
+])
+def test_static_path_with_wrong_method_is_405_not_a_bad_id(client, keys, method, path):
+    response = getattr(client, method)(path, headers=auth(keys["admin"]))
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
