@@ -25,8 +25,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .call import Reply
-from .errors import (ApiError, BadRequest, Conflict, Forbidden, InjectedFault, NotFound, RateLimited,
-                     Unauthorized, ValidationFailed, field_error)
+from .errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InjectedFault,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+    field_error,
+)
 
 if TYPE_CHECKING:
     from .scenarios.loader import FaultRule, RateLimit, Scenario
@@ -47,8 +57,10 @@ class _Running:
 
     def __post_init__(self) -> None:
         self.counts = [0] * len(self.scenario.faults)
-        self.draws = [random.Random(f"{rule.seed if rule.seed is not None else self.seed}|{index}")
-                      for index, rule in enumerate(self.scenario.faults)]
+        self.draws = [
+            random.Random(f"{rule.seed if rule.seed is not None else self.seed}|{index}")
+            for index, rule in enumerate(self.scenario.faults)
+        ]
 
 
 class Behaviour:
@@ -75,6 +87,11 @@ class Behaviour:
         """The scenario in force for ``org_id``: its own, else the instance-wide one."""
         running = self._lookup(org_id)
         return None if running is None else running.scenario
+
+    @property
+    def idle(self) -> bool:
+        """No scenario is in force anywhere."""
+        return not self._running
 
     def rate_limit_for(self, org_id: str | None) -> RateLimit | None:
         scenario = self.active(org_id)
@@ -150,26 +167,40 @@ def _delay(scenario: Scenario, operation: Operation, draw: random.Random) -> Non
 
 def fault_error(rule: FaultRule, scenario: str, operation: Operation, number: int) -> ApiError:
     """The error a fault rule injects, with ``Retry-After`` when the rule gives one."""
-    message = rule.message or (f"Injected by scenario '{scenario}': {operation.id} answers "
-                               f"{rule.status} (request {number} matching this rule)")
+    message = rule.message or (
+        f"Injected by scenario '{scenario}': {operation.id} answers "
+        f"{rule.status} (request {number} matching this rule)"
+    )
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after else {}
     details = {"scenario": scenario, "request_number": number}
     if rule.status == 429:
-        return RateLimited(message, details={**details, "retry_after_seconds": rule.retry_after},
-                           headers=headers)
+        return RateLimited(
+            message, details={**details, "retry_after_seconds": rule.retry_after}, headers=headers
+        )
     return error_for_status(rule.status, message, operation, details=details, headers=headers)
 
 
-def error_for_status(status: int, message: str, operation: Operation, *, details: dict[str, Any] | None = None,
-                     headers: dict[str, str] | None = None) -> ApiError:
+def error_for_status(
+    status: int,
+    message: str,
+    operation: Operation,
+    *,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiError:
     """An ``ApiError`` with the stable code that fits ``status``."""
     details, headers = details or {}, headers or {}
     if status == 400:
         error: ApiError = ValidationFailed([field_error("request", message, "forced")])
         error.details.update(details)
         return error
-    by_status: dict[int, type[ApiError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-                                            429: RateLimited}
+    by_status: dict[int, type[ApiError]] = {
+        401: Unauthorized,
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+        429: RateLimited,
+    }
     if status == 403:
         details = {"required_scope": operation.scope, **details}
     if status in by_status:
@@ -182,43 +213,73 @@ def error_for_status(status: int, message: str, operation: Operation, *, details
 
 
 def _generic_code(status: int) -> str:
-    return {405: "method_not_allowed", 408: "request_timeout", 410: "url_expired", 413: "payload_too_large",
-            415: "unsupported_media_type", 422: "validation_error"}.get(status, "bad_request")
+    return {
+        405: "method_not_allowed",
+        408: "request_timeout",
+        410: "url_expired",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_error",
+    }.get(status, "bad_request")
 
 
 # Prefer ---------------------------------------------------------------------------------------
+
 
 def _documented(operation: Operation) -> list[int]:
     return sorted(int(code) for code in operation.responses if code.isdigit())
 
 
+def _is_documented(operation: Operation, status: int) -> bool:
+    """An explicit code, or a range the spec documents (``5XX``)."""
+    return str(status) in operation.responses or f"{status // 100}XX" in operation.responses
+
+
 def forced_code(operation: Operation, raw: str) -> Reply:
     """Answer with a documented status: its example for a success, the error envelope otherwise."""
     documented = _documented(operation)
-    status = int(raw) if raw.isdigit() else None
-    if status is None or status not in documented:
-        raise BadRequest(f"Prefer: code={raw} is not a documented response of {operation.id}; "
-                         f"documented: {', '.join(map(str, documented))}",
-                         details={"prefer": f"code={raw}", "documented": documented})
-    media_type, example = _media_example(operation, status)
+    status = int(raw) if raw.isdigit() and len(raw) == 3 else None
+    if status is None or not _is_documented(operation, status):
+        ranges = [code for code in operation.responses if code.endswith("XX")]
+        raise BadRequest(
+            f"Prefer: code={raw} is not a documented response of {operation.id}; "
+            f"documented: {', '.join([*map(str, documented), *ranges])}",
+            details={"prefer": f"code={raw}", "documented": documented, "ranges": ranges},
+        )
+    media_type, example = _media_example(
+        operation, status if str(status) in operation.responses else f"{status // 100}XX"
+    )
+    applied = {"Preference-Applied": f"code={status}"}
     if status >= 400:
-        raise _error_from_example(example, status, operation)
+        error = _error_from_example(example, status, operation)
+        error.headers.update(applied)
+        raise error
     if status == 204:
-        return Reply("", 204, mimetype="text/plain")
+        return Reply("", 204, applied, mimetype="text/plain")
     if example is None:
-        raise BadRequest(f"{operation.id} has no embedded example for {status} in openapi.yaml",
-                         details={"prefer": f"code={raw}", "documented": documented})
-    return Reply(example, status, mimetype=media_type)
+        raise BadRequest(
+            f"{operation.id} has no embedded example for {status} in openapi.yaml",
+            details={"prefer": f"code={raw}", "documented": documented},
+        )
+    return Reply(example, status, applied, mimetype=media_type)
 
 
 def _error_from_example(example: Any, status: int, operation: Operation) -> ApiError:
     message = f"Forced by the Prefer header (code={status})"
-    error = example.get("error") if isinstance(example, dict) else None
+    error = (
+        example.get("error") if isinstance(example, dict) and status < 500 else None
+    )  # 5xx: injected_fault
     if isinstance(error, dict) and {"code", "message"} <= set(error):
         forced = error_for_status(status, str(error["message"]), operation)
-        return ApiError(str(error["message"]), status=status, code=str(error["code"]),
-                        details=error.get("details") or {}, headers=forced.headers)
-    forced = error_for_status(status, message, operation)
+        forced = ApiError(
+            str(error["message"]),
+            status=status,
+            code=str(error["code"]),
+            details=error.get("details") or {},
+            headers=forced.headers,
+        )
+    else:
+        forced = error_for_status(status, message, operation)
     if status == 429:
         forced.headers.setdefault("Retry-After", "60")
     if status == 503:
@@ -226,7 +287,7 @@ def _error_from_example(example: Any, status: int, operation: Operation) -> ApiE
     return forced
 
 
-def _media_example(operation: Operation, status: int, name: str | None = None) -> tuple[str, Any]:
+def _media_example(operation: Operation, status: int | str, name: str | None = None) -> tuple[str, Any]:
     """The (media type, example) of a response: ``example``, else the named or first of ``examples``."""
     for media_type, media in (operation.responses.get(str(status), {}).get("content") or {}).items():
         examples = media.get("examples") or {}
@@ -247,12 +308,19 @@ def forced_example(operation: Operation, name: str) -> Reply:
     for status in order:
         media_type, example = _media_example(operation, status, name)
         if example is not None:
-            return Reply(example, status, mimetype=media_type)
-    names = sorted({example for status in order for media in
-                    (operation.responses.get(str(status), {}).get("content") or {}).values()
-                    for example in (media.get("examples") or {})})
-    raise BadRequest(f"{operation.id} has no example named '{name}'; named examples: "
-                     f"{', '.join(names) or 'none'}", details={"prefer": f"example={name}", "examples": names})
+            return Reply(example, status, {"Preference-Applied": f"example={name}"}, mimetype=media_type)
+    names = sorted(
+        {
+            example
+            for status in order
+            for media in (operation.responses.get(str(status), {}).get("content") or {}).values()
+            for example in (media.get("examples") or {})
+        }
+    )
+    raise BadRequest(
+        f"{operation.id} has no example named '{name}'; named examples: {', '.join(names) or 'none'}",
+        details={"prefer": f"example={name}", "examples": names},
+    )
 
 
 def _once(operation: Operation, name: str, now: float) -> None:
@@ -262,11 +330,14 @@ def _once(operation: Operation, name: str, now: float) -> None:
     try:
         scenario = load(name) if "/" not in name else None
     except ScenarioError as error:
-        raise BadRequest(f"Prefer: scenario={name}: {error.problems[0].message}",
-                         details={"prefer": f"scenario={name}"}) from None
+        raise BadRequest(
+            f"Prefer: scenario={name}: {error.problems[0].message}", details={"prefer": f"scenario={name}"}
+        ) from None
     if scenario is None:
-        raise BadRequest("Prefer: scenario= takes a shipped scenario name, not a path",
-                         details={"prefer": f"scenario={name}"})
+        raise BadRequest(
+            "Prefer: scenario= takes a shipped scenario name, not a path",
+            details={"prefer": f"scenario={name}"},
+        )
     _delay(scenario, operation, random.Random(0))
     if operation.tag == CONTROL_TAG:
         return None
@@ -274,12 +345,22 @@ def _once(operation: Operation, name: str, now: float) -> None:
         limit, window = scenario.rate_limit.limit, scenario.rate_limit.window
         reset = int(now // window) * window + window
         retry = max(1, math.ceil(reset - now))
-        raise RateLimited(f"Scenario '{name}' (via Prefer): rate limit of {limit} requests per {window}s "
-                          f"exceeded; retry after {retry}s",
-                          details={"limit": limit, "window_seconds": window, "retry_after_seconds": retry,
-                                   "scenario": name},
-                          headers={"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                                   "X-RateLimit-Reset": str(reset), "Retry-After": str(retry)})
+        raise RateLimited(
+            f"Scenario '{name}' (via Prefer): rate limit of {limit} requests per {window}s "
+            f"exceeded; retry after {retry}s",
+            details={
+                "limit": limit,
+                "window_seconds": window,
+                "retry_after_seconds": retry,
+                "scenario": name,
+            },
+            headers={
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+                "Retry-After": str(retry),
+            },
+        )
     for rule in scenario.faults:
         if matches(rule.operations, operation.id):
             raise fault_error(rule, name, operation, 1)

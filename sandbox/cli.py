@@ -65,5 +65,7 @@ def keys(seed: int) -> None:
     _print_keys(sandbox.world.keys, _world_names(sandbox))
 
 
+from . import cli_control  # noqa: E402,F401  (registers clock, trigger, scenarios, journal, check-receiver)
+
 if __name__ == "__main__":
     main()

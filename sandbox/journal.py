@@ -38,10 +38,13 @@ class Journal:
                 entries = self._entries[org_id] = deque(maxlen=self.capacity)
             entries.append(entry)
             if operation_id:
-                self._coverage.setdefault(org_id, {}).setdefault(operation_id, Counter())[entry["status"]] += 1
+                self._coverage.setdefault(org_id, {}).setdefault(operation_id, Counter())[
+                    entry["status"]
+                ] += 1
 
-    def entries(self, org_id: str | None, *, since: datetime | None = None, limit: int | None = None,
-                **wanted: Any) -> list[dict[str, Any]]:
+    def entries(
+        self, org_id: str | None, *, since: datetime | None = None, limit: int | None = None, **wanted: Any
+    ) -> list[dict[str, Any]]:
         """The tenant's requests matching every given filter, newest first, timestamps as text."""
         filters = {name: value for name, value in wanted.items() if name in FILTERS and value is not None}
         with self._lock:
@@ -67,6 +70,12 @@ class Journal:
             self._coverage.pop(org_id, None)
         return dropped
 
+    def reset(self) -> None:
+        """Forget every tenant's requests and coverage (a whole-world reset)."""
+        with self._lock:
+            self._entries.clear()
+            self._coverage.clear()
+
     def coverage(self, org_id: str | None, operations: Iterable[Any]) -> dict[str, Any]:
         """For every spec operation: the status codes the tenant's requests got, and how often."""
         with self._lock:
@@ -75,13 +84,18 @@ class Journal:
         for operation in operations:
             statuses = seen.get(operation.id, {})
             documented = sorted(int(code) for code in operation.responses if code.isdigit())
-            rows.append({
-                "operation_id": operation.id, "method": operation.method, "path": operation.path,
-                "called": bool(statuses), "requests": sum(statuses.values()),
-                "statuses": {str(code): count for code, count in sorted(statuses.items())},
-                "documented_statuses": documented,
-                "untested_statuses": [code for code in documented if code not in statuses],
-            })
+            rows.append(
+                {
+                    "operation_id": operation.id,
+                    "method": operation.method,
+                    "path": operation.path,
+                    "called": bool(statuses),
+                    "requests": sum(statuses.values()),
+                    "statuses": {str(code): count for code, count in sorted(statuses.items())},
+                    "documented_statuses": documented,
+                    "untested_statuses": [code for code in documented if code not in statuses],
+                }
+            )
             if not statuses:
                 never.append(operation.id)
         called = len(rows) - len(never)

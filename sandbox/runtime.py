@@ -13,6 +13,7 @@ from .clock import Clock
 from .ids import IdFactory
 from .journal import Journal
 from .ratelimit import RateLimiter
+from .scenarios.runtime import attach
 from .settings import Settings
 from .store import MemoryStore
 from .webhooks import RetrySchedule, WebhookService
@@ -38,10 +39,11 @@ class Sandbox:
             allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
         )
         self.audit = AuditLog(self)
-        self.behaviour = Behaviour()
+        self.behaviour = Behaviour(settings.SEED, self.clock)
         self.journal = Journal()
         self._snapshot = self.store.snapshot()
         self._ids_state = self.ids.state()
+        self.scenarios = attach(self)
         self.clock.start()
 
     def _build_world(self) -> WorldInfo:
@@ -63,9 +65,14 @@ class Sandbox:
         self.store.restore(self._snapshot, org_id)
         self.keys = KeyRing(self.store.scan("api_key"))
         if org_id is None:
+            self.journal.reset()
+            self.scenarios.stop_all()
             self.clock.reset()
             self.ids.restore(self._ids_state)
             self.limiter.configure()
+        else:
+            self.journal.clear(org_id)
+            self.scenarios.stop(org_id)
 
     def close(self) -> None:
         self.clock.stop()

@@ -17,7 +17,8 @@ def signals(lead: dict[str, Any]) -> list[tuple[str, float]]:
     found: list[tuple[str, float]] = []
     if lead.get("timeline") in TIMELINE_WEIGHTS:
         found.append((f"{lead['timeline'].replace('_', ' ')} timeline", TIMELINE_WEIGHTS[lead["timeline"]]))
-    text = " ".join(str(lead.get(name) or "") for name in ("pain_points", "ai_reasoning")).lower()
+    # Only the lead's own inputs: reading ai_reasoning (which scoring writes) would feed back.
+    text = str(lead.get("pain_points") or "").lower()
     for label in dict.fromkeys(label for word, label in DAMAGE_WORDS.items() if word in text):
         found.append((f"{label} signal", 0.18))
     if lead.get("phone"):

@@ -68,7 +68,7 @@ def score_lead(call: Call) -> dict[str, Any]:
     new_score, reasoning = score(lead)
     lead = apply_changes(call, lead["id"], {"lead_score": new_score, "ai_reasoning": reasoning})
     return {"id": lead["id"], "lead_score": lead["lead_score"], "ai_reasoning": lead["ai_reasoning"],
-            "scored_at": lead["updated_at"]}
+            "scored_at": now_iso(call)}
 
 
 def push_lead_to_crm(call: Call) -> dict[str, Any]:

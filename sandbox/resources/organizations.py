@@ -151,7 +151,8 @@ def create_grant(call: Call) -> Reply:
     grant = {"id": grant_id, "grant_id": grant_id, "organization_id": child["id"],
              "parent_organization_id": body["parent_organization_id"], "scopes": list(body["scopes"]),
              "created_at": isoformat(now),
-             "expires_at": body.get("expires_at") or isoformat(now + timedelta(days=365))}
+             "expires_at": isoformat(parse_iso(body["expires_at"]) if "expires_at" in body
+                                     else now + timedelta(days=365))}
     with sandbox.store.transaction():
         for old in list(sandbox.store.scan("grant", child["id"])):
             sandbox.store.update("grant", child["id"], old["id"], {"expires_at": grant["created_at"]})

@@ -1,0 +1,67 @@
+"""Prefer (Prism style): force one response without changing server state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox.spec import load_spec
+from tests.conftest import auth
+
+LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
+
+
+def test_code_forces_a_documented_error_with_its_envelope(
+    client: Any, keys: dict[str, Any], sandbox: Any
+) -> None:
+    leads = sandbox.store.count("lead", keys["org_id"])
+    limited = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": "code=429"}, json=LEAD)
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert limited.headers["Retry-After"]
+    failing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=503"})
+    assert failing.status_code == 503 and failing.get_json()["error"]["code"] == "injected_fault"
+    missing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=404"})
+    assert (
+        missing.status_code == 400 and "not a documented response" in missing.get_json()["error"]["message"]
+    )
+    assert sandbox.store.count("lead", keys["org_id"]) == leads  # nothing was created
+
+
+def test_code_forces_a_success_with_the_operation_example(
+    client: Any, keys: dict[str, Any], sandbox: Any
+) -> None:
+    created = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": "code=201"}, json=LEAD)
+    media = load_spec()["paths"]["/api/v1/leads"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert created.status_code == 201 and created.get_json() == media["example"]
+    assert created.headers["Preference-Applied"] == "code=201"
+    assert sandbox.store.get("lead", keys["org_id"], created.get_json()["id"]) is None
+
+
+def test_example_picks_a_named_example(client: Any, keys: dict[str, Any]) -> None:
+    named = client.get("/api/v1/health", headers={"Prefer": "example=anonymous"})
+    assert named.status_code == 200 and "tenant_id" not in named.get_json()
+    assert named.headers["Preference-Applied"] == "example=anonymous"
+    unknown = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "example=nope"})
+    assert (
+        unknown.status_code == 400 and "has no example named 'nope'" in unknown.get_json()["error"]["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "operation", "status", "retry_after"),
+    [
+        ("rate-limit", "/api/v1/leads", 429, "60"),
+        ("flaky-api", "/api/v1/leads", 503, "2"),
+    ],
+)
+def test_scenario_applies_to_this_request_only(
+    client: Any, keys: dict[str, Any], scenario: str, operation: str, status: int, retry_after: str
+) -> None:
+    forced = client.get(operation, headers={**auth(keys["read"]), "Prefer": f"scenario={scenario}"})
+    assert forced.status_code == status and forced.headers["Retry-After"] == retry_after
+    assert client.get(operation, headers=auth(keys["read"])).status_code == 200
+    running = client.get("/_sandbox/scenarios/active", headers=auth(keys["read"])).get_json()
+    assert running == {"running": False, "run": None}
+    unknown = client.get(operation, headers={**auth(keys["read"]), "Prefer": "scenario=../../etc/passwd"})
+    assert unknown.status_code == 400
