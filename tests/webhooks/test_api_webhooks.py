@@ -163,3 +163,20 @@ def test_replay_redelivers_the_same_event_id(client, keys, sandbox, receiver):
     second = receiver.wait_for(2)[1]
     assert second.headers["x-eal-event-id"] == event_id
     assert second.body == first.body
+
+
+EVENT_TYPES = list(SPEC["webhooks"])
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_each_event_type_arrives_signed_and_conforming(client, keys, sandbox, receiver, event_type):
+    created = subscribe(client, keys, receiver.url, [event_type])
+    response = client.post("/_sandbox/trigger", json={"event": event_type}, headers=auth(keys["write"]))
+    assert response.status_code in (200, 201, 202), response.get_json()
+    [first, *_] = receiver.wait_for(1)
+    assert sandbox.webhooks.drain(5)
+    for delivery in receiver.requests:
+        event = json.loads(delivery.body)
+        assert event["type"] == event_type and event["organization_id"] == keys["org_id"]
+        assert node_sample_verifies(created["signing_secret"], delivery)
+        conforms(event)
