@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .call import Call
+from .clock import isoformat, parse_iso
 from .errors import InvalidCursor
 from .store import Position, Predicate, Record
 
@@ -31,12 +32,20 @@ def decode_cursor(cursor: str) -> Position:
                                                    "message": "malformed or tampered cursor",
                                                    "rule": "cursor"}]},
         ) from error
-    if not all(isinstance(part, str) and part for part in position):
+    if not (all(isinstance(part, str) and part for part in position) and _is_timestamp(position[0])):
         raise InvalidCursor("query.cursor is not a cursor this API issued",
                             details={"fields": [{"location": "query.cursor",
                                                  "message": "malformed or tampered cursor",
                                                  "rule": "cursor"}]})
     return position
+
+
+def _is_timestamp(text: str) -> bool:
+    """True for a timestamp exactly as the API writes them (so a hand-made cursor can't jump)."""
+    try:
+        return isoformat(parse_iso(text)) == text
+    except ValueError:
+        return False
 
 
 def list_page(call: Call, kind: str, *, where: Predicate | None = None,
