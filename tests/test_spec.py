@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from sandbox.spec import resolve as resolve_in
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
@@ -37,12 +39,7 @@ if "uri" not in FORMATS.checkers:  # jsonschema only checks "uri" when rfc3987 i
 
 def resolve(node: Any) -> Any:
     """Follow local ``#/...`` references until a real node."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
+    return resolve_in(SPEC, node)
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
