@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +13,19 @@ from typing import Any
 import orjson
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 
 from .auth import require_scope
 from .call import Call, Reply
-from .errors import ApiError, InvalidJson, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType, render
+from .errors import (
+    ApiError,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+    render,
+)
 from .runtime import Sandbox
 from .spec import Operation, load_spec, operations
 from .validation import RequestValidator
@@ -41,38 +51,44 @@ def _validators() -> dict[str, RequestValidator]:
     return {op.id: RequestValidator(op, spec.get("components", {})) for op in operations(spec)}
 
 
-def _static_siblings(all_operations: list[Operation]) -> dict[str, dict[str, list[str]]]:
-    """For each templated path, the static paths it would swallow and their methods.
+class NotLiteral(BaseConverter):
+    """A path segment that is anything but the given literals.
 
-    ``PATCH /organizations/me`` must be a 405 (``me`` is a static path), not a 400 from
-    ``PATCH /organizations/{id}``.
+    ``/organizations/{id}`` must not swallow ``/organizations/me``: with this converter
+    ``PATCH /organizations/me`` is a 405 (and OPTIONS advertises only GET), not a bad-id 400.
     """
-    methods: dict[str, list[str]] = {}
-    for operation in all_operations:
-        methods.setdefault(operation.path, []).append(operation.method)
-    siblings: dict[str, dict[str, list[str]]] = {}
-    for path in methods:
-        head, _, last = path.rpartition("/")
-        if last.startswith("{") and last.endswith("}"):
-            siblings[path] = {other.rpartition("/")[2]: sorted(methods[other]) for other in methods
-                              if other.rpartition("/")[0] == head and "{" not in other.rpartition("/")[2]}
-    return siblings
+
+    def __init__(self, url_map: Any, *literals: str) -> None:
+        super().__init__(url_map)
+        self.regex = "(?!(?:%s)$)[^/]+" % "|".join(re.escape(literal) for literal in literals)
+
+
+def flask_rule(operation: Operation, paths: set[str]) -> str:
+    """The Flask rule of an operation, keeping its templated last segment off static siblings."""
+    head, _, last = operation.path.rpartition("/")
+    literals = sorted(other.rpartition("/")[2] for other in paths
+                      if other.rpartition("/")[0] == head and "{" not in other.rpartition("/")[2])
+    rule = operation.flask_rule
+    if last.startswith("{") and literals:
+        quoted = ", ".join(repr(literal) for literal in literals)
+        rule = rule.rpartition("/")[0] + f"/<not_literal({quoted}):{last.strip('{}')}>"
+    return rule
 
 
 def register(app: Flask, sandbox: Sandbox) -> None:
     """Add one Flask rule per operation of the spec."""
     validators = _validators()
-    all_operations = [validator.operation for validator in validators.values()]
-    siblings = _static_siblings(all_operations)
-    for operation in all_operations:
-        view = _view(operation, validators[operation.id], find_handler(operation), sandbox,
-                     siblings.get(operation.path, {}))
-        app.add_url_rule(operation.flask_rule, endpoint=operation.id, view_func=view,
+    app.url_map.converters["not_literal"] = NotLiteral
+    paths = {validator.operation.path for validator in validators.values()}
+    for validator in validators.values():
+        operation = validator.operation
+        view = _view(operation, validator, find_handler(operation), sandbox)
+        app.add_url_rule(flask_rule(operation, paths), endpoint=operation.id, view_func=view,
                          methods=[operation.method])
 
 
 def _read_json() -> Any:
-    """The parsed JSON body, or the right 400/413/415."""
+    """The parsed JSON body (None when none was sent), or the right 400/413/415."""
     try:
         raw = request.get_data()
     except RequestEntityTooLarge as error:
@@ -84,23 +100,20 @@ def _read_json() -> Any:
             f"Content-Type must be application/json (got '{request.mimetype or 'none'}')",
             details={"supported": ["application/json"]})
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise InvalidJson(f"Request body is not valid JSON: {error}") from error
+    if body is None:
+        raise ValidationFailed([field_error("body", "must be a JSON object, not null", "type")])
+    return body
 
 
 def _view(operation: Operation, validator: RequestValidator, handler: Handler,
-          sandbox: Sandbox, static_siblings: dict[str, list[str]]) -> Callable[..., Response]:
+          sandbox: Sandbox) -> Callable[..., Response]:
     needs_key = operation.scope is not None
     has_body = operation.body_schema is not None
-    last_param = operation.path.rpartition("/")[2].strip("{}")
 
     def view(**path: str) -> Response:
-        if static_siblings and path.get(last_param) in static_siblings:
-            allowed = static_siblings[path[last_param]]
-            raise MethodNotAllowed(
-                f"{operation.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
-                details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
         authorization = request.headers.get("Authorization")
         key = None
         quota_headers: dict[str, str] = {}

@@ -171,7 +171,7 @@ def trigger_event(call: Call) -> Reply:
 
     result: dict[str, Any] = {"event": call.body["event"], "organization_id": call.org_id, "records": {},
                               "events": []}
-    for _ in range(call.body.get("count", 1)):
+    for _ in range(int(call.body.get("count", 1))):
         try:
             made = trigger(call.sandbox, call.org_id, call.body["event"], base_url=call.base_url)
         except TriggerError as error:
