@@ -95,7 +95,7 @@ def _init_errors(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return errors.render(errors.ApiError(
             "The sandbox hit an internal error; this is a sandbox bug, please report it",
-            details={"request_id": g.get("request_id", "")}))
+            details={"request_id": request_id()}))
 
 
 def _from_werkzeug(error: HTTPException) -> errors.ApiError:
@@ -118,14 +118,17 @@ def _from_werkzeug(error: HTTPException) -> errors.ApiError:
                            code=(error.name or "error").lower().replace(" ", "_"))
 
 
-def _init_request_ids(app: Flask) -> None:
-    @app.before_request
-    def assign_request_id() -> None:
-        g.request_id = request.environ["sandbox.request_id"] = new_request_id()
+def request_id() -> str:
+    """This request's id, made on first use."""
+    if "request_id" not in g:
+        g.request_id = new_request_id()
+    return str(g.request_id)
 
+
+def _init_request_ids(app: Flask) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id") or new_request_id()
+        response.headers["X-Request-Id"] = request_id()
         correlation = request.headers.get(CORRELATION_HEADER)
         if correlation and CORRELATION_HEADER not in response.headers:
             response.headers[CORRELATION_HEADER] = correlation

@@ -20,8 +20,22 @@ class Call:
     query: dict[str, Any]
     body: Any
     key: dict[str, Any] | None
-    correlation_id: str
-    request_id: str
+    supplied_correlation_id: str | None = None  # the client's X-Correlation-Id, if any
+    request_id: str = ""
+    _generated_correlation_id: str | None = None
+
+    @property
+    def correlation_id(self) -> str:
+        """The client's correlation id, else one made (deterministically) on first use."""
+        if self.supplied_correlation_id:
+            return self.supplied_correlation_id
+        if self._generated_correlation_id is None:
+            self._generated_correlation_id = self.sandbox.ids.prefixed("corr")
+        return self._generated_correlation_id
+
+    def correlation_id_if_any(self) -> str | None:
+        """The correlation id without making one: reads that audit nothing need none."""
+        return self.supplied_correlation_id or self._generated_correlation_id
 
     @property
     def org_id(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-import secrets
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -127,26 +127,25 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
             forced = sandbox.behaviour.intercept(operation, key and key["organization_id"],
                                                  request.headers.get("Prefer"))
             if forced is not None:
-                return _respond(operation, forced, quota_headers, request.headers.get(CORRELATION_HEADER, ""))
+                return _respond(operation, forced, quota_headers, request.headers.get(CORRELATION_HEADER))
             path_values, query = validator.check_parameters(path, request.args, request.headers)
             body = None
             if has_body:
                 body = _read_json()
                 validator.check_body(body)
             call = Call(operation, sandbox, path_values, query, body, key,
-                        request.headers.get(CORRELATION_HEADER) or sandbox.ids.prefixed("corr"),
-                        request.environ.get("sandbox.request_id", ""))
+                        request.headers.get(CORRELATION_HEADER))
             reply = handler(call)
         except ApiError as error:
             error.headers = {**quota_headers, **error.headers}
             raise
-        return _respond(operation, reply, quota_headers, call.correlation_id)
+        return _respond(operation, reply, quota_headers, call.correlation_id_if_any())
 
     view.__name__ = operation.id
     return view
 
 
-def _respond(operation: Operation, reply: Any, headers: dict[str, str], correlation_id: str) -> Response:
+def _respond(operation: Operation, reply: Any, headers: dict[str, str], correlation_id: str | None) -> Response:
     if not isinstance(reply, Reply):
         reply = Reply(reply, operation.success_status)
     if reply.mimetype == "application/json":
@@ -154,12 +153,17 @@ def _respond(operation: Operation, reply: Any, headers: dict[str, str], correlat
     else:
         payload = reply.body
     response = Response(payload, status=reply.status, mimetype=reply.mimetype)
-    response.headers.update({**headers, **reply.headers, CORRELATION_HEADER: correlation_id})
+    response.headers.update({**headers, **reply.headers})
+    if correlation_id:
+        response.headers[CORRELATION_HEADER] = correlation_id
     return response
 
 
+_request_ids = random.Random()  # not the world's generator: request ids are not part of any body
+
+
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(8)
+    return "req_%016x" % _request_ids.getrandbits(64)
 
 
 __all__ = ["register", "find_handler", "render", "new_request_id"]

@@ -168,7 +168,6 @@ class _Story:
             body,
             _write_key(self.sandbox, self.org_id),
             self.sandbox.ids.prefixed("corr"),
-            "",
         )
         request.story_base_url = self.base_url
         return request
