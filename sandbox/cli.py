@@ -35,7 +35,7 @@ def main() -> None:
 @click.option("--rate-limit", default=Settings.RATE_LIMIT, show_default=True, type=int,
               help="requests per key per minute")
 @click.option("--leads-per-org", default=Settings.LEADS_PER_ORG, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int) -> None:
     """Run the sandbox under gunicorn and print its base URL and keys."""
     from .app import create_app, sandbox_of

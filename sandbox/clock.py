@@ -24,8 +24,9 @@ def utc(dt: datetime) -> datetime:
 
 def isoformat(dt: datetime) -> str:
     """Format like the seeds: ``2026-04-27T13:22:05.114Z`` (milliseconds, Z)."""
-    dt = utc(dt)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    if dt.tzinfo is not UTC:
+        dt = utc(dt)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def parse_iso(text: str) -> datetime:

@@ -25,7 +25,7 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
         return self._load_app()
 
 
-def server_options(host: str, port: int, threads: int = 8) -> dict[str, Any]:
+def server_options(host: str, port: int, threads: int = 4) -> dict[str, Any]:
     # A single worker: every request must see the same in-memory world.
     return {
         "bind": f"{host}:{port}",
@@ -39,5 +39,5 @@ def server_options(host: str, port: int, threads: int = 8) -> dict[str, Any]:
     }
 
 
-def serve(load_app: Callable[[], Flask], host: str, port: int, threads: int = 8) -> None:
+def serve(load_app: Callable[[], Flask], host: str, port: int, threads: int = 4) -> None:
     SandboxServer(load_app, server_options(host, port, threads)).run()
