@@ -192,6 +192,19 @@ def clock_advance(duration: str, url: str, key: str | None) -> None:
     click.echo(f"{state['now']}  fired={state.get('fired', 0)}  pending_tasks={state['pending_tasks']}")
 
 
+# reset -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--world", is_flag=True, help="reset every organization, not only the key's")
+@_connection
+def reset(world: bool, url: str, key: str | None) -> None:
+    """Put the key's organization (or, with --world, everything) back to the seed."""
+    body = Control(url, key).post("/_sandbox/reset", {"scope": "world" if world else "organization"})
+    target = "the whole world" if body["reset"] == "world" else f"organization {body['organization_id']}"
+    click.echo(f"reset {target} to seed {body['seed']}")
+
+
 # trigger ---------------------------------------------------------------------------------------
 
 

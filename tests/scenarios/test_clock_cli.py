@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.spec import load_spec
 from tests.conftest import auth
-
-needs_clock_api = pytest.mark.skipif(
-    "/_sandbox/clock/advance" not in load_spec()["paths"],
-    reason="the clock control endpoints are not in openapi.yaml yet",
-)
-
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@needs_clock_api
 def test_advancing_24h_ends_a_rotation_overlap_and_completes_pending_claims(live_sandbox: Any) -> None:
     url, keys = live_sandbox.base_url, live_sandbox.keys
     client = live_sandbox.app.test_client()
@@ -69,3 +60,15 @@ def test_scenario_commands_drive_the_control_api(live_sandbox: Any, tmp_path: An
         main, ["scenarios", "status", "--url", "http://127.0.0.1:9", "--key", admin]
     )
     assert unreachable.exit_code == 1 and "cannot reach the sandbox" in unreachable.output
+
+
+def test_reset_command_restores_the_seed(live_sandbox: Any) -> None:
+    url, keys = live_sandbox.base_url, live_sandbox.keys
+    client = live_sandbox.app.test_client()
+    created = client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "cli@example.com"})
+    assert created.status_code == 201
+    done = run("reset", "--url", url, "--key", keys["admin"])
+    assert done.exit_code == 0 and done.output.startswith("reset organization ")
+    lead = client.get(f"/api/v1/leads/{created.get_json()['id']}", headers=auth(keys["read"]))
+    assert lead.status_code == 404
+    assert run("reset", "--world", "--url", url, "--key", keys["admin"]).output.startswith("reset the whole world")
