@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,7 +60,8 @@ class NotLiteral(BaseConverter):
 
     def __init__(self, url_map: Any, *literals: str) -> None:
         super().__init__(url_map)
-        self.regex = "(?!(?:%s)$)[^/]+" % "|".join(re.escape(literal) for literal in literals)
+        alternatives = "|".join(re.escape(literal) for literal in literals)
+        self.regex = f"(?!(?:{alternatives})$)[^/]+"
 
 
 def flask_rule(operation: Operation, paths: set[str]) -> str:
@@ -163,7 +164,7 @@ _request_ids = random.Random()  # not the world's generator: request ids are not
 
 
 def new_request_id() -> str:
-    return "req_%016x" % _request_ids.getrandbits(64)
+    return f"req_{_request_ids.getrandbits(64):016x}"
 
 
 __all__ = ["register", "find_handler", "render", "new_request_id"]

@@ -22,7 +22,7 @@ class Settings:
     WEBHOOK_RETRY_BASE: float = 1.0      # seconds before the first retry, doubled each time
     WEBHOOK_MAX_ATTEMPTS: int = 6
     WEBHOOK_TIMEOUT: float = 5.0         # seconds per delivery attempt
-    ALLOW_PRIVATE_WEBHOOKS: bool = False  # opt-in for self-hosted setups: private ranges allowed (never link-local/metadata)
+    ALLOW_PRIVATE_WEBHOOKS: bool = False  # self-hosted opt-in: private ranges (never link-local/metadata)
     CORS_ORIGINS: str = "*"
     SCENARIO: str | None = None
 

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
-from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
 from sandbox import create_app
 from sandbox.app import reference_openapi, sandbox_of

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-
-from sandbox.spec import resolve as resolve_in
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
+
+from sandbox.spec import resolve as resolve_in
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))

@@ -32,7 +32,7 @@ def project(fields: Iterable[str]) -> Callable[[Record], dict[str, Any]]:
 
     def view(record: Record) -> dict[str, Any]:
         try:  # the common case, every field present: itemgetter runs in C
-            return dict(zip(names, pick(record)))
+            return dict(zip(names, pick(record), strict=True))
         except KeyError:
             return {name: record.get(name) for name in names}
 

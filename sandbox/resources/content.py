@@ -13,8 +13,17 @@ from ..clock import isoformat, parse_iso
 from ..errors import Conflict
 from ..pagination import list_page
 from ._shared import find, matching, now_iso, project
-from ._text_content import (TEMPLATES, blog_body, blog_slots, blog_title, count_words, cutdown,
-                            read_time_minutes, slugify, video_scenes)
+from ._text_content import (
+    TEMPLATES,
+    blog_body,
+    blog_slots,
+    blog_title,
+    count_words,
+    cutdown,
+    read_time_minutes,
+    slugify,
+    video_scenes,
+)
 from ._text_review import classify, compose
 
 LIST_FIELDS = ("id", "type", "title", "status", "channel", "url", "word_count", "target_keyword",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import signed_urls
 from ..call import Call, Reply
 from ..clock import isoformat
 from ..durations import parse_duration
 from ..errors import NotFound
 from ..pagination import list_page
-from .. import signed_urls
 
 
 def list_sandbox_keys(call: Call) -> dict[str, Any]:
@@ -99,6 +99,7 @@ def _claim_summary(call: Call, fmt: str) -> Reply:
 # Scenarios, triggers and the request journal (issue 5) -----------------------------------------
 
 from functools import cache  # noqa: E402  (kept with the functions below, appended to this module)
+
 
 def _runner(call: Call) -> Any:
     from ..scenarios import attach

@@ -9,7 +9,6 @@ anchor; only what is future by nature (grant ``expires_at``, content ``scheduled
 from __future__ import annotations
 
 import functools
-
 import random
 from dataclasses import dataclass
 from datetime import datetime

@@ -64,10 +64,10 @@ def start_sandbox(port: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
-    code = ("import sys; sys.path.insert(0, %r)\n"
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
             "from bare_app import create_bare_app\n"
             "from sandbox.server import serve\n"
-            "serve(create_bare_app, '127.0.0.1', %d)\n") % (str(HERE), port)
+            f"serve(create_bare_app, '127.0.0.1', {port})\n")
     process = subprocess.Popen([sys.executable, "-c", code])
     wait_up(f"http://127.0.0.1:{port}/api/v1/leads")
     return process
@@ -140,7 +140,7 @@ def main() -> None:
               f"{figures['p99_ms']:>9.2f}{figures['non_2xx']:>9.0f}")
     for op in ("GET", "POST"):
         ratio = results[("sandbox", op)]["rps"] / results[("bare-flask", op)]["rps"]
-        per_round = [s["rps"] / b["rps"] for s, b in zip(runs[("sandbox", op)], runs[("bare-flask", op)])]
+        per_round = [s["rps"] / b["rps"] for s, b in zip(runs[("sandbox", op)], runs[("bare-flask", op)], strict=True)]
         print(f"{op} /api/v1/leads: sandbox at {ratio:.0%} of bare-Flask req/s (median of "
               f"{args.rounds} alternating rounds; per round {', '.join(f'{r:.0%}' for r in per_round)})")
     print(f"validation cost (POST /api/v1/leads params + body): {validation_cost():.1f} µs/request")

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sandbox.cli import main
 from tests.conftest import auth
 
+
 def run(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
