@@ -128,14 +128,16 @@ def request_id() -> str:
 def _init_request_ids(app: Flask) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
-        response.headers["X-Request-Id"] = request_id()
-        correlation = request.headers.get(CORRELATION_HEADER)
-        if correlation and CORRELATION_HEADER not in response.headers:
-            response.headers[CORRELATION_HEADER] = correlation
+        served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not six
+        headers = response.headers
+        headers.add("X-Request-Id", request_id())
+        correlation = served.headers.get(CORRELATION_HEADER)
+        if correlation and CORRELATION_HEADER not in headers:
+            headers.add(CORRELATION_HEADER, correlation)
         sandbox_of(app).journal.record({
-            "request_id": response.headers["X-Request-Id"], "organization_id": g.get("org_id"),
-            "method": request.method, "path": request.path, "operation_id": request.endpoint,
-            "status": response.status_code, "correlation_id": response.headers.get(CORRELATION_HEADER),
+            "request_id": g.request_id, "organization_id": g.get("org_id"),
+            "method": served.method, "path": served.path, "operation_id": served.endpoint,
+            "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
             "at": sandbox_of(app).clock.now(),
         })
         return response

@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
         allowed = policy.allow_origin(request.headers.get("Origin"))
         if not policy.any:
             response.vary.add("Origin")
-        if allowed is not None:
-            response.headers["Access-Control-Allow-Origin"] = allowed
-            response.headers["Access-Control-Expose-Headers"] = exposed
+        if allowed is not None:  # no view sets these, so add (an append) rather than set (a scan)
+            response.headers.add("Access-Control-Allow-Origin", allowed)
+            response.headers.add("Access-Control-Expose-Headers", exposed)
         return response

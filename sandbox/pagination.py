@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .call import Call
 from .clock import isoformat, parse_iso
 from .errors import InvalidCursor
@@ -15,8 +17,8 @@ from .store import Position, Predicate, Record
 
 
 def encode_cursor(position: Position) -> str:
-    raw = json.dumps({"created_at": position[0], "id": position[1]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = orjson.dumps({"created_at": position[0], "id": position[1]})  # compact, as json.dumps with separators
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> Position:

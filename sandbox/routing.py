@@ -154,9 +154,10 @@ def _respond(operation: Operation, reply: Any, headers: dict[str, str], correlat
     else:
         payload = reply.body
     response = Response(payload, status=reply.status, mimetype=reply.mimetype)
-    response.headers.update({**headers, **reply.headers})
+    # A fresh response holds only Content-Type and Content-Length: append, no need to replace.
+    response.headers.extend({**headers, **reply.headers})
     if correlation_id:
-        response.headers[CORRELATION_HEADER] = correlation_id
+        response.headers.add(CORRELATION_HEADER, correlation_id)
     return response
 
 

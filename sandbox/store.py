@@ -112,13 +112,16 @@ class MemoryStore:
         with self._lock:
             keys = self._order.get((kind, org_id), [])
             end = len(keys) if after is None else bisect.bisect_left(keys, after)
-            found: list[Record] = []
-            index = end - 1
-            while index >= 0 and len(found) <= limit:
-                record = table[keys[index][1]]
-                if where is None or where(record):
-                    found.append(record)
-                index -= 1
+            if where is None:  # no filter: the page (and one more, to know) is a slice of the keys
+                found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0):end])]
+            else:
+                found = []
+                index = end - 1
+                while index >= 0 and len(found) <= limit:
+                    record = table[keys[index][1]]
+                    if where(record):
+                        found.append(record)
+                    index -= 1
         if len(found) > limit:
             last = found[limit - 1]
             return found[:limit], (last["created_at"], last["id"])

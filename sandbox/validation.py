@@ -154,9 +154,9 @@ class ParameterSet:
         """Cast and check the raw strings; appends field errors, returns typed values."""
         values: dict[str, Any] = {}
         for parameter in self.parameters:
-            text = raw.get(parameter.name)
-            if text is None:
+            if parameter.name not in raw:  # a membership test: a MultiDict's get() raises and catches
                 continue
+            text = raw[parameter.name]
             where = f"{self.location}.{parameter.name}"
             if text == "" and self.location == "query":
                 errors.append(field_error(where, "must not be empty", "empty"))

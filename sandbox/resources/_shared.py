@@ -11,6 +11,8 @@ from ..clock import isoformat, parse_iso
 from ..errors import NotFound
 from ..store import Predicate, Record
 
+SHARED_VIEWS_MAX = 50_000  # per projection; past it the views are simply made again
+
 
 def now_iso(call: Call) -> str:
     return isoformat(call.sandbox.clock.now())
@@ -25,8 +27,13 @@ def find(call: Call, kind: str, record_id: str, label: str | None = None) -> Rec
     return record
 
 
-def project(fields: Iterable[str]) -> Callable[[Record], dict[str, Any]]:
-    """A view that keeps ``fields`` (in that order), filling absent ones with None."""
+def project(fields: Iterable[str], *, shared: bool = False) -> Callable[[Record], dict[str, Any]]:
+    """A view that keeps ``fields`` (in that order), filling absent ones with None.
+
+    With ``shared``, a record's view is made once and handed out again while the stored record is
+    the same object: the store is copy-on-write, so a changed record is a new object and gets a
+    fresh view. List pages use this, and callers must treat shared views as read-only.
+    """
     names = tuple(fields)
     pick = operator.itemgetter(*names)
 
@@ -36,7 +43,20 @@ def project(fields: Iterable[str]) -> Callable[[Record], dict[str, Any]]:
         except KeyError:
             return {name: record.get(name) for name in names}
 
-    return view
+    if not shared:
+        return view
+    made: dict[int, tuple[Record, dict[str, Any]]] = {}
+
+    def shared_view(record: Record) -> dict[str, Any]:
+        hit = made.get(id(record))
+        if hit is not None and hit[0] is record:  # holding the record keeps its id from being reused
+            return hit[1]
+        if len(made) >= SHARED_VIEWS_MAX:
+            made.clear()
+        result = made[id(record)] = (record, view(record))
+        return result[1]
+
+    return shared_view
 
 
 def public(record: Record) -> dict[str, Any]:

@@ -17,7 +17,7 @@ CSV_COLUMNS = ("id", "organization_id", "action", "source", "correlation_id", "k
                "created_at")
 # A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-view = project(FIELDS)
+view = project(FIELDS, shared=True)
 
 
 def list_audit_events(call: Call) -> dict[str, Any]:

@@ -27,7 +27,7 @@ SUMMARY_FIELDS = ("id", "job_external_ref", "loss_type", "status", "scope_item_c
 DETAIL_FIELDS = ("id", "job_external_ref", "loss_type", "status", "source", "photo_count",
                  "scope_item_count", "estimated_ready_at", "ready_at", "decisions_recorded",
                  "reviewed_at", "created_at", "updated_at")
-summary = project(SUMMARY_FIELDS)
+summary = project(SUMMARY_FIELDS, shared=True)
 
 
 def detail(claim: dict[str, Any], sandbox: Sandbox, base_url: str) -> dict[str, Any]:

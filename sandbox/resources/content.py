@@ -28,7 +28,7 @@ from ._text_review import classify, compose
 
 LIST_FIELDS = ("id", "type", "title", "status", "channel", "url", "word_count", "target_keyword",
                "published_at", "scheduled_for", "created_at")
-summary = project(LIST_FIELDS)
+summary = project(LIST_FIELDS, shared=True)
 blog_view = project(("id", "type", "status", "title", "target_keyword", "estimated_read_time_min",
                      "word_count", "created_at"))
 video_view = project(("id", "type", "status", "title", "duration_seconds", "scenes", "cutdown_30s_id",

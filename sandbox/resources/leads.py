@@ -12,7 +12,7 @@ from .lead_scoring import score
 SUMMARY_FIELDS = ("id", "organization_id", "name", "company", "email", "source", "lead_score",
                   "pipeline_stage", "industry", "company_size", "created_at", "updated_at")
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")
-summary = project(SUMMARY_FIELDS)
+summary = project(SUMMARY_FIELDS, shared=True)
 detail = project((*SUMMARY_FIELDS[:-2], *AI_FIELDS, "phone", "crm_sync", "created_at", "updated_at"))
 
 

@@ -11,7 +11,7 @@ from ._text_fit import assess
 
 SUMMARY_FIELDS = ("id", "company_name", "contact_name", "contact_email", "vertical",
                   "qualification_status", "outreach_status", "created_at")
-summary = project(SUMMARY_FIELDS)
+summary = project(SUMMARY_FIELDS, shared=True)
 
 
 def list_prospects(call: Call) -> dict[str, Any]:
