@@ -229,6 +229,16 @@ def test_patch_changes_a_whitelisted_field(client, keys, sandbox, field, value):
     assert get(client, keys["read"], f"/leads/{lead['id']}").get_json()[field] == value
 
 
+def test_a_listed_lead_shows_a_patch_on_the_next_page_read(client, keys, sandbox):
+    # List pages reuse each stored record's view; a patch stores a new record, so a new view.
+    first = get(client, keys["read"], "/leads", limit=5).get_json()["data"][0]
+    stage = "proposal" if first["pipeline_stage"] != "proposal" else "won"
+    assert patch(client, keys["write"], first["id"], {"pipeline_stage": stage}).status_code == 200
+    again = get(client, keys["read"], "/leads", limit=5).get_json()["data"][0]
+    assert again["id"] == first["id"]
+    assert (again["pipeline_stage"], again["updated_at"]) == (stage, NOW)
+
+
 @pytest.mark.parametrize("body", [
     {"lead_score": -1}, {"lead_score": 101}, {"lead_score": 50.5}, {"lead_score": "90"}, {"lead_score": None},
     {"pipeline_stage": "closed"}, {"source": "tiktok"}, {"email": "not-an-email"}, {"name": ""},
