@@ -22,6 +22,7 @@ class Call:
     key: dict[str, Any] | None
     supplied_correlation_id: str | None = None  # the client's X-Correlation-Id, if any
     request_id: str = ""
+    acting_org_id: str | None = None  # a child the parent reads for through a live grant (X-EAL-Organization)
     _generated_correlation_id: str | None = None
 
     @property
@@ -39,6 +40,9 @@ class Call:
 
     @property
     def org_id(self) -> str:
+        """The organization whose records this call reads and writes."""
+        if self.acting_org_id is not None:
+            return self.acting_org_id
         assert self.key is not None, "operation without a key has no organization"
         return str(self.key["organization_id"])
 

@@ -17,6 +17,7 @@ from werkzeug.routing import BaseConverter
 
 from .auth import require_scope
 from .call import Call, Reply
+from .delegation import acting_organization
 from .errors import (
     ApiError,
     InvalidJson,
@@ -136,6 +137,8 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
                 validator.check_body(body)
             call = Call(operation, sandbox, path_values, query, body, key,
                         request.headers.get(CORRELATION_HEADER))
+            if key is not None:
+                call.acting_org_id = acting_organization(sandbox, operation, key, request.environ)
             reply = handler(call)
         except ApiError as error:
             error.headers = {**quota_headers, **error.headers}

@@ -65,6 +65,7 @@ class Operation:
     path: str
     tag: str
     scope: str | None
+    grant_scope: str | None  # the grant scope that lets a parent read a child's data here (x-grant-scope)
     parameters: tuple[Parameter, ...]
     body_schema: dict[str, Any] | None
     body_required: bool
@@ -110,6 +111,7 @@ def _operation(spec: dict[str, Any], path: str, method: str, raw: dict[str, Any]
         path=path,
         tag=raw["tags"][0],
         scope=None if scope in (None, "none") else scope,
+        grant_scope=raw.get("x-grant-scope"),
         parameters=tuple(
             Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
             for p in params if p["in"] in ("path", "query", "header")

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..call import Call, Reply
 from ..clock import isoformat, parse_iso
+from ..delegation import live_grant
 from ..errors import Forbidden, NotFound, ValidationFailed, field_error
 from ..pagination import page_of
 from ._shared import now_iso, project
@@ -29,15 +30,6 @@ def _children(call: Call) -> list[dict[str, Any]]:
             if org.get("parent_organization_id") == call.org_id]
 
 
-def live_grant(call: Call, child_id: str, parent_id: str) -> dict[str, Any] | None:
-    """The child's unexpired grant to its parent, if any."""
-    now = now_iso(call)
-    for grant in call.sandbox.store.scan("grant", child_id):
-        if grant["parent_organization_id"] == parent_id and grant["expires_at"] > now:
-            return grant
-    return None
-
-
 def get_my_organization(call: Call) -> dict[str, Any]:
     """The organization the calling key belongs to."""
     return organization_view(_organization(call, call.org_id))
@@ -55,7 +47,7 @@ def list_organizations(call: Call) -> dict[str, Any]:
     _require_parent(call)
 
     def with_grants(child: dict[str, Any]) -> dict[str, Any]:
-        grant = live_grant(call, child["id"], call.org_id)
+        grant = live_grant(call.sandbox, child["id"], call.org_id)
         return {**organization_view(child), "grants": list(grant["scopes"]) if grant else []}
 
     return page_of(call, _children(call), view=with_grants)

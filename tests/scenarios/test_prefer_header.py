@@ -21,7 +21,7 @@ def test_code_forces_a_documented_error_with_its_envelope(
     assert limited.headers["Retry-After"]
     failing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=503"})
     assert failing.status_code == 503 and failing.get_json()["error"]["code"] == "injected_fault"
-    missing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=404"})
+    missing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=409"})
     assert (
         missing.status_code == 400 and "not a documented response" in missing.get_json()["error"]["message"]
     )
