@@ -36,23 +36,46 @@ def main() -> None:
               help="requests per key per minute")
 @click.option("--leads-per-org", default=Settings.LEADS_PER_ORG, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int) -> None:
+@click.option("--cors-origins", default=Settings.CORS_ORIGINS, show_default=True, metavar="ORIGINS",
+              help="origins browsers may call from: * or a comma-separated list")
+@click.option("--scenario", default=None, metavar="NAME|PATH",
+              help="put a scenario in force for every organization and play its timeline")
+def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
+          cors_origins: str, scenario: str | None) -> None:
     """Run the sandbox under gunicorn and print its base URL and keys."""
     from .app import create_app, sandbox_of
+    from .scenarios import attach
     from .server import serve as run_server
 
-    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org}
+    chosen = scenario_or_exit(scenario) if scenario else None
+    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org,
+              "CORS_ORIGINS": cors_origins, "SCENARIO": chosen.source if chosen else None}
 
     def load_app() -> Any:
         app = create_app(config)
         sandbox = sandbox_of(app)
         click.echo(f"EAL Sandbox listening on http://{host}:{port}/api/v1  (seed {seed})")
         click.echo(f"Spec: http://{host}:{port}/openapi.yaml")
+        if chosen is not None:
+            run = attach(sandbox).start(chosen, None, base_url=f"http://{host}:{port}")
+            click.echo(f"Scenario '{chosen.name}' in force for every organization "
+                       f"(timeline: {run.state}, {run.next_step}/{len(chosen.timeline)} steps)")
         _print_keys(sandbox.world.keys, _world_names(sandbox))
         sys.stdout.flush()
         return app
 
     run_server(load_app, host, port, threads)
+
+
+def scenario_or_exit(name_or_path: str) -> Any:
+    """The loaded scenario, or its error on stderr and exit code 2."""
+    from .scenarios import ScenarioError, load
+
+    try:
+        return load(name_or_path)
+    except ScenarioError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
 
 
 @main.command()
@@ -65,7 +88,7 @@ def keys(seed: int) -> None:
     _print_keys(sandbox.world.keys, _world_names(sandbox))
 
 
-from . import cli_control  # noqa: E402,F401  (registers clock, trigger, scenarios, journal, check-receiver)
+from . import cli_control  # noqa: E402,F401  (registers clock, reset, trigger, scenarios, journal, check-receiver)
 
 if __name__ == "__main__":
     main()

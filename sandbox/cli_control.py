@@ -1,9 +1,8 @@
-"""``eal-sandbox`` commands that drive a running sandbox, and ``serve --scenario``.
+"""``eal-sandbox`` commands that drive a running sandbox.
 
-Importing this module registers the commands on ``sandbox.cli.main``: ``clock``, ``trigger``,
-``scenarios``, ``journal`` and ``check-receiver``, and replaces ``serve`` with the same command
-plus ``--scenario NAME|PATH``. Client commands talk to the control API over HTTP (httpx):
-``--url`` (default ``http://127.0.0.1:4010``, or ``EAL_SANDBOX_URL``) and ``--key`` (or
+Importing this module registers the commands on ``sandbox.cli.main``: ``clock``, ``reset``,
+``trigger``, ``scenarios``, ``journal`` and ``check-receiver``. Client commands talk to the
+control API over HTTP (httpx): ``--url`` (default ``http://127.0.0.1:4010``, or ``EAL_SANDBOX_URL``) and ``--key`` (or
 ``EAL_SANDBOX_KEY``; default: the admin key of the first child location, read from
 ``/_sandbox/keys``). Exit codes: 0 done, 1 the sandbox or receiver said no, 2 bad input.
 """
@@ -18,73 +17,10 @@ from typing import Any
 import click
 import httpx
 
-from .cli import _print_keys, _world_names, main
+from .cli import main, scenario_or_exit
 from .webhooks.subscriptions import EVENT_TYPES
 
 DEFAULT_URL = "http://127.0.0.1:4010"
-
-
-# serve --scenario ------------------------------------------------------------------------------
-
-
-def _scenario_or_exit(name_or_path: str) -> Any:
-    from .scenarios import ScenarioError, load
-
-    try:
-        return load(name_or_path)
-    except ScenarioError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
-
-
-def _serve_with_scenario(
-    host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int, scenario: str | None
-) -> None:
-    """Run the sandbox under gunicorn and print its base URL and keys."""
-    from .app import create_app, sandbox_of
-    from .scenarios import attach
-    from .server import serve as run_server
-
-    chosen = _scenario_or_exit(scenario) if scenario else None
-    config = {
-        "SEED": seed,
-        "RATE_LIMIT": rate_limit,
-        "LEADS_PER_ORG": leads_per_org,
-        "SCENARIO": chosen.source if chosen else None,
-    }
-
-    def load_app() -> Any:
-        app = create_app(config)
-        sandbox = sandbox_of(app)
-        click.echo(f"EAL Sandbox listening on http://{host}:{port}/api/v1  (seed {seed})")
-        click.echo(f"Spec: http://{host}:{port}/openapi.yaml")
-        if chosen is not None:
-            run = attach(sandbox).start(chosen, None, base_url=f"http://{host}:{port}")
-            click.echo(
-                f"Scenario '{chosen.name}' in force for every organization "
-                f"(timeline: {run.state}, {run.next_step}/{len(chosen.timeline)} steps)"
-            )
-        _print_keys(sandbox.world.keys, _world_names(sandbox))
-        sys.stdout.flush()
-        return app
-
-    run_server(load_app, host, port, threads)
-
-
-def _register_serve() -> None:
-    original = main.commands["serve"]
-    option = click.Option(
-        ["--scenario"],
-        default=None,
-        metavar="NAME|PATH",
-        help="put a scenario in force for every organization and play its timeline",
-    )
-    main.add_command(
-        click.Command(
-            "serve", callback=_serve_with_scenario, params=[*original.params, option], help=original.help
-        ),
-        "serve",
-    )
 
 
 # The control API client ------------------------------------------------------------------------
@@ -246,7 +182,7 @@ def scenarios_list() -> None:
 @click.argument("scenario")
 def scenarios_validate(scenario: str) -> None:
     """Check a scenario file (or shipped name); exit 2 with every problem if it is invalid."""
-    loaded = _scenario_or_exit(scenario)
+    loaded = scenario_or_exit(scenario)
     click.echo(f"{loaded.source}: valid scenario '{loaded.name}' ({len(loaded.timeline)} steps)")
 
 
@@ -258,7 +194,7 @@ def scenarios_start(scenario: str, url: str, key: str | None) -> None:
     import yaml
 
     if "/" in scenario or scenario.endswith((".yaml", ".yml")):
-        loaded = _scenario_or_exit(scenario)
+        loaded = scenario_or_exit(scenario)
         with open(loaded.source, encoding="utf-8") as handle:
             body = {"scenario": yaml.safe_load(handle)}
     else:
@@ -361,4 +297,3 @@ def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None
         sys.exit(1)
 
 
-_register_serve()
