@@ -6,8 +6,8 @@ from typing import Any
 
 from ..call import Call
 from ..pagination import list_page
+from ..world.fit import assess
 from ._shared import find, matching, now_iso, project
-from ._text_fit import assess
 
 SUMMARY_FIELDS = ("id", "company_name", "contact_name", "contact_email", "vertical",
                   "qualification_status", "outreach_status", "created_at")

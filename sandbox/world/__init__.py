@@ -25,7 +25,7 @@ from .history import build_history, build_network_history
 from .leads import build_leads, lead_score
 from .outreach import build_sequences, build_suppressions
 from .pools import Pools
-from .prospects import build_prospects, qualify_prospect
+from .prospects import build_prospects
 from .providers import RestorationProvider
 from .scope import expected_quantity, extract_claim_scope, measures
 from .scripts import intent_for, transcript_for, transcript_intent
@@ -42,7 +42,6 @@ __all__ = [
     "lead_score",
     "measures",
     "seeded_faker",
-    "qualify_prospect",
     "review_response_text",
     "sentiment_of",
     "transcript_for",

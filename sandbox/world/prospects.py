@@ -6,6 +6,7 @@ from typing import Any
 
 from ..clock import isoformat
 from . import catalogue
+from .fit import assess
 from .pools import email_for
 from .seeding import Location, Seeding
 
@@ -28,7 +29,6 @@ PORTFOLIOS = {
     "hospitality": ((1, 4), (60, 180)),
     "healthcare": ((1, 6), (0, 40)),
 }
-REFERRAL_VERTICALS = ("insurance_agency", "plumbing")
 QUALIFIED_OUTREACH = {
     "sequence_active": 45,
     "replied": 20,
@@ -36,36 +36,6 @@ QUALIFIED_OUTREACH = {
     "opted_out": 10,
     "not_started": 5,
 }
-FIT_THRESHOLD = 60
-
-
-def qualify_prospect(prospect: dict[str, Any]) -> dict[str, Any]:
-    """The qualification verdict (qualified, fit_score, rationale) read off a prospect's enrichment."""
-    score, rationale = 20, []
-    if prospect["in_service_radius"]:
-        score += 25
-        if prospect["buildings_managed"]:
-            rationale.append(f"Manages {prospect['buildings_managed']} buildings inside service radius")
-    else:
-        rationale.append("Outside the service radius")
-    score += min(20, prospect["buildings_managed"])
-    if prospect["vertical"] in REFERRAL_VERTICALS:
-        score += 20
-        rationale.append("Refers water-loss jobs to restoration partners")
-    if prospect["incumbent_vendor"] is None:
-        score += 15
-        rationale.append("No incumbent restoration vendor on record (last 24 months)")
-    else:
-        rationale.append(f"Incumbent vendor: {prospect['incumbent_vendor']}")
-    if prospect["recent_water_loss"]:
-        score += 15
-        rationale.append("Recent water-loss incident reported")
-    fit = min(100, score)
-    return {
-        "qualified": prospect["in_service_radius"] and fit >= FIT_THRESHOLD,
-        "fit_score": fit,
-        "rationale": rationale,
-    }
 
 
 def _company_name(seeding: Seeding, location: Location, vertical: str, last: str) -> str:
@@ -90,7 +60,8 @@ def _enrichment(seeding: Seeding, vertical: str) -> dict[str, Any]:
 def _statuses(seeding: Seeding, prospect: dict[str, Any]) -> dict[str, str]:
     if seeding.rng.random() < 0.2:
         return {"qualification_status": "pending", "outreach_status": "not_started"}
-    if qualify_prospect(prospect)["qualified"]:
+    qualified, _score, _rationale = assess(prospect)
+    if qualified:
         return {"qualification_status": "qualified", "outreach_status": seeding.pick(QUALIFIED_OUTREACH)}
     outreach = "opted_out" if seeding.rng.random() < 0.1 else "not_started"
     return {"qualification_status": "disqualified", "outreach_status": outreach}

@@ -6,7 +6,7 @@ import re
 
 from world_fixtures import Seeded
 
-from sandbox.world import qualify_prospect
+from sandbox.world.fit import assess
 
 SOURCES = {"website", "google_ads", "lsa", "referral", "phone", "facebook", "yelp", "callrail", "manual"}
 STAGES = {"new", "contacted", "qualified", "proposal", "won", "lost"}
@@ -95,12 +95,12 @@ def test_qualification_and_crm_sync_follow_the_stage(seeded: Seeded) -> None:
 
 def test_prospect_status_matches_its_enrichment(seeded: Seeded) -> None:
     for prospect in seeded.records("prospect"):
-        verdict = qualify_prospect(prospect)
+        qualified, fit_score, rationale = assess(prospect)
         status = prospect["qualification_status"]
         if status != "pending":
-            assert verdict["qualified"] == (status == "qualified")
+            assert qualified == (status == "qualified")
         else:
             assert prospect["outreach_status"] == "not_started"
         if status == "disqualified":
             assert prospect["outreach_status"] in ("not_started", "opted_out")
-        assert 0 <= verdict["fit_score"] <= 100 and verdict["rationale"]
+        assert 0 <= fit_score <= 100 and rationale

@@ -1,4 +1,8 @@
-"""Prospect fit: a 0–100 score and rationale lines read off the prospect's own data."""
+"""Prospect fit: a 0–100 score and rationale lines read off the prospect's own data.
+
+One rule set (``data/prospect_fit.yaml``) for both the seeded world's qualification statuses and
+POST /prospects/qualify, so re-qualifying a seeded prospect confirms its seeded status.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import yaml
 
-RULES: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "data" / "prospects.yaml").read_text())
+RULES: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "data" / "prospect_fit.yaml").read_text())
 WEIGHTS: dict[str, int] = RULES["weights"]
 LINES: dict[str, str] = RULES["rationale"]
 
