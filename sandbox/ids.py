@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 import string
-import uuid
 
 _ALNUM = string.ascii_lowercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits
+# RFC 4122 variant (10xx in the clock_seq_hi byte) and version 4 (0100 in time_hi), as uuid.UUID sets them.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
 
 PREFIX_LENGTHS = {
     "ctnt": 10,
@@ -38,7 +40,11 @@ class IdFactory:
         self._rng = rng
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        """A version-4 UUID from 128 random bits: exactly ``str(uuid.UUID(int=bits, version=4))``,
+        formatted without building the UUID object (ids are made on every write)."""
+        bits = self._rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET
+        text = f"{bits:032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def prefixed(self, prefix: str, length: int | None = None) -> str:
         size = length or PREFIX_LENGTHS.get(prefix, 8)
