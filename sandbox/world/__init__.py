@@ -33,6 +33,7 @@ from .seeding import Location, Seeding
 from .tenants import build_grant, build_locations
 
 __all__ = [
+    "RECORD_KINDS",
     "RestorationProvider",
     "WorldInfo",
     "build_world",
@@ -48,6 +49,9 @@ __all__ = [
     "transcript_intent",
 ]
 PARENT_LEADS = 5
+# Every kind of record the world seeds, in the order build_world stores them.
+RECORD_KINDS = ("organization", "api_key", "lead", "grant", "prospect", "content", "sequence", "suppression",
+                "call", "claim", "audit_event")
 
 
 @dataclass

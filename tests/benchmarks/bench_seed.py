@@ -20,22 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox.ids import IdFactory  # noqa: E402
 from sandbox.store import MemoryStore  # noqa: E402
+from sandbox.world import RECORD_KINDS as KINDS  # noqa: E402
 from sandbox.world import build_world  # noqa: E402
 
 ANCHOR = datetime(2026, 4, 27, 19, 0, tzinfo=UTC)
-KINDS = (
-    "organization",
-    "api_key",
-    "grant",
-    "lead",
-    "prospect",
-    "content",
-    "sequence",
-    "suppression",
-    "call",
-    "claim",
-    "audit_event",
-)
 
 
 def build(seed: int, leads_per_org: int) -> MemoryStore:

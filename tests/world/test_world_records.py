@@ -75,6 +75,11 @@ def test_one_parent_and_three_children(seeded: Seeded) -> None:
     assert 1 <= seeded.store.count("lead", parent["id"]) <= 10
 
 
+def test_the_world_seeds_every_listed_kind_and_nothing_else(seeded: Seeded) -> None:
+    assert set(seeded.store.snapshot()["by_id"]) == set(KINDS)
+    assert all(seeded.store.count(kind) > 0 for kind in KINDS)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_ids_follow_the_reference_formats(seeded: Seeded, kind: str) -> None:
     records = seeded.records(kind)

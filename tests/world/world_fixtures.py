@@ -10,23 +10,11 @@ from typing import Any
 
 from sandbox.ids import IdFactory
 from sandbox.store import MemoryStore
+from sandbox.world import RECORD_KINDS as KINDS
 from sandbox.world import WorldInfo, build_world
 
 ANCHOR = datetime(2026, 4, 27, 19, 0, tzinfo=UTC)
 SEED = 42
-KINDS = (
-    "organization",
-    "api_key",
-    "grant",
-    "lead",
-    "prospect",
-    "content",
-    "sequence",
-    "suppression",
-    "call",
-    "claim",
-    "audit_event",
-)
 
 
 @dataclass
