@@ -32,17 +32,18 @@ def live_grant(sandbox: Sandbox, child_id: str, parent_id: str) -> dict[str, Any
     return None
 
 
-def acting_organization(sandbox: Sandbox, operation: Operation, key: Mapping[str, Any],
+def acting_organization(sandbox: Sandbox, operation: Operation, key: Mapping[str, Any] | None,
                         environ: Mapping[str, Any]) -> str | None:
     """The child organization this request reads for, or None to act as the key's own."""
     requested = environ.get(ENVIRON_KEY)
     if requested is None:
         return None
-    if operation.grant_scope is None:
+    if operation.grant_scope is None or key is None:  # grant-scoped reads always need a key
         raise ValidationFailed([field_error(
             f"header.{HEADER}",
             f"is accepted only on read operations a grant can cover (leads, calls, audit log reads), "
             f"not on {operation.id}: writes always act on the key's own organization", "not_applicable")])
+    requested = requested.lower()  # a UUID in any case names the same organization
     own = str(key["organization_id"])
     if requested == own:
         return None

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, g, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
@@ -20,6 +21,7 @@ from .call import Call, Reply
 from .delegation import acting_organization
 from .errors import (
     ApiError,
+    BadRequest,
     InvalidJson,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -119,19 +121,21 @@ def _raw_body(environ: dict[str, Any], max_bytes: int) -> bytes:
     anything else is left to werkzeug.
     """
     length = environ.get("CONTENT_LENGTH", "")
-    if length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
-        if int(length) > max_bytes:
-            raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
-        return environ["wsgi.input"].read(int(length)) if length != "0" else b""
-    if environ.get("wsgi.input_terminated"):
-        raw = environ["wsgi.input"].read(max_bytes + 1)
-        if len(raw) > max_bytes:
-            raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
-        return bytes(raw)
     try:
+        if length.isascii() and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
+            if len(length) > 10 or int(length) > max_bytes:
+                raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
+            return environ["wsgi.input"].read(int(length)) if int(length) else b""
+        if environ.get("wsgi.input_terminated"):
+            raw = environ["wsgi.input"].read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
+            return bytes(raw)
         return request.get_data()
     except RequestEntityTooLarge as error:
         raise PayloadTooLarge("Request body is larger than the 1 MiB limit") from error
+    except (OSError, ValueError, ParseException) as error:  # a malformed chunk or a dropped client
+        raise BadRequest(f"The request body could not be read: {error}") from error
 
 
 def _view(operation: Operation, validator: RequestValidator, handler: Handler,
@@ -163,8 +167,7 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
                 body = _read_json(environ, max_body)
                 validator.check_body(body)
             call = Call(operation, sandbox, path_values, query, body, key, environ.get(CORRELATION_ENVIRON))
-            if key is not None:
-                call.acting_org_id = acting_organization(sandbox, operation, key, environ)
+            call.acting_org_id = acting_organization(sandbox, operation, key, environ)
             reply = handler(call)
         except ApiError as error:
             error.headers = {**quota_headers, **error.headers}

@@ -44,6 +44,14 @@ def test_body_over_one_mebibyte_is_413(client, keys):
     assert error_of(response)["code"] == "payload_too_large"
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "9" * 5000, "-1", "12abc"])
+def test_a_nonsense_content_length_is_a_4xx_envelope_not_a_500(client, keys, length):
+    response = client.post("/api/v1/leads", data=b'{"name": "Dana"}', headers=auth(keys["write"]),
+                           content_type="application/json", environ_overrides={"CONTENT_LENGTH": length})
+    assert 400 <= response.status_code < 500
+    error_of(response)
+
+
 def test_malformed_json_is_400_invalid_json(client, keys):
     response = client.post("/api/v1/leads", data='{"email": ', headers=auth(keys["write"]),
                            content_type="application/json")

@@ -102,3 +102,16 @@ def test_form_bodies_are_415_and_empty_bodies_a_validation_error(served, connect
     assert status == 415 and body["error"]["code"] == "unsupported_media_type"
     status, body = post(connection, token, b"", **{"Content-Length": "0"})
     assert status == 400 and body["error"]["details"]["fields"][0]["location"] == "body"
+
+
+def test_a_malformed_chunked_body_is_a_400_envelope(served):
+    port, token = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
+                    + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"zz\r\nabc\r\n0\r\n\r\n")
+        response = http.client.HTTPResponse(raw)
+        response.begin()
+        body = json.loads(response.read())
+        response.close()
+    assert response.status == 400 and body["error"]["code"] == "bad_request", body

@@ -46,6 +46,17 @@ def test_single_records_of_the_child_are_readable_by_id(client, keys, sandbox):
         assert response.get_json()["id"] == record["id"]
 
 
+def test_the_child_id_is_matched_in_any_letter_case(client, keys):
+    upper = get(client, keys["parent_read"], "/leads", acting=keys["org_id"].upper())
+    assert upper.status_code == 200 and upper.data == get(client, keys["read"], "/leads").data
+
+
+def test_the_header_on_an_operation_without_a_key_is_400_too(client, keys):
+    response = client.get("/api/v1/health", headers={HEADER: keys["org_id"]})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"]["fields"][0]["location"] == f"header.{HEADER}"
+
+
 def test_the_callers_own_id_changes_nothing(client, keys):
     own = get(client, keys["parent_read"], "/leads", acting=keys["parent_org_id"])
     assert own.status_code == 200 and own.data == get(client, keys["parent_read"], "/leads").data
