@@ -43,9 +43,20 @@ def reference_openapi() -> OpenAPI:
         extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))
 
 
+class SandboxFlask(Flask):
+    """Flask, with a plain OPTIONS (not a CORS preflight) answered 204 + ``Allow`` rather than an
+    empty ``text/html`` 200."""
+
+    def make_default_options_response(self) -> Response:
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a sandbox app: spec checked, routes generated, world seeded."""
-    app = Flask("sandbox")
+    app = SandboxFlask("sandbox")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     reference_openapi()

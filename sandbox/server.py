@@ -6,7 +6,9 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from flask import Flask
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
 
@@ -44,5 +46,19 @@ def server_options(host: str, port: int, threads: int = 4) -> dict[str, Any]:
     }
 
 
+def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to HTTP it cannot parse, as the API's error envelope instead of HTML."""
+    code = "internal_error" if status >= 500 and status != 501 else reason.lower().replace(" ", "_")
+    body = orjson.dumps({"error": {"code": code, "message": f"{reason}: {message}" if message else reason,
+                                   "details": {}}})
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def serve(load_app: Callable[[], Flask], host: str, port: int, threads: int = 4) -> None:
+    # Malformed HTTP (a bad request line, a URI over 4094 bytes, oversized headers, bad chunking)
+    # is answered by gunicorn before the app sees it, with an HTML page; this process serves only
+    # the sandbox, so its error writer is replaced for the whole process.
+    util.write_error = write_json_error
     SandboxServer(load_app, server_options(host, port, threads)).run()

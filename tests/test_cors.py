@@ -60,9 +60,11 @@ def test_sandbox_control_routes_are_covered():
     assert any(op.path.startswith("/api/v1/") for op in OPERATIONS)
 
 
-def test_flask_plain_options_also_carries_cors_headers(raw_client):
+def test_a_plain_options_is_204_with_allow_and_the_cors_headers(raw_client):
     response = raw_client.options("/api/v1/leads", headers={"Origin": ORIGIN})
-    assert response.status_code == 200
+    assert response.status_code == 204 and response.data == b""
+    assert "Content-Type" not in response.headers
+    assert {"GET", "POST"} <= {method.strip() for method in response.headers["Allow"].split(",")}
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 

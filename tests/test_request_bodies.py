@@ -115,3 +115,19 @@ def test_a_malformed_chunked_body_is_a_400_envelope(served):
         body = json.loads(response.read())
         response.close()
     assert response.status == 400 and body["error"]["code"] == "bad_request", body
+
+
+@pytest.mark.parametrize(("request_line", "status", "code"), [
+    (b"GET /api/v1/leads?" + b"a=b&" * 2000 + b" HTTP/1.1", 414, "uri_too_long"),
+    (b"GET /api/v1/leads HTTP/9.9", 400, "bad_request"),
+    (b"BR0KEN", 400, "bad_request"),
+])
+def test_http_the_server_cannot_parse_still_gets_the_envelope(served, request_line, status, code):
+    with socket.create_connection(("127.0.0.1", served[0]), timeout=10) as raw:
+        raw.sendall(request_line + b"\r\nHost: x\r\n\r\n")
+        response = http.client.HTTPResponse(raw)
+        response.begin()
+        body = json.loads(response.read())
+        response.close()
+    assert response.status == status and response.getheader("Content-Type") == "application/json"
+    assert body["error"]["code"] == code and body["error"]["message"] and body["error"]["details"] == {}
