@@ -1,7 +1,8 @@
 """The hot path (compiled jsonschema-rs validators) and openapi-core, the reference validator,
 accept and reject the same requests.
 
-Hypothesis generates requests for every operation from its own schema: mostly plausible values,
+Hypothesis generates requests (path, query, header parameters and body) for every operation from
+its own schema: mostly plausible values,
 mixed with wrong types, out-of-range numbers, bad formats, empty strings, unknown fields and
 missing required ones. Each request goes through both validators; the verdicts must agree.
 """
@@ -109,6 +110,11 @@ def query_values(operation: Any) -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({}, optional={p.name: st.one_of(_as_text(p.schema), JUNK_TEXT) for p in params})
 
 
+def header_values(operation: Any) -> st.SearchStrategy[dict[str, str]]:
+    params = [p for p in operation.parameters if p.location == "header"]
+    return st.fixed_dictionaries({}, optional={p.name: st.one_of(_as_text(p.schema), JUNK_TEXT) for p in params})
+
+
 def path_values(operation: Any) -> st.SearchStrategy[dict[str, str]]:
     params = [p for p in operation.parameters if p.location == "path"]
     safe = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="_-"),
@@ -127,19 +133,21 @@ def request_bodies(operation: Any) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), schema_values(operation.body_schema), schema_values(operation.body_schema))
 
 
-def hot_path_accepts(validator: RequestValidator, path: dict[str, str], query: dict[str, str], body: Any) -> bool:
+def hot_path_accepts(validator: RequestValidator, path: dict[str, str], query: dict[str, str],
+                     headers: dict[str, str], body: Any) -> bool:
     try:
-        validator.check_parameters(path, query, {})
+        validator.check_parameters(path, query, headers)
         validator.check_body(body)
     except ApiError:
         return False
     return True
 
 
-def reference_accepts(operation: Any, path: dict[str, str], query: dict[str, str], body: Any) -> bool:
+def reference_accepts(operation: Any, path: dict[str, str], query: dict[str, str], headers: dict[str, str],
+                      body: Any) -> bool:
     url = re.sub(r"{(\w+)}", lambda m: quote(path[m.group(1)], safe=""), operation.path)
     builder = EnvironBuilder(path=url, method=operation.method, query_string=urlencode(query),
-                             headers={"Authorization": "Bearer eal_test_differential"},
+                             headers={"Authorization": "Bearer eal_test_differential", **headers},
                              json=body if body is not None else None)
     request = Request(builder.get_environ())
     try:
@@ -155,14 +163,15 @@ def test_hot_path_agrees_with_openapi_core(operation: Any) -> None:
 
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(path=path_values(operation), query=query_values(operation), body=request_bodies(operation))
-    def agree(path: dict[str, str], query: dict[str, str], body: Any) -> None:
-        mine = hot_path_accepts(validator, path, query, body)
-        reference = reference_accepts(operation, path, query, body)
+    @given(path=path_values(operation), query=query_values(operation), headers=header_values(operation),
+           body=request_bodies(operation))
+    def agree(path: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any) -> None:
+        mine = hot_path_accepts(validator, path, query, headers, body)
+        reference = reference_accepts(operation, path, query, headers, body)
         verdicts["accept" if mine else "reject"] += 1
         assert mine == reference, (
             f"{operation.id}: hot path {'accepts' if mine else 'rejects'} but openapi-core "
-            f"{'accepts' if reference else 'rejects'}: path={path} query={query} body={body!r}")
+            f"{'accepts' if reference else 'rejects'}: path={path} query={query} headers={headers} body={body!r}")
 
     agree()
 
