@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.spec import load_spec, operations, resolve
+from sandbox.triggers import trigger
 from tests.conftest import auth
 
 SPEC = load_spec()
@@ -80,3 +81,11 @@ def test_the_walker_reports_an_undeclared_field():
                                                                                     "properties": {"a": {}}}}}}
     assert undeclared(schema, {"id": "x", "extra": 1, "items": [{"a": 1, "b": 2}]}) == [".extra", ".items[].b"]
     assert undeclared({"type": "object"}, {"anything": 1}) == []
+
+
+@pytest.mark.parametrize("event_type", sorted(SPEC["webhooks"]))
+def test_webhook_events_carry_only_declared_fields(sandbox, keys, event_type):
+    trigger(sandbox, keys["org_id"], event_type, base_url="http://127.0.0.1:4010")
+    event = next(e for e in sandbox.store.scan("event", keys["org_id"]) if e["type"] == event_type)
+    schema = SPEC["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert undeclared(schema, event) == []
