@@ -67,12 +67,16 @@ def test_reads_return_only_declared_fields(client, keys, sandbox, a_webhook, ope
     assert undeclared(schema, response.get_json()) == []
 
 
-def test_a_created_lead_returns_only_declared_fields(client, keys):
-    operation = next(op for op in operations(SPEC) if op.id == "create_lead")
-    response = client.post("/api/v1/leads", headers=auth(keys["write"]),
-                           json={"name": "Dana Whitfield", "email": "dana@example.com", "company": "Whitfield Roofing"})
-    schema = operation.responses["201"]["content"]["application/json"]["schema"]
-    assert undeclared(schema, response.get_json()) == []
+def test_a_created_and_a_patched_lead_return_only_declared_fields(client, keys):
+    by_id = {op.id: op for op in operations(SPEC)}
+    created = client.post("/api/v1/leads", headers=auth(keys["write"]),
+                          json={"name": "Dana Whitfield", "email": "dana@example.com", "company": "Whitfield Roofing"})
+    schema = by_id["create_lead"].responses["201"]["content"]["application/json"]["schema"]
+    assert undeclared(schema, created.get_json()) == []
+    patched = client.patch(f"/api/v1/leads/{created.get_json()['id']}", headers=auth(keys["write"]),
+                           json={"pipeline_stage": "contacted"})
+    schema = by_id["update_lead"].responses["200"]["content"]["application/json"]["schema"]
+    assert undeclared(schema, patched.get_json()) == []
 
 
 def test_the_walker_reports_an_undeclared_field():
