@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -37,7 +37,7 @@ def reference_openapi() -> OpenAPI:
     """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
     from openapi_core import Config
 
-    deserializers = {"text/csv": _as_text, "text/plain": _as_text,
+    deserializers: dict[str, Callable[[bytes], Any]] = {"text/csv": _as_text, "text/plain": _as_text,
                      "audio/wav": _as_binary_string, "application/pdf": _as_binary_string}
     return OpenAPI.from_dict(load_spec(), config=Config(
         extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))

@@ -38,7 +38,7 @@ def parse_iso(text: str) -> datetime:
 class _Task:
     due: datetime
     order: int
-    action: Callable[[], None] = field(compare=False)
+    action: Callable[[], object] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
 
     def cancel(self) -> None:
@@ -76,15 +76,16 @@ class Clock:
             return self._frozen_at
         return self._real_now() + self._offset
 
-    def call_at(self, due: datetime, action: Callable[[], None]) -> _Task:
-        """Run ``action`` once the clock reaches ``due``; returns a cancellable handle."""
+    def call_at(self, due: datetime, action: Callable[[], object]) -> _Task:
+        """Run ``action`` once the clock reaches ``due`` (what it returns is ignored); returns a
+        cancellable handle."""
         task = _Task(utc(due), next(self._order), action)
         with self._lock:
             heapq.heappush(self._tasks, task)
         self._wake.set()
         return task
 
-    def call_later(self, delay: timedelta, action: Callable[[], None]) -> _Task:
+    def call_later(self, delay: timedelta, action: Callable[[], object]) -> _Task:
         return self.call_at(self.now() + delay, action)
 
     def advance(self, delta: timedelta) -> list[datetime]:

@@ -156,7 +156,7 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
         try:
             if key is not None:
                 require_scope(key, operation.scope)
-            forced = sandbox.behaviour.intercept(operation, key and key["organization_id"],
+            forced = sandbox.behaviour.intercept(operation, key["organization_id"] if key else None,
                                                  environ.get("HTTP_PREFER"))
             if forced is not None:
                 return _respond(operation, forced, quota_headers, environ.get(CORRELATION_ENVIRON))

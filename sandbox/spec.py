@@ -83,8 +83,9 @@ class Operation:
         media = response.get("content", {}).get("application/json", {})
         if "example" in media:
             return media["example"]
-        examples = media.get("examples") or {}
-        return next(iter(examples.values()), {}).get("value")
+        examples: dict[str, Any] = media.get("examples") or {}
+        first: dict[str, Any] = next(iter(examples.values()), {})
+        return first.get("value")
 
 
 def operations(spec: dict[str, Any]) -> list[Operation]:

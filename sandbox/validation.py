@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jsonschema_rs
@@ -136,6 +136,14 @@ def _follow(schema: dict[str, Any], ref: str) -> Any:
     return node
 
 
+class RawValues(Protocol):
+    """Raw parameter strings by name: a dict, werkzeug's query ``MultiDict`` or its ``Headers``."""
+
+    def __contains__(self, name: str, /) -> bool: ...
+
+    def __getitem__(self, name: str, /) -> str: ...
+
+
 class ParameterSet:
     """The parameters of one location (path or query) of one operation."""
 
@@ -150,7 +158,7 @@ class ParameterSet:
         }
         self.validator = _compile(schema, components) if parameters else None
 
-    def parse(self, raw: Mapping[str, str], errors: list[dict[str, str]]) -> dict[str, Any]:
+    def parse(self, raw: RawValues, errors: list[dict[str, str]]) -> dict[str, Any]:
         """Cast and check the raw strings; appends field errors, returns typed values."""
         values: dict[str, Any] = {}
         for parameter in self.parameters:
@@ -185,8 +193,8 @@ class RequestValidator:
         self.body = _compile(operation.body_schema, components) if operation.body_schema else None
         self.body_schema = {**operation.body_schema, "components": components} if operation.body_schema else None
 
-    def check_parameters(self, path: Mapping[str, str], query: Mapping[str, str],
-                         headers: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def check_parameters(self, path: RawValues, query: RawValues,
+                         headers: RawValues) -> tuple[dict[str, Any], dict[str, Any]]:
         errors: list[dict[str, str]] = []
         path_values = self.path.parse(path, errors)
         query_values = self.query.parse(query, errors)

@@ -140,9 +140,9 @@ def review_claim(call: Call) -> dict[str, Any]:
         _checked(decisions, items)
         for decision in decisions:
             _decided(items[decision["scope_item_id"]], decision, now)
-        claim = sandbox.store.update("claim", call.org_id, claim["id"], {
+        reviewed = sandbox.store.update("claim", call.org_id, claim["id"], {
             "rooms": rooms, "status": "reviewed", "decisions_recorded": len(decisions),
             "reviewed_at": now, "updated_at": now})
-        assert claim is not None
-        sandbox.audit.from_call(call, "claim.reviewed", {"claim_id": claim["id"], "decisions": decisions})
-    return {name: claim[name] for name in ("id", "status", "decisions_recorded", "reviewed_at")}
+        assert reviewed is not None
+        sandbox.audit.from_call(call, "claim.reviewed", {"claim_id": reviewed["id"], "decisions": decisions})
+    return {name: reviewed[name] for name in ("id", "status", "decisions_recorded", "reviewed_at")}

@@ -52,7 +52,7 @@ def _location(call: Call) -> str:
 def _store(call: Call, fields: dict[str, Any], *extra: dict[str, Any]) -> dict[str, Any]:
     """Insert a draft content record (plus any variants) and audit its creation."""
     sandbox, now = call.sandbox, now_iso(call)
-    base = {name: None for name in LIST_FIELDS}
+    base: dict[str, Any] = {name: None for name in LIST_FIELDS}
     base.update(organization_id=call.org_id, status="draft", created_at=now, updated_at=now)
     record = {**base, **fields}
     with sandbox.store.transaction():

@@ -30,7 +30,7 @@ def get_lead(call: Call) -> dict[str, Any]:
 def create_lead(call: Call) -> Reply:
     """Store a new lead, audit it and emit ``lead.created``."""
     sandbox, now = call.sandbox, now_iso(call)
-    lead = {name: None for name in (*SUMMARY_FIELDS, *AI_FIELDS, "phone", "crm_sync")}
+    lead: dict[str, Any] = {name: None for name in (*SUMMARY_FIELDS, *AI_FIELDS, "phone", "crm_sync")}
     lead.update(source="manual", lead_score=0, pipeline_stage="new")
     lead.update(call.body)
     lead.update(id=sandbox.ids.uuid(), organization_id=call.org_id, created_at=now, updated_at=now)

@@ -1,0 +1,21 @@
+"""The project's own tooling (configured in pyproject.toml) passes: ruff on the code and tests, mypy on sandbox/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("command", [
+    ["ruff", "check", "sandbox", "tests"],
+    ["mypy", "sandbox"],
+], ids=["ruff", "mypy"])
+def test_tool_passes(command: list[str]) -> None:
+    tool = Path(sys.executable).parent / command[0]
+    result = subprocess.run([str(tool), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
