@@ -129,3 +129,11 @@ def render(error: ApiError) -> Response:
     for name, value in error.headers.items():
         response.headers[name] = value
     return response
+
+
+def server_error_body(status: int, reason: str, message: str = "") -> bytes:
+    """The envelope for HTTP a server rejects before any app code runs (a bad request line,
+    oversized headers): the same shape as every other error, its code named after the reason."""
+    code = "internal_error" if status == 500 else reason.lower().replace(" ", "_")
+    text = f"{reason}: {message}" if message and message != reason else reason
+    return orjson.dumps({"error": {"code": code, "message": text, "details": {}}})

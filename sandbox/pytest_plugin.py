@@ -15,9 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .durations import parse_duration
+from .errors import server_error_body
 
 
 @dataclass
@@ -66,12 +67,32 @@ def _keys_by_role(sandbox: Any) -> dict[str, str]:
     return keys
 
 
+class JsonErrorsHandler(WSGIRequestHandler):
+    """werkzeug's request handler, answering HTTP it cannot parse with the API's envelope, not HTML."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        reason = self.responses.get(code, ("Error",))[0]
+        body = server_error_body(code, reason, explain or message or "")
+        self.log_error("code %d, message %s", code, message)
+        if self.request_version == "HTTP/0.9":  # an unparsable request line: still answer with headers
+            self.request_version = "HTTP/1.0"
+        self.send_response(code, reason)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 class _Server:
     def __init__(self, config: dict[str, Any]) -> None:
         from .app import create_app
 
         self.app = create_app(config)
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, self.app, threaded=True,
+                                                  request_handler=JsonErrorsHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         port = self.server.server_port

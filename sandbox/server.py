@@ -6,10 +6,11 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+
+from .errors import server_error_body
 
 
 class SandboxServer(BaseApplication):  # type: ignore[misc]
@@ -48,9 +49,7 @@ def server_options(host: str, port: int, threads: int = 4) -> dict[str, Any]:
 
 def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
     """gunicorn's answer to HTTP it cannot parse, as the API's error envelope instead of HTML."""
-    code = "internal_error" if status >= 500 and status != 501 else reason.lower().replace(" ", "_")
-    body = orjson.dumps({"error": {"code": code, "message": f"{reason}: {message}" if message else reason,
-                                   "details": {}}})
+    body = server_error_body(status, reason, message)
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     util.write_nonblock(sock, head.encode("latin-1") + body)
