@@ -126,3 +126,18 @@ def keys(sandbox: Any) -> dict[str, Any]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def send_raw(host: str, port: int, data: bytes) -> tuple[int, str | None, Any]:
+    """Send raw bytes to a server; return the status, Content-Type and parsed JSON body it answers."""
+    import http.client
+    import json
+    import socket
+
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(data)
+        response = http.client.HTTPResponse(raw)
+        response.begin()
+        body = json.loads(response.read())
+        response.close()
+    return response.status, response.getheader("Content-Type"), body

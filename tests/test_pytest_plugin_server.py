@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
-import json
-import socket
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.conftest import send_raw
 
 
 @pytest.mark.parametrize(("request_line", "status", "code"), [
@@ -16,11 +15,7 @@ import pytest
 ])
 def test_malformed_http_gets_the_json_envelope(eal_sandbox, request_line, status, code):
     where = urlsplit(eal_sandbox.base_url)
-    with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
-        raw.sendall(request_line + b"\r\nHost: x\r\n\r\n")
-        response = http.client.HTTPResponse(raw)
-        response.begin()
-        body = json.loads(response.read())
-        response.close()
-    assert response.status == status and response.getheader("Content-Type") == "application/json"
+    answered, content_type, body = send_raw(str(where.hostname), int(where.port or 80),
+                                            request_line + b"\r\nHost: x\r\n\r\n")
+    assert (answered, content_type) == (status, "application/json")
     assert body["error"]["code"] == code and body["error"]["details"] == {}

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import send_raw
+
 LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "source": "website"}
 
 
@@ -106,15 +108,10 @@ def test_form_bodies_are_415_and_empty_bodies_a_validation_error(served, connect
 
 def test_a_malformed_chunked_body_is_a_400_envelope(served):
     port, token = served
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        raw.sendall(b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
-                    + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + b"zz\r\nabc\r\n0\r\n\r\n")
-        response = http.client.HTTPResponse(raw)
-        response.begin()
-        body = json.loads(response.read())
-        response.close()
-    assert response.status == 400 and body["error"]["code"] == "bad_request", body
+    status, _, body = send_raw("127.0.0.1", port, b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                               + token.encode() + b"\r\nContent-Type: application/json\r\n"
+                               + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+    assert status == 400 and body["error"]["code"] == "bad_request", body
 
 
 @pytest.mark.parametrize(("request_line", "status", "code"), [
@@ -123,11 +120,6 @@ def test_a_malformed_chunked_body_is_a_400_envelope(served):
     (b"BR0KEN", 400, "bad_request"),
 ])
 def test_http_the_server_cannot_parse_still_gets_the_envelope(served, request_line, status, code):
-    with socket.create_connection(("127.0.0.1", served[0]), timeout=10) as raw:
-        raw.sendall(request_line + b"\r\nHost: x\r\n\r\n")
-        response = http.client.HTTPResponse(raw)
-        response.begin()
-        body = json.loads(response.read())
-        response.close()
-    assert response.status == status and response.getheader("Content-Type") == "application/json"
+    answered, content_type, body = send_raw("127.0.0.1", served[0], request_line + b"\r\nHost: x\r\n\r\n")
+    assert (answered, content_type) == (status, "application/json")
     assert body["error"]["code"] == code and body["error"]["message"] and body["error"]["details"] == {}
