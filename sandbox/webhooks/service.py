@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -155,8 +156,10 @@ class WebhookService:
             subscription = None if self._gone(job) else self.subscriptions.get(job.org_id, job.webhook_id)
             if subscription is None or not subscription["enabled"]:
                 return
+            # X-EAL-Timestamp is wall-clock time even when the sandbox clock has been advanced: it is
+            # what receivers hold against their own clock to refuse replays (5 minutes).
             attempt = Attempt(self._new_delivery_id(), job.event_id, job.event_type, job.body, job.number,
-                              int(now.timestamp()))
+                              int(time.time()))
             self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
         signing_secrets = self.subscriptions.signing_secrets(subscription)
         outcome = self._sender.send(subscription["url"], attempt, signing_secrets)
