@@ -103,7 +103,9 @@ class Behaviour:
     # The hook the router calls ---------------------------------------------------------------
 
     def intercept(self, operation: Operation, org_id: str | None, prefer: str | None) -> Any:
-        """Return a ``Reply`` to answer instead of the handler, raise an ``ApiError``, or None."""
+        """Return a ``Reply`` to answer instead of the handler, raise an ``ApiError``, return a dict
+        of headers for the handler's answer to carry (a ``Prefer: scenario=`` that only added
+        latency), or None."""
         if prefer:
             preferences = parse_prefer(prefer)
             if "code" in preferences:
@@ -280,8 +282,8 @@ def _error_from_example(example: Any, status: int, operation: Operation) -> ApiE
         )
     else:
         forced = error_for_status(status, message, operation)
-    if status == 429:
-        forced.headers.setdefault("Retry-After", "60")
+    if status == 429:  # the same wait as the body names, as a real 429 has
+        forced.headers.setdefault("Retry-After", str(forced.details.get("retry_after_seconds", 60)))
     if status == 503:
         forced.headers.setdefault("Retry-After", "1")
     return forced
@@ -323,9 +325,11 @@ def forced_example(operation: Operation, name: str) -> Reply:
     )
 
 
-def _once(operation: Operation, name: str, now: float) -> None:
-    """Apply a scenario's behaviour to this request only: its latency, then its limit or fault."""
-    from .scenarios.loader import ScenarioError, load, matches
+def _once(operation: Operation, name: str, now: float) -> dict[str, str]:
+    """Apply a scenario's behaviour to this request only: its latency, then its limit or fault.
+    Whatever the answer, it carries ``Preference-Applied``; returns that header when the request
+    goes on to its handler."""
+    from .scenarios.loader import ScenarioError, load
 
     try:
         scenario = load(name) if "/" not in name else None
@@ -338,9 +342,22 @@ def _once(operation: Operation, name: str, now: float) -> None:
             "Prefer: scenario= takes a shipped scenario name, not a path",
             details={"prefer": f"scenario={name}"},
         )
+    applied = {"Preference-Applied": f"scenario={name}"}
+    try:
+        _apply_once(scenario, operation, now)
+    except ApiError as error:
+        error.headers.update(applied)
+        raise
+    return applied
+
+
+def _apply_once(scenario: Scenario, operation: Operation, now: float) -> None:
+    from .scenarios.loader import matches
+
+    name = scenario.name
     _delay(scenario, operation, random.Random(0))
     if operation.tag == CONTROL_TAG:
-        return None
+        return
     if scenario.rate_limit is not None:
         limit, window = scenario.rate_limit.limit, scenario.rate_limit.window
         reset = int(now // window) * window + window
@@ -364,4 +381,3 @@ def _once(operation: Operation, name: str, now: float) -> None:
     for rule in scenario.faults:
         if matches(rule.operations, operation.id):
             raise fault_error(rule, name, operation, 1)
-    return None

@@ -158,7 +158,9 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
                 require_scope(key, operation.scope)
             forced = sandbox.behaviour.intercept(operation, key["organization_id"] if key else None,
                                                  environ.get("HTTP_PREFER"))
-            if forced is not None:
+            if isinstance(forced, dict):  # a honoured preference the handler's answer must echo
+                quota_headers = {**quota_headers, **forced}
+            elif forced is not None:
                 return _respond(operation, forced, quota_headers, environ.get(CORRELATION_ENVIRON))
             path_values, query = validator.check_parameters(path, request.args if reads_query else {},
                                                             request.headers)

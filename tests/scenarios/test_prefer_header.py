@@ -60,8 +60,26 @@ def test_scenario_applies_to_this_request_only(
 ) -> None:
     forced = client.get(operation, headers={**auth(keys["read"]), "Prefer": f"scenario={scenario}"})
     assert forced.status_code == status and forced.headers["Retry-After"] == retry_after
+    assert forced.headers["Preference-Applied"] == f"scenario={scenario}"
     assert client.get(operation, headers=auth(keys["read"])).status_code == 200
     running = client.get("/_sandbox/scenarios/active", headers=auth(keys["read"])).get_json()
     assert running == {"running": False, "run": None}
     unknown = client.get(operation, headers={**auth(keys["read"]), "Prefer": "scenario=../../etc/passwd"})
     assert unknown.status_code == 400
+
+
+def test_a_forced_429_reads_like_a_real_one(client: Any, keys: dict[str, Any]) -> None:
+    forced = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=429"})
+    error = forced.get_json()["error"]
+    assert forced.status_code == 429 and error["code"] == "rate_limited"
+    assert set(error["details"]) == {"limit", "window_seconds", "retry_after_seconds"}  # as the limiter's
+    assert forced.headers["Retry-After"] == str(error["details"]["retry_after_seconds"])
+
+
+def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[str, Any]) -> None:
+    # webhook-replay sets no server behaviour: the request goes on to its handler (a 404 here),
+    # whose answer still says the preference was honoured.
+    response = client.get("/api/v1/leads/00000000-0000-4000-8000-000000000000",
+                          headers={**auth(keys["read"]), "Prefer": "scenario=webhook-replay"})
+    assert response.status_code == 404
+    assert response.headers["Preference-Applied"] == "scenario=webhook-replay"
