@@ -29,17 +29,18 @@ DEFAULT_URL = "http://127.0.0.1:4010"
 class Control:
     """A small client of the sandbox control API."""
 
-    def __init__(self, url: str, key: str | None) -> None:
+    def __init__(self, url: str, key: str | None, *, network: bool = False) -> None:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=30.0, trust_env=False)
-        self.key = key or self._default_key()
+        self.key = key or self._default_key(network)
 
-    def _default_key(self) -> str:
+    def _default_key(self, network: bool) -> str:
         keys = self._send("GET", "/_sandbox/keys", keyed=False)["data"]
         admins = [key for key in keys if "admin" in key["scopes"]]
-        if not admins:
-            raise click.ClickException("the sandbox lists no admin key; pass --key")
-        chosen = admins[1] if len(admins) > 1 else admins[0]  # the first child location
+        wanted = [key for key in admins if (key.get("parent_organization_id") is None) == network]
+        if not wanted:
+            raise click.ClickException("the sandbox lists no suitable admin key; pass --key")
+        chosen = wanted[0]  # the network's admin key for world-wide actions, else the first location's
         click.echo(
             f"(using the admin key of {chosen.get('organization_name') or chosen['organization_id']})",
             err=True,
@@ -80,7 +81,7 @@ def _connection(function: Callable[..., Any]) -> Callable[..., Any]:
         "--key",
         envvar="EAL_SANDBOX_KEY",
         default=None,
-        help="an eal_test_ key (default: the first child location's admin key)",
+        help="an eal_test_ key (default: the first location's admin key; the network's for reset --world)",
     )(function)
     return click.option(
         "--url",
@@ -136,7 +137,7 @@ def clock_advance(duration: str, url: str, key: str | None) -> None:
 @_connection
 def reset(world: bool, url: str, key: str | None) -> None:
     """Put the key's organization (or, with --world, everything) back to the seed."""
-    body = Control(url, key).post("/_sandbox/reset", {"scope": "world" if world else "organization"})
+    body = Control(url, key, network=world).post("/_sandbox/reset", {"scope": "world" if world else "organization"})
     target = "the whole world" if body["reset"] == "world" else f"organization {body['organization_id']}"
     click.echo(f"reset {target} to seed {body['seed']}")
 

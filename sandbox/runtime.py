@@ -63,7 +63,7 @@ class Sandbox:
         """Put the whole world, or one organization's records, back to the seed."""
         self.webhooks.forget(org_id)
         self.store.restore(self._snapshot, org_id)
-        self.keys = KeyRing(self.store.scan("api_key"))
+        self.keys = KeyRing(self._keys_in_order())
         if org_id is None:
             self.journal.reset()
             self.scenarios.stop_all()
@@ -73,6 +73,12 @@ class Sandbox:
         else:
             self.journal.clear(org_id)
             self.scenarios.stop(org_id)
+
+    def _keys_in_order(self) -> list[dict[str, Any]]:
+        """The stored keys, seeded ones in the world's order (network first), then newer ones oldest first."""
+        seeded = {key["id"]: index for index, key in enumerate(self.world.keys)}
+        return sorted(self.store.scan("api_key"),
+                      key=lambda key: (seeded.get(key["id"], len(seeded)), key["created_at"], key["id"]))
 
     def close(self) -> None:
         self.clock.stop()

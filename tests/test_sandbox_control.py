@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.conftest import FROZEN_AT, auth
@@ -28,10 +29,15 @@ def test_reset_organization_restores_the_seed_and_leaves_others(client, keys, sa
     assert kept.status_code == 200
 
 
-def test_reset_world_needs_admin(client, keys):
-    assert client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(keys["write"])).status_code == 403
-    assert client.post("/_sandbox/reset", json={"scope": "world"},
-                       headers=auth(keys["admin"])).get_json()["reset"] == "world"
+def test_reset_world_needs_the_networks_admin_key(client, keys, sandbox):
+    created = client.post("/api/v1/leads", json={"email": "gone@example.com"}, headers=auth(keys["write"]))
+    for token in (keys["write"], keys["admin"]):  # a child location's keys never reset other tenants
+        refused = client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(token))
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    assert sandbox.store.get("lead", keys["org_id"], created.get_json()["id"]) is not None
+    done = client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(keys["parent_admin"]))
+    assert done.get_json()["reset"] == "world"
+    assert sandbox.store.get("lead", keys["org_id"], created.get_json()["id"]) is None
 
 
 def test_clock_reads_and_advances(client, keys):
@@ -71,3 +77,15 @@ def test_events_list_the_organizations_emitted_events(client, keys):
     assert events and events[0]["organization_id"] == keys["org_id"]
     assert {"lead.created", "audit.log.event"} <= {event["type"] for event in events}
     assert FROZEN_AT.isoformat()[:10] in events[0]["created_at"]
+
+
+def test_the_key_listing_keeps_its_order_across_resets(client, keys):
+    def listed() -> list[tuple[str, Any]]:
+        return [(k["token"], k["parent_organization_id"]) for k in client.get("/_sandbox/keys").get_json()["data"]]
+
+    before = listed()
+    assert before[0][1] is None and all(parent is not None for _, parent in before[3:])  # network first
+    client.post("/_sandbox/reset", json={}, headers=auth(keys["admin"]))
+    assert listed() == before
+    client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(keys["parent_admin"]))
+    assert listed() == before

@@ -72,4 +72,8 @@ def test_reset_command_restores_the_seed(live_sandbox: Any) -> None:
     assert done.exit_code == 0 and done.output.startswith("reset organization ")
     lead = client.get(f"/api/v1/leads/{created.get_json()['id']}", headers=auth(keys["read"]))
     assert lead.status_code == 404
-    assert run("reset", "--world", "--url", url, "--key", keys["admin"]).output.startswith("reset the whole world")
+    refused = CliRunner().invoke(main, ["reset", "--world", "--url", url, "--key", keys["admin"]])
+    assert refused.exit_code == 1 and "top-level (network) organization" in refused.output
+    world = run("reset", "--world", "--url", url)  # no --key: the network's admin key is used
+    assert world.exit_code == 0 and "reset the whole world" in world.output
+    assert "(using the admin key of PuroClean Atlanta Metro Network)" in world.output
