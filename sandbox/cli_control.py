@@ -153,7 +153,7 @@ def trigger(event: str, count: int, url: str, key: str | None) -> None:
     """Create the state behind EVENT and deliver its webhooks (like `stripe trigger`)."""
     result = Control(url, key).post("/_sandbox/trigger", {"event": event, "count": count})
     for kind, ids in result["records"].items():
-        click.echo(f"created {kind}: {', '.join(ids)}")
+        click.echo(f"{kind:<8} {', '.join(ids)}")
     for emitted in result["events"]:
         click.echo(f"emitted {emitted['type']:<24} {emitted['id']}")
 
@@ -230,6 +230,7 @@ def journal() -> None:
 @click.option("--path", "path_filter", help="exact path, or a prefix ending in *")
 @click.option("--status", type=int)
 @click.option("--operation-id")
+@click.option("--since", help="only requests at or after this ISO 8601 instant (sandbox clock)")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @_connection
 def journal_show(
@@ -237,6 +238,7 @@ def journal_show(
     path_filter: str | None,
     status: int | None,
     operation_id: str | None,
+    since: str | None,
     limit: int,
     url: str,
     key: str | None,
@@ -247,6 +249,7 @@ def journal_show(
         "path": path_filter,
         "status": status,
         "operation_id": operation_id,
+        "since": since,
         "limit": limit,
     }
     body = Control(url, key).get(

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, render_template_string, send_from_directory
+from flask import Flask, Response, abort, current_app, redirect, render_template_string, send_from_directory
 
 from .spec import load_spec
 
@@ -67,6 +67,10 @@ def init_app(app: Flask) -> None:
     spec = load_spec()
     title = spec.get("info", {}).get("title", "EAL Sandbox")
     scheme = bearer_scheme(spec)
+
+    @app.get("/docs/")
+    def api_reference_slash() -> Any:
+        return redirect("/docs", code=308)
 
     @app.get("/docs")
     def api_reference() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_the_trigger_command_reports_what_it_made(live_sandbox: Any) -> None:  #
         ["trigger", "call.qualified", "--url", live_sandbox.base_url, "--key", live_sandbox.keys["write"]],
     )
     assert result.exit_code == 0, result.output
-    assert "created call: call_" in result.output and "emitted call.qualified" in result.output
+    assert re.search(r"^call +call_", result.output, re.M) and "emitted call.qualified" in result.output
 
 
 def main_command() -> Any:

@@ -71,9 +71,10 @@ def signature_headers(secrets: list[str], timestamp: int | str, body: bytes) -> 
     return headers
 
 
-def verify_signature(body: bytes, headers: Mapping[str, str], secrets: str | Iterable[str], *,
+def verify_signature(body: bytes | str, headers: Mapping[str, str], secrets: str | Iterable[str], *,
                      tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> bool:
-    """Return whether the delivery is fresh and signed with any of ``secrets``."""
+    """Return whether the delivery is fresh and signed with any of ``secrets``. ``body`` is the raw
+    request body; text is taken as its UTF-8 encoding (what the sandbox sends)."""
     try:
         verify_signature_or_raise(body, headers, secrets, tolerance=tolerance, now=now)
     except SignatureVerificationError:
@@ -81,9 +82,11 @@ def verify_signature(body: bytes, headers: Mapping[str, str], secrets: str | Ite
     return True
 
 
-def verify_signature_or_raise(body: bytes, headers: Mapping[str, str], secrets: str | Iterable[str], *,
+def verify_signature_or_raise(body: bytes | str, headers: Mapping[str, str], secrets: str | Iterable[str], *,
                               tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> None:
     """Raise ``SignatureVerificationError`` unless the delivery is fresh and correctly signed."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
     lowered = {name.lower(): value for name, value in headers.items()}
     timestamp = _timestamp(lowered, tolerance, time.time() if now is None else now)
     received = _received_signatures(lowered)

@@ -104,7 +104,7 @@ def _check_address(host: str, address: IPAddress, allow_private: bool) -> None:
         return
     reason = _forbidden(address)
     if reason is None and address.is_private and not allow_private:
-        reason = "a private address (set allow_private for self-hosted setups)"
+        reason = "a private address (self-hosted setups opt in with the ALLOW_PRIVATE_WEBHOOKS setting)"
     if reason is None and not address.is_global and not address.is_private:
         reason = "a reserved, non-public address"
     if reason is not None:

@@ -84,3 +84,10 @@ def test_tolerance_is_configurable() -> None:
 def test_the_format_decision_is_documented_for_the_spec() -> None:
     assert "X-EAL-Signature-Previous" in SIGNATURE_FORMAT_DOC
     assert SIGNATURE_FORMAT_DOC in (signing.__doc__ or SIGNATURE_FORMAT_DOC)
+
+
+def test_a_text_body_is_taken_as_its_utf8_bytes() -> None:
+    text = '{"name": "Zoë"}'
+    signed = headers([SECRET], body=text.encode("utf-8"))
+    assert verify_signature(text, signed, SECRET, now=NOW)
+    assert not verify_signature(text + " ", signed, SECRET, now=NOW)
