@@ -109,7 +109,7 @@ class Behaviour:
         if prefer:
             preferences = parse_prefer(prefer)
             if "code" in preferences:
-                return forced_code(operation, preferences["code"])
+                return forced_code(operation, preferences["code"], self._now())
             if "example" in preferences:
                 return forced_example(operation, preferences["example"])
             if "scenario" in preferences:
@@ -237,7 +237,7 @@ def _is_documented(operation: Operation, status: int) -> bool:
     return str(status) in operation.responses or f"{status // 100}XX" in operation.responses
 
 
-def forced_code(operation: Operation, raw: str) -> Reply:
+def forced_code(operation: Operation, raw: str, now: float | None = None) -> Reply:
     """Answer with a documented status: its example for a success, the error envelope otherwise."""
     documented = _documented(operation)
     status = int(raw) if raw.isdigit() and len(raw) == 3 else None
@@ -255,6 +255,10 @@ def forced_code(operation: Operation, raw: str) -> Reply:
     if status >= 400:
         error = _error_from_example(example, status, operation)
         error.headers.update(applied)
+        if status == 429:  # the quota reads as spent until the wait the answer names is over
+            wait = int(error.headers["Retry-After"])
+            error.headers.update({"X-RateLimit-Remaining": "0",
+                                  "X-RateLimit-Reset": str(int(time.time() if now is None else now) + wait)})
         raise error
     if status == 204:
         return Reply("", 204, applied, mimetype="text/plain")

@@ -16,7 +16,7 @@ from .spec import load_spec, operations
 
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Prefer", "X-Correlation-Id")
 EXPOSED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
-                   "X-Request-Id", "X-Correlation-Id")
+                   "X-Request-Id", "X-Correlation-Id", "Preference-Applied")
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_AGE_SECONDS = 600
 

@@ -131,9 +131,16 @@ def render(error: ApiError) -> Response:
     return response
 
 
+# Codes for what gunicorn or werkzeug's server answer themselves; their reason phrases differ
+# ("URI Too Long" / "Request-URI Too Long"), the codes must not.
+SERVER_ERROR_CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout", 414: "uri_too_long",
+                      417: "expectation_failed", 431: "request_header_fields_too_large", 500: "internal_error",
+                      501: "not_implemented", 505: "http_version_not_supported"}
+
+
 def server_error_body(status: int, reason: str, message: str = "") -> bytes:
     """The envelope for HTTP a server rejects before any app code runs (a bad request line,
     oversized headers): the same shape as every other error, its code named after the reason."""
-    code = "internal_error" if status == 500 else reason.lower().replace(" ", "_")
+    code = SERVER_ERROR_CODES.get(status) or "".join(c if c.isalnum() else "_" for c in reason.lower())
     text = f"{reason}: {message}" if message and message != reason else reason
     return orjson.dumps({"error": {"code": code, "message": text, "details": {}}})

@@ -62,7 +62,16 @@ class Sandbox:
     def reset(self, org_id: str | None = None) -> None:
         """Put the whole world, or one organization's records, back to the seed."""
         self.webhooks.forget(org_id)
-        self.store.restore(self._snapshot, org_id)
+        with self.store.transaction():
+            # An organization created through the API is not in the seed: resetting it clears its
+            # records but keeps the tenant itself (its organization record and keys).
+            identity = [] if org_id is None or self._seeded(org_id) else [
+                ("organization", self.store.get("organization", None, org_id)),
+                *(("api_key", key) for key in self.store.scan("api_key", org_id))]
+            self.store.restore(self._snapshot, org_id)
+            for kind, record in identity:
+                if record is not None:
+                    self.store.insert(kind, record)
         self.keys = KeyRing(self._keys_in_order())
         if org_id is None:
             self.journal.reset()
@@ -74,11 +83,16 @@ class Sandbox:
             self.journal.clear(org_id)
             self.scenarios.stop(org_id)
 
+    def _seeded(self, org_id: str) -> bool:
+        return org_id in {key["organization_id"] for key in self.world.keys}
+
     def _keys_in_order(self) -> list[dict[str, Any]]:
-        """The stored keys, seeded ones in the world's order (network first), then newer ones oldest first."""
+        """The stored keys in a stable order: the seeded ones as the world lists them (network
+        first), then the others in the order they were issued."""
         seeded = {key["id"]: index for index, key in enumerate(self.world.keys)}
+        issued = {key["id"]: index for index, key in enumerate(self.keys)}
         return sorted(self.store.scan("api_key"),
-                      key=lambda key: (seeded.get(key["id"], len(seeded)), key["created_at"], key["id"]))
+                      key=lambda key: (seeded.get(key["id"], len(seeded)), issued.get(key["id"], len(issued))))
 
     def close(self) -> None:
         self.clock.stop()

@@ -12,6 +12,7 @@ from tests.conftest import send_raw
 @pytest.mark.parametrize(("request_line", "status", "code"), [
     (b"BR0KEN", 400, "bad_request"),
     (b"GET /api/v1/health HTTP/9.9", 505, "http_version_not_supported"),
+    (b"GET /api/v1/leads?" + b"a" * 70_000 + b" HTTP/1.1", 414, "uri_too_long"),  # werkzeug says "Request-URI"
 ])
 def test_malformed_http_gets_the_json_envelope(eal_sandbox, request_line, status, code):
     where = urlsplit(eal_sandbox.base_url)

@@ -89,3 +89,18 @@ def test_the_key_listing_keeps_its_order_across_resets(client, keys):
     assert listed() == before
     client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(keys["parent_admin"]))
     assert listed() == before
+
+
+def test_a_created_organization_survives_its_own_reset_and_cannot_reset_the_world(client, keys, sandbox):
+    created = client.post("/api/v1/organizations", json={"name": "PuroClean of Marietta"},
+                          headers=auth(keys["parent_admin"])).get_json()
+    admin = next(k["token"] for k in created["sandbox_keys"] if "admin" in k["scopes"])
+    order = [k["token"] for k in client.get("/_sandbox/keys").get_json()["data"]]
+    assert client.post("/api/v1/leads", json={"email": "new@example.com"}, headers=auth(admin)).status_code == 201
+    refused = client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(admin))
+    assert refused.status_code == 403
+    assert client.post("/_sandbox/reset", json={}, headers=auth(admin)).get_json()["reset"] == "organization"
+    assert client.get("/api/v1/organizations/me", headers=auth(admin)).get_json()["id"] == created["id"]
+    assert client.get("/api/v1/leads", headers=auth(admin)).get_json()["data"] == []  # its data is gone
+    assert client.post("/_sandbox/reset", json={"scope": "world"}, headers=auth(admin)).status_code == 403
+    assert [k["token"] for k in client.get("/_sandbox/keys").get_json()["data"]] == order

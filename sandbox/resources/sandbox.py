@@ -29,7 +29,7 @@ def reset_sandbox(call: Call) -> dict[str, Any]:
     scope = (call.body or {}).get("scope", "organization")
     if scope == "world":
         organization = call.sandbox.store.get("organization", None, call.org_id)
-        if organization is not None and organization.get("parent_organization_id") is not None:
+        if organization is None or organization.get("parent_organization_id") is not None:
             raise Forbidden(
                 "Resetting the whole world takes the admin key of a top-level (network) organization: "
                 "it resets every tenant. This key can reset its own organization (scope: organization)",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sandbox.spec import load_spec
-from tests.conftest import auth
+from tests.conftest import FROZEN_AT, auth
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
@@ -74,6 +74,8 @@ def test_a_forced_429_reads_like_a_real_one(client: Any, keys: dict[str, Any]) -
     assert forced.status_code == 429 and error["code"] == "rate_limited"
     assert set(error["details"]) == {"limit", "window_seconds", "retry_after_seconds"}  # as the limiter's
     assert forced.headers["Retry-After"] == str(error["details"]["retry_after_seconds"])
+    assert forced.headers["X-RateLimit-Remaining"] == "0"
+    assert int(forced.headers["X-RateLimit-Reset"]) == FROZEN_AT.timestamp() + error["details"]["retry_after_seconds"]
 
 
 def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[str, Any]) -> None:
