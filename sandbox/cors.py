@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
         # Before the view runs: a preflight needs no key and spends no rate-limit quota.
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = Response(status=204)
+            del response.headers["Content-Type"]  # no body, so no type
             if policy.allow_origin(request.headers.get("Origin")):
                 response.headers.update(preflight_headers)
             return response

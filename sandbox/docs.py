@@ -11,7 +11,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, redirect, render_template_string, send_from_directory
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template_string,
+    send_from_directory,
+    url_for,
+)
 
 from .spec import load_spec
 
@@ -70,7 +79,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/docs/")
     def api_reference_slash() -> Any:
-        return redirect("/docs", code=308)
+        return redirect(url_for("api_reference"), code=308)  # keeps a proxy's path prefix
 
     @app.get("/docs")
     def api_reference() -> str:
