@@ -13,7 +13,7 @@ from openapi_core import OpenAPI
 from werkzeug.exceptions import HTTPException
 
 from . import cors, docs, errors
-from .routing import CORRELATION_HEADER, new_request_id, register
+from .routing import BODY_TOO_LARGE, CORRELATION_ENVIRON, CORRELATION_HEADER, new_request_id, register
 from .runtime import Sandbox
 from .settings import Settings
 from .spec import load_spec, load_spec_text
@@ -120,7 +120,7 @@ def _from_werkzeug(error: HTTPException) -> errors.ApiError:
             f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
             details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
     if status == 413:
-        return errors.PayloadTooLarge("Request body is larger than the 1 MiB limit")
+        return errors.PayloadTooLarge(BODY_TOO_LARGE)
     if status == 415:
         return errors.UnsupportedMediaType("Content-Type must be application/json")
     if status == 400:
@@ -142,7 +142,7 @@ def _init_request_ids(app: Flask) -> None:
         served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not six
         headers = response.headers
         headers.add("X-Request-Id", request_id())
-        correlation = served.headers.get(CORRELATION_HEADER)
+        correlation = served.environ.get(CORRELATION_ENVIRON)
         if correlation and CORRELATION_HEADER not in headers:
             headers.add(CORRELATION_HEADER, correlation)
         sandbox_of(app).journal.record({

@@ -253,12 +253,8 @@ def forced_code(operation: Operation, raw: str, now: float | None = None) -> Rep
     )
     applied = {"Preference-Applied": f"code={status}"}
     if status >= 400:
-        error = _error_from_example(example, status, operation)
+        error = _error_from_example(example, status, operation, time.time() if now is None else now)
         error.headers.update(applied)
-        if status == 429:  # the quota reads as spent until the wait the answer names is over
-            wait = int(error.headers["Retry-After"])
-            error.headers.update({"X-RateLimit-Remaining": "0",
-                                  "X-RateLimit-Reset": str(int(time.time() if now is None else now) + wait)})
         raise error
     if status == 204:
         return Reply("", 204, applied, mimetype="text/plain")
@@ -270,7 +266,7 @@ def forced_code(operation: Operation, raw: str, now: float | None = None) -> Rep
     return Reply(example, status, applied, mimetype=media_type)
 
 
-def _error_from_example(example: Any, status: int, operation: Operation) -> ApiError:
+def _error_from_example(example: Any, status: int, operation: Operation, now: float) -> ApiError:
     message = f"Forced by the Prefer header (code={status})"
     error = (
         example.get("error") if isinstance(example, dict) and status < 500 else None
@@ -286,8 +282,10 @@ def _error_from_example(example: Any, status: int, operation: Operation) -> ApiE
         )
     else:
         forced = error_for_status(status, message, operation)
-    if status == 429:  # the same wait as the body names, as a real 429 has
-        forced.headers.setdefault("Retry-After", str(forced.details.get("retry_after_seconds", 60)))
+    if status == 429:  # as a real 429: the wait the body names, and the quota spent until then
+        wait = int(forced.details.get("retry_after_seconds", 60))
+        forced.headers.update({"Retry-After": str(wait), "X-RateLimit-Remaining": "0",
+                               "X-RateLimit-Reset": str(int(now) + wait)})
     if status == 503:
         forced.headers.setdefault("Retry-After", "1")
     return forced

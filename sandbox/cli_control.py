@@ -2,9 +2,10 @@
 
 Importing this module registers the commands on ``sandbox.cli.main``: ``clock``, ``reset``,
 ``trigger``, ``scenarios``, ``journal`` and ``check-receiver``. Client commands talk to the
-control API over HTTP (httpx): ``--url`` (default ``http://127.0.0.1:4010``, or ``EAL_SANDBOX_URL``) and ``--key`` (or
-``EAL_SANDBOX_KEY``; default: the admin key of the first child location, read from
-``/_sandbox/keys``). Exit codes: 0 done, 1 the sandbox or receiver said no, 2 bad input.
+control API over HTTP (httpx): ``--url`` (default ``http://127.0.0.1:4010``, or
+``EAL_SANDBOX_URL``) and ``--key`` (or ``EAL_SANDBOX_KEY``; default: the admin key of the first
+location, or of the network for ``reset --world``, read from ``/_sandbox/keys``). Exit codes:
+0 done, 1 the sandbox or receiver said no, 2 bad input.
 """
 
 from __future__ import annotations

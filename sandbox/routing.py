@@ -36,6 +36,7 @@ from .validation import RequestValidator
 Handler = Callable[[Call], Any]
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ENVIRON = "HTTP_X_CORRELATION_ID"
+BODY_TOO_LARGE = "Request body is larger than the 1 MiB limit"
 
 
 def find_handler(operation: Operation) -> Handler:
@@ -120,20 +121,21 @@ def _raw_body(environ: dict[str, Any], max_bytes: int) -> bytes:
     server has de-chunked (``wsgi.input_terminated``) is read to one byte past the limit, and
     anything else is left to werkzeug.
     """
-    length = environ.get("CONTENT_LENGTH", "")
+    text = environ.get("CONTENT_LENGTH", "")
     try:
-        if length.isascii() and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
-            if len(length) > 10 or int(length) > max_bytes:
-                raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
-            return environ["wsgi.input"].read(int(length)) if int(length) else b""
+        if text.isascii() and text.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
+            length = int(text) if len(text) <= 10 else max_bytes + 1
+            if length > max_bytes:
+                raise RequestEntityTooLarge()
+            return environ["wsgi.input"].read(length) if length else b""
         if environ.get("wsgi.input_terminated"):
             raw = environ["wsgi.input"].read(max_bytes + 1)
             if len(raw) > max_bytes:
-                raise PayloadTooLarge("Request body is larger than the 1 MiB limit")
+                raise RequestEntityTooLarge()
             return bytes(raw)
         return request.get_data()
     except RequestEntityTooLarge as error:
-        raise PayloadTooLarge("Request body is larger than the 1 MiB limit") from error
+        raise PayloadTooLarge(BODY_TOO_LARGE) from error
     except (OSError, ValueError, ParseException) as error:  # a malformed chunk or a dropped client
         raise BadRequest(f"The request body could not be read: {error}") from error
 

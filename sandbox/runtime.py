@@ -84,15 +84,13 @@ class Sandbox:
             self.scenarios.stop(org_id)
 
     def _seeded(self, org_id: str) -> bool:
-        return org_id in {key["organization_id"] for key in self.world.keys}
+        return org_id == self.world.parent_org_id or org_id in self.world.child_org_ids
 
     def _keys_in_order(self) -> list[dict[str, Any]]:
-        """The stored keys in a stable order: the seeded ones as the world lists them (network
-        first), then the others in the order they were issued."""
-        seeded = {key["id"]: index for index, key in enumerate(self.world.keys)}
-        issued = {key["id"]: index for index, key in enumerate(self.keys)}
-        return sorted(self.store.scan("api_key"),
-                      key=lambda key: (seeded.get(key["id"], len(seeded)), issued.get(key["id"], len(issued))))
+        """The stored keys in the ring's order, which is stable: it starts as the world lists its
+        keys (network first) and takes issued keys at the end."""
+        position = {key["id"]: index for index, key in enumerate(self.keys)}
+        return sorted(self.store.scan("api_key"), key=lambda key: position.get(key["id"], len(position)))
 
     def close(self) -> None:
         self.clock.stop()
