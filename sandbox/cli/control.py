@@ -1,112 +1,26 @@
-"""``eal-sandbox`` commands that drive a running sandbox.
-
-Importing this module registers the commands on ``sandbox.cli.main``: ``clock``, ``reset``,
-``trigger``, ``scenarios``, ``journal`` and ``check-receiver``. Client commands talk to the
-control API over HTTP (httpx): ``--url`` (default ``http://127.0.0.1:4010``, or
-``EAL_SANDBOX_URL``) and ``--key`` (or ``EAL_SANDBOX_KEY``; default: the admin key of the first
-location, or of the network for ``reset --world``, read from ``/_sandbox/keys``). Exit codes:
-0 done, 1 the sandbox or receiver said no, 2 bad input.
-"""
+"""``eal-sandbox`` commands that drive a running sandbox: ``clock``, ``reset``, ``trigger``,
+``scenarios``, ``journal`` and ``check-receiver`` (see ``common`` for ``--url``/``--key``)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import Any
 
 import click
-import httpx
 
-from .cli import main, scenario_or_exit
-from .webhooks.subscriptions import EVENT_TYPES
-
-DEFAULT_URL = "http://127.0.0.1:4010"
-
-
-# The control API client ------------------------------------------------------------------------
-
-
-class Control:
-    """A small client of the sandbox control API."""
-
-    def __init__(self, url: str, key: str | None, *, network: bool = False) -> None:
-        self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=30.0, trust_env=False)
-        self.key = key or self._default_key(network)
-
-    def _default_key(self, network: bool) -> str:
-        keys = self._send("GET", "/_sandbox/keys", keyed=False)["data"]
-        admins = [key for key in keys if "admin" in key["scopes"]]
-        wanted = [key for key in admins if (key.get("parent_organization_id") is None) == network]
-        if not wanted:
-            raise click.ClickException("the sandbox lists no suitable admin key; pass --key")
-        chosen = wanted[0]  # the network's admin key for world-wide actions, else the first location's
-        click.echo(
-            f"(using the admin key of {chosen.get('organization_name') or chosen['organization_id']})",
-            err=True,
-        )
-        return str(chosen["token"])
-
-    def _send(self, method: str, path: str, *, keyed: bool = True, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.key}"} if keyed else {}
-        try:
-            response = self.http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as error:
-            raise click.ClickException(f"cannot reach the sandbox at {self.url}: {error}") from None
-        body = (
-            response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-        )
-        if response.status_code >= 400:
-            problem = body.get("error", {}) if isinstance(body, dict) else {}
-            message = problem.get("message") or response.text[:300]
-            fields = (problem.get("details") or {}).get("fields") or []
-            extra = "".join(f"\n  {f['location']}: {f['message']}" for f in fields)
-            raise click.ClickException(
-                f"{method} {path} -> {response.status_code} {problem.get('code', '')}: {message}{extra}"
-            )
-        return body
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self._send("GET", path, **kwargs)
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self._send("POST", path, json=body)
-
-    def delete(self, path: str) -> Any:
-        return self._send("DELETE", path)
-
-
-def _connection(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option(
-        "--key",
-        envvar="EAL_SANDBOX_KEY",
-        default=None,
-        help="an eal_test_ key (default: the first location's admin key; the network's for reset --world)",
-    )(function)
-    return click.option(
-        "--url",
-        envvar="EAL_SANDBOX_URL",
-        default=DEFAULT_URL,
-        show_default=True,
-        help="the sandbox's base URL",
-    )(function)
-
-
-def _show(body: Any) -> None:
-    click.echo(json.dumps(body, indent=2))
-
+from ..webhooks.subscriptions import EVENT_TYPES
+from .common import Control, connection_options, scenario_or_exit, show_json
 
 # clock -----------------------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def clock() -> None:
     """Read or advance the sandbox clock (one clock per sandbox instance)."""
 
 
 @clock.command("show")
-@_connection
+@connection_options
 def clock_show(url: str, key: str | None) -> None:
     """Print the sandbox clock."""
     state = Control(url, key or "unused").get("/_sandbox/clock", keyed=False)
@@ -117,10 +31,10 @@ def clock_show(url: str, key: str | None) -> None:
 
 @clock.command("advance")
 @click.argument("duration")
-@_connection
+@connection_options
 def clock_advance(duration: str, url: str, key: str | None) -> None:
     """Advance the clock by DURATION (90s, 5m, 24h, 7d, 1h30m), firing everything due on the way."""
-    from .durations import parse_duration
+    from ..durations import parse_duration
 
     try:
         parse_duration(duration)
@@ -133,9 +47,9 @@ def clock_advance(duration: str, url: str, key: str | None) -> None:
 # reset -----------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option("--world", is_flag=True, help="reset every organization, not only the key's")
-@_connection
+@connection_options
 def reset(world: bool, url: str, key: str | None) -> None:
     """Put the key's organization (or, with --world, everything) back to the seed."""
     body = Control(url, key, network=world).post("/_sandbox/reset", {"scope": "world" if world else "organization"})
@@ -146,10 +60,10 @@ def reset(world: bool, url: str, key: str | None) -> None:
 # trigger ---------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.argument("event", type=click.Choice(EVENT_TYPES))
 @click.option("--count", default=1, show_default=True, type=click.IntRange(1, 50))
-@_connection
+@connection_options
 def trigger(event: str, count: int, url: str, key: str | None) -> None:
     """Create the state behind EVENT and deliver its webhooks (like `stripe trigger`)."""
     result = Control(url, key).post("/_sandbox/trigger", {"event": event, "count": count})
@@ -162,7 +76,7 @@ def trigger(event: str, count: int, url: str, key: str | None) -> None:
 # scenarios -------------------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def scenarios() -> None:
     """List, validate, start, stop and inspect scenarios."""
 
@@ -170,7 +84,7 @@ def scenarios() -> None:
 @scenarios.command("list")
 def scenarios_list() -> None:
     """The shipped scenarios (no server needed)."""
-    from .scenarios import ScenarioError, available, load
+    from ..scenarios import ScenarioError, available, load
 
     for name, path in available().items():
         try:
@@ -190,7 +104,7 @@ def scenarios_validate(scenario: str) -> None:
 
 @scenarios.command("start")
 @click.argument("scenario")
-@_connection
+@connection_options
 def scenarios_start(scenario: str, url: str, key: str | None) -> None:
     """Start SCENARIO (a shipped name, or a file sent inline) for the key's organization."""
     import yaml
@@ -201,27 +115,27 @@ def scenarios_start(scenario: str, url: str, key: str | None) -> None:
             body = {"scenario": yaml.safe_load(handle)}
     else:
         body = {"name": scenario}
-    _show(Control(url, key).post("/_sandbox/scenarios/active", body))
+    show_json(Control(url, key).post("/_sandbox/scenarios/active", body))
 
 
 @scenarios.command("stop")
-@_connection
+@connection_options
 def scenarios_stop(url: str, key: str | None) -> None:
     """Stop the key's organization's scenario."""
-    _show(Control(url, key).delete("/_sandbox/scenarios/active"))
+    show_json(Control(url, key).delete("/_sandbox/scenarios/active"))
 
 
 @scenarios.command("status")
-@_connection
+@connection_options
 def scenarios_status(url: str, key: str | None) -> None:
     """Show the scenario in force for the key's organization."""
-    _show(Control(url, key).get("/_sandbox/scenarios/active"))
+    show_json(Control(url, key).get("/_sandbox/scenarios/active"))
 
 
 # journal ---------------------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def journal() -> None:
     """Read, clear or summarise the request journal of the key's organization."""
 
@@ -233,7 +147,7 @@ def journal() -> None:
 @click.option("--operation-id")
 @click.option("--since", help="only requests at or after this ISO 8601 instant (sandbox clock)")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@_connection
+@connection_options
 def journal_show(
     method: str | None,
     path_filter: str | None,
@@ -264,7 +178,7 @@ def journal_show(
 
 
 @journal.command("coverage")
-@_connection
+@connection_options
 def journal_coverage(url: str, key: str | None) -> None:
     """Print which operations and status codes the key's organization exercised."""
     body = Control(url, key).get("/_sandbox/journal/coverage")
@@ -275,7 +189,7 @@ def journal_coverage(url: str, key: str | None) -> None:
 
 
 @journal.command("clear")
-@_connection
+@connection_options
 def journal_clear(url: str, key: str | None) -> None:
     """Forget the key's organization's journal and coverage."""
     click.echo(f"cleared {Control(url, key).delete('/_sandbox/journal')['cleared']} requests")
@@ -284,7 +198,7 @@ def journal_clear(url: str, key: str | None) -> None:
 # check-receiver --------------------------------------------------------------------------------
 
 
-@main.command("check-receiver")
+@click.command("check-receiver")
 @click.argument("url")
 @click.option(
     "--secret", required=True, envvar="EAL_WEBHOOK_SECRET", help="the receiver's whsec_ signing secret"
@@ -293,8 +207,8 @@ def journal_clear(url: str, key: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None:
     """Send signed, forged, stale, replayed and altered deliveries to URL; exit 1 on any FAIL."""
-    from .receiver_check import check_receiver as run_checks
-    from .receiver_check import summary, table
+    from ..receiver_check import check_receiver as run_checks
+    from ..receiver_check import summary, table
 
     results = run_checks(url, secret, timeout=timeout)
     click.echo(json.dumps(summary(results), indent=2) if as_json else table(results))

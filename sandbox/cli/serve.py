@@ -1,4 +1,4 @@
-"""The ``eal-sandbox`` command."""
+"""``eal-sandbox serve`` and ``eal-sandbox keys``: commands that build a sandbox in this process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .settings import Settings
+from ..settings import Settings
+from .common import scenario_or_exit
 
 DEFAULT_PORT = 4010
 
@@ -23,12 +24,7 @@ def _world_names(sandbox: Any) -> dict[str, str]:
     return {org["id"]: org["name"] for org in sandbox.store.scan("organization")}
 
 
-@click.group()
-def main() -> None:
-    """EAL Sandbox: the test-mode server of the Expert AI Labs v1 API."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--seed", default=Settings.SEED, show_default=True, type=int)
@@ -43,9 +39,9 @@ def main() -> None:
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
           cors_origins: str, scenario: str | None) -> None:
     """Run the sandbox under gunicorn and print its base URL and keys."""
-    from .app import create_app, sandbox_of
-    from .scenarios import attach
-    from .server import serve as run_server
+    from ..app import create_app, sandbox_of
+    from ..scenarios import attach
+    from ..server import serve as run_server
 
     chosen = scenario_or_exit(scenario) if scenario else None
     config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org,
@@ -67,28 +63,12 @@ def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, 
     run_server(load_app, host, port, threads)
 
 
-def scenario_or_exit(name_or_path: str) -> Any:
-    """The loaded scenario, or its error on stderr and exit code 2."""
-    from .scenarios import ScenarioError, load
-
-    try:
-        return load(name_or_path)
-    except ScenarioError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
-
-
-@main.command()
+@click.command()
 @click.option("--seed", default=Settings.SEED, show_default=True, type=int)
 def keys(seed: int) -> None:
     """Print the seeded API keys of a world."""
-    from .app import create_app, sandbox_of
+    from ..app import create_app, sandbox_of
 
     sandbox = sandbox_of(create_app({"SEED": seed, "LEADS_PER_ORG": 1}))
     _print_keys(sandbox.world.keys, _world_names(sandbox))
 
-
-from . import cli_control  # noqa: E402,F401  (registers clock, reset, trigger, scenarios, journal, check-receiver)
-
-if __name__ == "__main__":
-    main()
