@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from .spec import Operation
 
 _PREFERENCE = re.compile(r'\s*([A-Za-z_-]+)\s*=\s*"?([^",;]*)"?\s*')
-CONTROL_TAG = "sandbox"
 
 
 @dataclass
@@ -114,7 +113,7 @@ class Behaviour:
                 return forced_example(operation, preferences["example"])
             if "scenario" in preferences:
                 return _once(operation, preferences["scenario"], self._now())
-        if not self._running or operation.tag == CONTROL_TAG:
+        if not self._running or operation.is_control:
             return None
         running = self._lookup(org_id)
         if running is not None:
@@ -358,7 +357,7 @@ def _apply_once(scenario: Scenario, operation: Operation, now: float) -> None:
 
     name = scenario.name
     _delay(scenario, operation, random.Random(0))
-    if operation.tag == CONTROL_TAG:
+    if operation.is_control:
         return
     if scenario.rate_limit is not None:
         limit, window = scenario.rate_limit.limit, scenario.rate_limit.window

@@ -41,10 +41,10 @@ BODY_TOO_LARGE = "Request body is larger than the 1 MiB limit"
 
 def find_handler(operation: Operation) -> Handler:
     """The resource function for an operation; a missing one stops start-up."""
-    module = importlib.import_module(f"sandbox.resources.{operation.tag}")
+    module = importlib.import_module(operation.handler_module)
     handler = getattr(module, operation.id, None)
     if handler is None:
-        raise LookupError(f"sandbox/resources/{operation.tag}.py has no {operation.id}() "
+        raise LookupError(f"{operation.handler_module} has no {operation.id}() "
                           f"for {operation.method} {operation.path}")
     return handler  # type: ignore[no-any-return]
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+CONTROL_TAG_PREFIX = "sandbox-"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -72,6 +73,19 @@ class Operation:
     success_status: int
     responses: dict[str, Any] = field(repr=False)
     raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def is_control(self) -> bool:
+        """A sandbox control operation (``/_sandbox/…``, tags ``sandbox-*``), not part of production."""
+        return self.path.startswith("/_sandbox/")
+
+    @property
+    def handler_module(self) -> str:
+        """Where its handler lives: tag ``leads`` → ``sandbox.resources.leads``, tag ``sandbox-clock`` →
+        ``sandbox.resources.control.clock``."""
+        if self.tag.startswith(CONTROL_TAG_PREFIX):
+            return f"sandbox.resources.control.{self.tag.removeprefix(CONTROL_TAG_PREFIX)}"
+        return f"sandbox.resources.{self.tag}"
 
     @property
     def flask_rule(self) -> str:

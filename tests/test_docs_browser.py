@@ -85,7 +85,7 @@ def try_it_out_area(block: Any) -> dict[str, float]:
 
 def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -> None:
     # One page load for the whole walk: Swagger UI takes seconds to resolve a 3.1 spec this size.
-    assert docs_page.locator("#operations-tag-sandbox").is_visible()
+    assert docs_page.locator("#operations-tag-sandbox-clock").is_visible()
     assert docs_page.locator("#sandbox-key").input_value() == eal_sandbox.keys["admin"]
 
     listing = open_operation(docs_page, "leads", "list_leads")
