@@ -1,63 +1,126 @@
-"""Serve an app with gunicorn: one process (the world is in memory), many threads."""
+"""The front door of ``eal-sandbox serve``: granian's Rust HTTP/1.1 core, in this one process.
+
+One process, because the world lives in memory. The listening socket is bound here, without
+``SO_REUSEPORT`` (granian's own binder sets it), so a busy port fails at once instead of quietly
+sharing its traffic with another sandbox, and ``--port 0`` knows the port it was given. HTTP is
+parsed and written by granian's Rust runtime; Python sees only complete requests
+(``http_bridge``). The worker is driven directly, the way granian's own process workers drive it,
+because granian's supervisor would put the app in a second process; that is why granian is pinned
+to one minor series.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gc
+import os
+import signal
+import socket
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
-from gunicorn import util
-from gunicorn.app.base import BaseApplication
+from .http_bridge import Limits, ThreadedWsgi
 
-from .errors import server_error_body
+LISTEN_BACKLOG = 1024
+_REASONS = {
+    errno.EADDRINUSE: "the address is already in use (is another server running on that port?)",
+    errno.EACCES: "permission denied (ports below 1024 need privileges)",
+    errno.EADDRNOTAVAIL: "that address is not one of this machine's",
+}
 
 
-class SandboxServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn, configured in code rather than from a file or argv."""
+class ServeError(Exception):
+    """Why the server could not start, in one line."""
 
-    def __init__(self, load_app: Callable[[], Flask], options: dict[str, Any]) -> None:
-        self._load_app = load_app
-        self._options = options
-        super().__init__()
 
-    def load_config(self) -> None:
-        for name, value in self._options.items():
-            self.cfg.set(name, value)
+def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port`` 0: any free port), or a ``ServeError``."""
+    where = f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise ServeError(f"cannot listen on {where}: a port is a number from 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise ServeError(f"cannot listen on {where}: unknown host ({error.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as error:
+        sock.close()
+        reason = _REASONS.get(error.errno or 0, (error.strerror or str(error)).lower())
+        raise ServeError(f"cannot listen on {where}: {reason}") from None
+    return sock
 
-    def load(self) -> Flask:
-        app = self._load_app()
-        # The seeded world (and its reset snapshot) lives as long as the process: move it out of the
-        # collector's generations so full collections, whose pauses grow with the heap, skip it.
+
+def serve(load_app: Callable[[int], Any], host: str, port: int, threads: int = 4,
+          limits: Limits | None = None) -> None:
+    """Bind, build the app (``load_app`` gets the port really bound), serve until SIGINT/SIGTERM."""
+    sock = listen(host, port)
+    try:
+        app = load_app(sock.getsockname()[1])
+        # The seeded world (and its reset snapshot) lives as long as the process: move it out of
+        # the collector's generations so full collections, whose pauses grow with the heap, skip it.
         gc.freeze()
-        return app
+        run(app, sock, threads, limits or Limits())
+    finally:
+        sock.close()
 
 
-def server_options(host: str, port: int, threads: int = 4) -> dict[str, Any]:
-    # A single worker: every request must see the same in-memory world.
-    return {
-        "bind": f"{host}:{port}",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": threads,
-        "keepalive": 5,
-        "timeout": 120,
-        "accesslog": None,
-        "loglevel": "warning",
-    }
+def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
+    """Serve ``app`` on a bound socket with granian until SIGINT or SIGTERM."""
+    from granian import _granian
+    from granian.http import HTTP1Settings
+
+    core: Any = _granian  # its stub lags the extension (no ``ipc``, no ``serve_str``)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    front = ThreadedWsgi(app, threads, limits)
+    front.start(loop)
+    stop = core.WorkerSignal()
+    stopped = loop.create_future()
+    stop.add_cb(lambda: loop.call_soon_threadsafe(_resolve, stopped))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    http1 = HTTP1Settings(header_read_timeout=int(limits.header_seconds * 1000), keep_alive=True,
+                          max_buffer_size=limits.head_buffer_bytes)
+    worker = core.RSGIWorker(
+        # granian's listener takes ownership of the descriptor it is given (it closes it on stop): a copy.
+        worker_id=1, sock=(None, core.SocketHolder(os.dup(sock.fileno()), False, LISTEN_BACKLOG)), ipc=None,
+        threads=1, blocking_threads=512, py_threads=1, py_threads_idle_timeout=30,
+        backpressure=limits.max_connections, http_mode="1", http1_opts=http1, http2_opts=None,
+        websockets_enabled=False, static_files=None, ssl_enabled=False)
+    scheduler = _scheduler(core, loop, front)
+    try:
+        worker.serve_str(scheduler, loop, stop)
+        loop.run_until_complete(stopped)
+    finally:
+        front.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        loop.close()
 
 
-def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
-    """gunicorn's answer to HTTP it cannot parse, as the API's error envelope instead of HTML."""
-    body = server_error_body(status, reason, message)
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    util.write_nonblock(sock, head.encode("latin-1") + body)
+def _scheduler(core: Any, loop: asyncio.AbstractEventLoop, front: ThreadedWsgi) -> Any:
+    """What granian calls with each request (on its Python thread): ``front.schedule``, directly.
+
+    granian's own schedulers start an asyncio task per request; a request without a body needs no
+    event loop at all here, and skipping it is most of what this front door costs over the WSGI
+    interface.
+    """
+
+    class Scheduler(core.CallbackScheduler):  # type: ignore[misc,name-defined]
+        def __init__(self, *_: Any) -> None:
+            super().__init__()
+            self._schedule_fn = front.schedule
+
+    return Scheduler(loop, None, None, None, None)
 
 
-def serve(load_app: Callable[[], Flask], host: str, port: int, threads: int = 4) -> None:
-    # Malformed HTTP (a bad request line, a URI over 4094 bytes, oversized headers, bad chunking)
-    # is answered by gunicorn before the app sees it, with an HTML page; this process serves only
-    # the sandbox, so its error writer is replaced for the whole process.
-    util.write_error = write_json_error
-    SandboxServer(load_app, server_options(host, port, threads)).run()
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

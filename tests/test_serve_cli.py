@@ -1,4 +1,4 @@
-"""``eal-sandbox serve``: its flags reach the app it serves (gunicorn itself is not started here)."""
+"""``eal-sandbox serve``: its flags reach the app it serves (the HTTP server itself is not started here)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sandbox.cli import main
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Run ``serve``, but load the app in-process instead of handing it to gunicorn."""
+    """Run ``serve``, but load the app in-process instead of serving it."""
     seen: dict[str, Any] = {}
 
     def fake_server(load_app: Any, host: str, port: int, threads: int = 4) -> None:
-        seen.update(app=load_app(), host=host, port=port, threads=threads)
+        seen.update(app=load_app(port), host=host, port=port, threads=threads)
 
     monkeypatch.setattr(sandbox.server, "serve", fake_server)
     return seen

@@ -31,36 +31,47 @@ def _world_names(sandbox: Any) -> dict[str, str]:
 @click.option("--rate-limit", default=Settings.RATE_LIMIT, show_default=True, type=int,
               help="requests per key per minute")
 @click.option("--leads-per-org", default=Settings.LEADS_PER_ORG, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+              help="threads running the app (granian's Rust runtime does the HTTP)")
 @click.option("--cors-origins", default=Settings.CORS_ORIGINS, show_default=True, metavar="ORIGINS",
               help="origins browsers may call from: * or a comma-separated list")
 @click.option("--scenario", default=None, metavar="NAME|PATH",
               help="put a scenario in force for every organization and play its timeline")
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
           cors_origins: str, scenario: str | None) -> None:
-    """Run the sandbox under gunicorn and print its base URL and keys."""
+    """Run the sandbox on granian's HTTP core and print its base URL and keys."""
     from ..app import create_app, sandbox_of
     from ..scenarios import attach
+    from ..server import ServeError
     from ..server import serve as run_server
 
     chosen = scenario_or_exit(scenario) if scenario else None
     config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org,
               "CORS_ORIGINS": cors_origins, "SCENARIO": chosen.source if chosen else None}
+    built: list[Any] = []
 
-    def load_app() -> Any:
+    def load_app(bound_port: int) -> Any:
         app = create_app(config)
         sandbox = sandbox_of(app)
-        click.echo(f"EAL Sandbox listening on http://{host}:{port}/api/v1  (seed {seed})")
-        click.echo(f"Spec: http://{host}:{port}/openapi.yaml")
+        built.append(sandbox)
+        click.echo(f"EAL Sandbox listening on http://{host}:{bound_port}/api/v1  (seed {seed})")
+        click.echo(f"Spec: http://{host}:{bound_port}/openapi.yaml")
         if chosen is not None:
-            run = attach(sandbox).start(chosen, None, base_url=f"http://{host}:{port}")
+            run = attach(sandbox).start(chosen, None, base_url=f"http://{host}:{bound_port}")
             click.echo(f"Scenario '{chosen.name}' in force for every organization "
                        f"(timeline: {run.state}, {run.next_step}/{len(chosen.timeline)} steps)")
         _print_keys(sandbox.world.keys, _world_names(sandbox))
         sys.stdout.flush()
         return app
 
-    run_server(load_app, host, port, threads)
+    try:
+        run_server(load_app, host, port, threads)
+    except ServeError as error:
+        click.echo(f"eal-sandbox serve: {error}", err=True)
+        sys.exit(2)
+    finally:
+        for sandbox in built:
+            sandbox.close()
 
 
 @click.command()

@@ -1,0 +1,240 @@
+"""A WSGI app behind granian's RSGI interface: bodies are read on the event loop, the app runs on threads.
+
+granian parses HTTP in Rust, outside the GIL. Its own WSGI interface calls the app as soon as the
+headers are in and lets the app's thread block on the body with no deadline (granian #728, closed
+as won't-fix), so twenty clients trickling a body would hold twenty threads. Here a request
+reaches a thread only once it is complete: the body is read asynchronously, within a deadline and
+a size cap. The app runs on a small pool of threads, not on the loop, because some requests wait
+(a latency scenario sleeps; a scenario's settle waits for webhook receivers, which may call back).
+
+What the HTTP core rejects itself (a bad request line, a bad Content-Length, a head over its
+buffer) gets a bare status with no body; everything this module refuses gets the API's envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import server_error_body
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Headers = list[tuple[str, str]]
+JSON_CLOSE: Headers = [("content-type", "application/json"), ("connection", "close")]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a client may hold or send; README "Serving" gives the same values."""
+
+    header_seconds: float = 10.0      # the whole request head; also how long a kept-alive connection may idle
+    body_seconds: float = 15.0        # the whole body, from the end of the head
+    max_connections: int = 1024       # connections served at once; more wait in the listen backlog
+    max_in_flight: int = 256          # requests reading a body, queued or running; more get a 503
+    max_uri_bytes: int = 8 * 1024     # path and query; longer is a 414
+    max_header_bytes: int = 16 * 1024  # names and values together; more is a 431
+    head_buffer_bytes: int = 64 * 1024  # the HTTP core's own cap on a request head: beyond it, a bare 431
+    max_body_bytes: int = 1024 * 1024  # read at most one byte more; the app answers the 413
+
+
+class BodyUnreadable(Exception):
+    """The client sent a body the HTTP core could not decode (bad chunking) or went away."""
+
+
+class ThreadedWsgi:
+    """Admission, body reading, then one of ``threads`` app threads.
+
+    granian hands each request to ``schedule`` on its own Python thread. A request without a body
+    goes straight to the app threads' queue; one with a body is first read on the event loop, so
+    no thread waits for a slow client. An app thread answers through granian directly.
+    """
+
+    def __init__(self, app: WsgiApp, threads: int, limits: Limits) -> None:
+        self._app = app
+        self._limits = limits
+        self._jobs: queue.SimpleQueue[tuple[Any, Any, bytes | None] | None] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        count = max(1, threads)
+        # Requests in flight = admitted - answered. Each counter has a single writer (granian's
+        # scheduling thread, each app thread, the loop), so no lock is needed.
+        self._admitted = 0
+        self._answered = [0] * (count + 1)
+        self._server_address: tuple[str, tuple[str, str]] = ("", ("", ""))
+        self._threads = [threading.Thread(target=self._run_jobs, args=(n,), name=f"sandbox-app-{n + 1}", daemon=True)
+                         for n in range(count)]
+        self._environ = {
+            "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
+            "SCRIPT_NAME": "", "SERVER_SOFTWARE": "eal-sandbox (granian)",
+        }
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def schedule(self, watcher: Any) -> None:
+        """Take one request from granian (its watcher holds ``scope`` and ``proto``): refuse it,
+        queue it for the app, or read its body first. granian ignores what this raises: nothing may."""
+        scope, proto = watcher.scope, watcher.proto
+        try:
+            self._admit(scope, proto)
+        except Exception:
+            proto.response_bytes(500, JSON_CLOSE, server_error_body(
+                500, "Internal Server Error", "the sandbox failed to take this request"))
+
+    def _admit(self, scope: Any, proto: Any) -> None:
+        limits = self._limits
+        if self._admitted - sum(self._answered) >= limits.max_in_flight:
+            proto.response_bytes(503, [*JSON_CLOSE, ("retry-after", "1")], server_error_body(
+                503, "Service Unavailable", f"the sandbox is already handling {limits.max_in_flight} "
+                "requests; retry in a second"))
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            proto.response_bytes(*refusal)
+            return
+        self._admitted += 1
+        headers = scope.headers
+        if "content-length" in headers or "transfer-encoding" in headers:
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_then_queue(scope, proto))
+        else:
+            self._jobs.put((scope, proto, b""))
+
+    async def _read_then_queue(self, scope: Any, proto: Any) -> None:
+        limits = self._limits
+        try:
+            async with asyncio.timeout(limits.body_seconds):
+                body = await self._read_body(scope.headers, proto)
+        except Exception as error:
+            self._answered[-1] += 1
+            if isinstance(error, TimeoutError):
+                status, reason, message = 408, "Request Timeout", (
+                    f"the request body did not arrive within {limits.body_seconds:g} s")
+            elif isinstance(error, BodyUnreadable):
+                status, reason, message = 400, "Bad Request", f"the request body could not be read: {error}"
+            else:
+                status, reason, message = 500, "Internal Server Error", "the sandbox failed to read this request"
+            proto.response_bytes(status, JSON_CLOSE, server_error_body(status, reason, message))
+            return
+        self._jobs.put((scope, proto, body))
+
+    def _refusal(self, scope: Any) -> tuple[int, Headers, bytes] | None:
+        """A 414 or 431 for a request line or head the HTTP core accepted but the API does not."""
+        limits = self._limits
+        if len(scope.path) + len(scope.query_string) > limits.max_uri_bytes:
+            return 414, JSON_CLOSE, server_error_body(
+                414, "URI Too Long", f"the path and query are over {limits.max_uri_bytes} bytes")
+        size = 0
+        for name, value in scope.headers.items():
+            size += len(name) + len(value)
+        if size > limits.max_header_bytes:
+            return 431, JSON_CLOSE, server_error_body(
+                431, "Request Header Fields Too Large", f"the headers are over {limits.max_header_bytes} bytes")
+        return None
+
+    async def _read_body(self, headers: Any, proto: Any) -> bytes | None:
+        """The whole body; ``None`` when its declared length is over the cap (left unread: the app
+        answers 413 from the length alone). A chunked body is read to one byte past the cap."""
+        from granian.rsgi import ProtocolClosed, ProtocolError
+
+        cap = self._limits.max_body_bytes
+        if "transfer-encoding" not in headers:  # the HTTP core has checked Content-Length is a number
+            if int(headers["content-length"]) > cap:
+                return None
+            try:
+                return bytes(await proto())
+            except (ProtocolClosed, ProtocolError) as error:
+                raise BodyUnreadable("the client closed the connection") from error
+        received = bytearray()
+        chunks = proto.__aiter__()
+        while len(received) <= cap:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            if chunk:
+                received += chunk
+                continue
+            # The core hands over an empty chunk where the body ends, and also where it failed to
+            # decode one; only after a failure is a second empty chunk handed over.
+            try:
+                await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            raise BodyUnreadable("malformed chunked encoding")
+        return bytes(received)
+
+    def _run_jobs(self, slot: int) -> None:
+        while (job := self._jobs.get()) is not None:
+            scope, proto, body = job
+            try:
+                status, headers, payload = self._call_app(scope, body)
+            except Exception:  # the app's own errors are answered by the app; this is the last net
+                status, headers, payload = 500, JSON_CLOSE, server_error_body(
+                    500, "Internal Server Error", "the sandbox failed to answer this request")
+            self._answered[slot] += 1
+            proto.response_bytes(status, headers, payload)
+            # Let go of the request now, not when the next one arrives: granian keeps a connection
+            # busy while anything still holds a request whose body was left unread.
+            del job, scope, proto, body
+
+    def _call_app(self, scope: Any, body: bytes | None) -> tuple[int, Headers, bytes]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: Headers, exc_info: Any = None) -> None:
+            started[:] = [int(status[:3]), headers]
+
+        result = self._app(self.environ(scope, body), start_response)
+        try:
+            payload = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return started[0], started[1], payload
+
+    def environ(self, scope: Any, body: bytes | None) -> dict[str, Any]:
+        """The PEP 3333 environ of a request, as granian's own WSGI interface builds it."""
+        environ = self._environ.copy()
+        headers = scope.headers
+        server = scope.server
+        if server != self._server_address[0]:
+            host, _, port = server.rpartition(":")
+            self._server_address = (server, (host.strip("[]"), port))
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = self._server_address[1]
+        client_host, _, client_port = scope.client.rpartition(":")
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client_host.strip("[]"), client_port
+        environ["REQUEST_METHOD"] = scope.method
+        environ["PATH_INFO"] = scope.path.encode("utf-8").decode("latin-1")
+        environ["QUERY_STRING"] = scope.query_string
+        environ["SERVER_PROTOCOL"] = "HTTP/1.0" if scope.http_version == "1" else "HTTP/1.1"
+        environ["wsgi.url_scheme"] = scope.scheme
+        for name, value in headers.items():
+            if name == "content-type":
+                environ["CONTENT_TYPE"] = value
+            elif name != "content-length" and name != "transfer-encoding":
+                key = "HTTP_" + name.upper().replace("-", "_")
+                if key in environ:  # a repeated header: one comma-separated value (cookies: "; ")
+                    environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+                else:
+                    environ[key] = value
+        if body is None:  # declared over the cap and left unread
+            environ["CONTENT_LENGTH"] = headers["content-length"]
+            environ["wsgi.input"] = io.BytesIO()
+        else:
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["wsgi.input"] = io.BytesIO(body)
+        environ.setdefault("HTTP_HOST", scope.authority or environ["SERVER_NAME"])
+        return environ
