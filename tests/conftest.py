@@ -129,7 +129,8 @@ def auth(token: str) -> dict[str, str]:
 
 
 def send_raw(host: str, port: int, data: bytes) -> tuple[int, str | None, Any]:
-    """Send raw bytes to a server; return the status, Content-Type and parsed JSON body it answers."""
+    """Send raw bytes to a server; return the status, Content-Type and parsed JSON body it answers
+    (None for an empty body)."""
     import http.client
     import json
     import socket
@@ -138,6 +139,7 @@ def send_raw(host: str, port: int, data: bytes) -> tuple[int, str | None, Any]:
         raw.sendall(data)
         response = http.client.HTTPResponse(raw)
         response.begin()
-        body = json.loads(response.read())
+        raw_body = response.read()
+        body = json.loads(raw_body) if raw_body else None
         response.close()
     return response.status, response.getheader("Content-Type"), body

@@ -1,58 +1,28 @@
-"""Request bodies as the production server (gunicorn) hands them over: plain, chunked, kept alive.
+"""Request bodies as the production server hands them over: plain, chunked, kept alive.
 
-The router reads a body with a plain Content-Length straight from the server's input and lets
-werkzeug handle everything else; this runs ``eal-sandbox serve`` for real to check both paths.
+The front door reads every body before the app runs and hands it over with a plain
+Content-Length; this runs ``eal-sandbox serve`` for real to check both kinds of body arrive whole.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import send_raw
+from tests.real_server import real_server
 
 LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "source": "website"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[int, str]]:
-    port = _free_port()
-    cli = Path(sys.executable).parent / "eal-sandbox"
-    process = subprocess.Popen([str(cli), "serve", "--port", str(port), "--leads-per-org", "5"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    token = None
-    deadline = time.monotonic() + 60
-    while token is None and time.monotonic() < deadline:
-        match = re.search(r"(eal_test_\w+)\s+read,write\s", process.stdout.readline())
-        token = match.group(1) if match else None
-    assert token, "the server printed no read,write key"
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield port, token
-    process.terminate()
-    process.wait(timeout=10)
-    process.stdout.close()
+    with real_server("--leads-per-org", "5") as server:
+        yield server.port, server.keys["read,write"]
 
 
 @pytest.fixture
@@ -112,14 +82,3 @@ def test_a_malformed_chunked_body_is_a_400_envelope(served):
                                + token.encode() + b"\r\nContent-Type: application/json\r\n"
                                + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
     assert status == 400 and body["error"]["code"] == "bad_request", body
-
-
-@pytest.mark.parametrize(("request_line", "status", "code"), [
-    (b"GET /api/v1/leads?" + b"a=b&" * 2000 + b" HTTP/1.1", 414, "uri_too_long"),
-    (b"GET /api/v1/leads HTTP/9.9", 400, "bad_request"),
-    (b"BR0KEN", 400, "bad_request"),
-])
-def test_http_the_server_cannot_parse_still_gets_the_envelope(served, request_line, status, code):
-    answered, content_type, body = send_raw("127.0.0.1", served[0], request_line + b"\r\nHost: x\r\n\r\n")
-    assert (answered, content_type) == (status, "application/json")
-    assert body["error"]["code"] == code and body["error"]["message"] and body["error"]["details"] == {}
