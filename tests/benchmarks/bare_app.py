@@ -13,9 +13,9 @@ LEAD = {
 }
 
 
-def create_bare_app() -> Flask:
+def create_bare_app(page_size: int = 50) -> Flask:
     app = Flask("bare")
-    page = orjson.dumps({"data": [LEAD] * 50, "next_cursor": None})
+    page = orjson.dumps({"data": [LEAD] * page_size, "next_cursor": None})
     one = orjson.dumps(LEAD)
 
     @app.route("/api/v1/leads", methods=["GET"])

@@ -1,7 +1,7 @@
 """Throughput of the validated sandbox against a bare Flask app, under the same server.
 
 Starts ``eal-sandbox serve`` as users run it and the bare app (a constant JSON body) with the
-same gunicorn settings, then drives GET /api/v1/leads and POST /api/v1/leads with wrk on
+same front door, then drives GET /api/v1/leads and POST /api/v1/leads with wrk on
 loopback, alternating the two servers over several rounds, and prints median req/s and p50/p99
 side by side. Also prints the per-request cost of the
 compiled validators. Run: ``python tests/benchmarks/bench_http.py [--seconds 10]``.
@@ -67,7 +67,7 @@ def start_bare(port: int) -> subprocess.Popen[bytes]:
     code = (f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
             "from bare_app import create_bare_app\n"
             "from sandbox.server import serve\n"
-            f"serve(create_bare_app, '127.0.0.1', {port})\n")
+            f"serve(lambda _port: create_bare_app(), '127.0.0.1', {port})\n")
     process = subprocess.Popen([sys.executable, "-c", code])
     wait_up(f"http://127.0.0.1:{port}/api/v1/leads")
     return process
