@@ -131,7 +131,7 @@ def render(error: ApiError) -> Response:
     return response
 
 
-# Codes for what gunicorn or werkzeug's server answer themselves; their reason phrases differ
+# Codes for what the front door or werkzeug's server answer themselves; their reason phrases differ
 # ("URI Too Long" / "Request-URI Too Long"), the codes must not.
 SERVER_ERROR_CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout", 414: "uri_too_long",
                       417: "expectation_failed", 431: "request_header_fields_too_large", 500: "internal_error",

@@ -1,4 +1,4 @@
-"""The plugin's in-process server answers HTTP it cannot parse with the envelope, as gunicorn does."""
+"""The plugin's in-process server answers HTTP it cannot parse with the envelope (never HTML)."""
 
 from __future__ import annotations
 
