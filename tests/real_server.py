@@ -54,9 +54,15 @@ def real_server(*args: str, timeout: float = 60) -> Iterator[RealServer]:
         yield RealServer(process, port, _keys(lines), lines)
     finally:
         process.terminate()
-        process.wait(timeout=20)
-        reader.join(timeout=5)
-        process.stdout.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            raise AssertionError("the server did not stop within 30 s of SIGTERM") from None
+        finally:
+            reader.join(timeout=5)
+            process.stdout.close()
 
 
 def _keys(lines: list[str]) -> dict[str, str]:
