@@ -14,14 +14,16 @@ buffer) gets a bare status with no body; everything this module refuses gets the
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
-import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .app_threads import AppThreads
 from .errors import server_error_body
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -58,16 +60,15 @@ class ThreadedWsgi:
     def __init__(self, app: WsgiApp, threads: int, limits: Limits) -> None:
         self._app = app
         self._limits = limits
-        self._jobs: queue.SimpleQueue[tuple[Any, Any, bytes | None] | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
-        count = max(1, threads)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._reading: dict[int, tuple[float, Any, Any]] = {}  # bodies granian is collecting: deadline, future, proto
+        self._threads = AppThreads(threads, self._run_job)
         # Requests in flight = admitted - answered. Each counter has a single writer (granian's
-        # scheduling thread, each app thread, the loop), so no lock is needed.
+        # scheduling thread; each answering thread its own entry), so no lock is needed.
         self._admitted = 0
-        self._answered = [0] * (count + 1)
+        self._answered: dict[int, int] = {}
         self._server_address: tuple[str, tuple[str, str]] = ("", ("", ""))
-        self._threads = [threading.Thread(target=self._run_jobs, args=(n,), name=f"sandbox-app-{n + 1}", daemon=True)
-                         for n in range(count)]
         self._environ = {
             "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
             "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
@@ -76,12 +77,13 @@ class ThreadedWsgi:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        for thread in self._threads:
-            thread.start()
+        self._sweeper = loop.create_task(self._expire_slow_bodies())
+        self._threads.start()
 
     def stop(self) -> None:
-        for _ in self._threads:
-            self._jobs.put(None)
+        if self._loop is not None and self._sweeper is not None:
+            self._loop.call_soon_threadsafe(self._sweeper.cancel)
+        self._threads.stop()
 
     def schedule(self, watcher: Any) -> None:
         """Take one request from granian (its watcher holds ``scope`` and ``proto``): refuse it,
@@ -95,7 +97,7 @@ class ThreadedWsgi:
 
     def _admit(self, scope: Any, proto: Any) -> None:
         limits = self._limits
-        if self._admitted - sum(self._answered) >= limits.max_in_flight:
+        if self._admitted - sum(self._answered.values()) >= limits.max_in_flight:
             proto.response_bytes(503, [*JSON_CLOSE, ("retry-after", "1")], server_error_body(
                 503, "Service Unavailable", f"the sandbox is already handling {limits.max_in_flight} "
                 "requests; retry in a second"))
@@ -106,29 +108,69 @@ class ThreadedWsgi:
             return
         self._admitted += 1
         headers = scope.headers
-        if "content-length" in headers or "transfer-encoding" in headers:
+        if "transfer-encoding" in headers:
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_then_queue(scope, proto))
+            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_chunked(scope, proto))
+        elif "content-length" in headers and headers["content-length"] != "0":
+            # The HTTP core has checked the length is a number. One over the cap is not read: the
+            # app answers 413 from the length alone.
+            if int(headers["content-length"]) > limits.max_body_bytes:
+                self._threads.submit((scope, proto, None))
+            else:
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self._read_sized, scope, proto)
         else:
-            self._jobs.put((scope, proto, b""))
+            self._threads.submit((scope, proto, b""))
 
-    async def _read_then_queue(self, scope: Any, proto: Any) -> None:
+    def _read_sized(self, scope: Any, proto: Any) -> None:
+        """Have granian collect a body of known length (on the loop; no task, no timer per request:
+        ``_expire_slow_bodies`` enforces the deadline)."""
+        body = proto()
+        self._reading[id(body)] = (time.monotonic() + self._limits.body_seconds, body, proto)
+        body.add_done_callback(functools.partial(self._sized_body_in, scope, proto))
+
+    def _sized_body_in(self, scope: Any, proto: Any, body: Any) -> None:
+        if self._reading.pop(id(body), None) is None:
+            return  # the deadline passed and the request was answered
+        try:
+            data = body.result()
+        except Exception:  # granian's transport errors: the client went away or sent less than it declared
+            self._fail(proto, 400, "Bad Request", "the request body could not be read: the connection closed")
+            return
+        self._threads.submit((scope, proto, bytes(data)))
+
+    async def _expire_slow_bodies(self) -> None:
+        """Answer 408 to every body still not in after its deadline (checked every second)."""
+        while True:
+            await asyncio.sleep(1)
+            now = time.monotonic()
+            for key, (deadline, body, proto) in list(self._reading.items()):
+                if deadline <= now and self._reading.pop(key, None) is not None:
+                    body.cancel()
+                    self._fail(proto, 408, "Request Timeout",
+                               f"the request body did not arrive within {self._limits.body_seconds:g} s")
+
+    async def _read_chunked(self, scope: Any, proto: Any) -> None:
         limits = self._limits
         try:
             async with asyncio.timeout(limits.body_seconds):
-                body = await self._read_body(scope.headers, proto)
-        except Exception as error:
-            self._answered[-1] += 1
-            if isinstance(error, TimeoutError):
-                status, reason, message = 408, "Request Timeout", (
-                    f"the request body did not arrive within {limits.body_seconds:g} s")
-            elif isinstance(error, BodyUnreadable):
-                status, reason, message = 400, "Bad Request", f"the request body could not be read: {error}"
-            else:
-                status, reason, message = 500, "Internal Server Error", "the sandbox failed to read this request"
-            proto.response_bytes(status, JSON_CLOSE, server_error_body(status, reason, message))
+                body = await self._read_chunks(proto)
+        except TimeoutError:
+            self._fail(proto, 408, "Request Timeout",
+                       f"the request body did not arrive within {limits.body_seconds:g} s")
             return
-        self._jobs.put((scope, proto, body))
+        except BodyUnreadable as error:
+            self._fail(proto, 400, "Bad Request", f"the request body could not be read: {error}")
+            return
+        except Exception:
+            self._fail(proto, 500, "Internal Server Error", "the sandbox failed to read this request")
+            return
+        self._threads.submit((scope, proto, body))
+
+    def _fail(self, proto: Any, status: int, reason: str, message: str) -> None:
+        """Answer a request the app will not see (on the loop), closing its connection."""
+        self._count_answered()
+        proto.response_bytes(status, JSON_CLOSE, server_error_body(status, reason, message))
 
     def _refusal(self, scope: Any) -> tuple[int, Headers, bytes] | None:
         """A 414 or 431 for a request line or head the HTTP core accepted but the API does not."""
@@ -144,19 +186,9 @@ class ThreadedWsgi:
                 431, "Request Header Fields Too Large", f"the headers are over {limits.max_header_bytes} bytes")
         return None
 
-    async def _read_body(self, headers: Any, proto: Any) -> bytes | None:
-        """The whole body; ``None`` when its declared length is over the cap (left unread: the app
-        answers 413 from the length alone). A chunked body is read to one byte past the cap."""
-        from granian.rsgi import ProtocolClosed, ProtocolError
-
+    async def _read_chunks(self, proto: Any) -> bytes:
+        """A chunked body, read to one byte past the cap (the app answers the 413)."""
         cap = self._limits.max_body_bytes
-        if "transfer-encoding" not in headers:  # the HTTP core has checked Content-Length is a number
-            if int(headers["content-length"]) > cap:
-                return None
-            try:
-                return bytes(await proto())
-            except (ProtocolClosed, ProtocolError) as error:
-                raise BodyUnreadable("the client closed the connection") from error
         received = bytearray()
         chunks = proto.__aiter__()
         while len(received) <= cap:
@@ -176,19 +208,20 @@ class ThreadedWsgi:
             raise BodyUnreadable("malformed chunked encoding")
         return bytes(received)
 
-    def _run_jobs(self, slot: int) -> None:
-        while (job := self._jobs.get()) is not None:
-            scope, proto, body = job
-            try:
-                status, headers, payload = self._call_app(scope, body)
-            except Exception:  # the app's own errors are answered by the app; this is the last net
-                status, headers, payload = 500, JSON_CLOSE, server_error_body(
-                    500, "Internal Server Error", "the sandbox failed to answer this request")
-            self._answered[slot] += 1
-            proto.response_bytes(status, headers, payload)
-            # Let go of the request now, not when the next one arrives: granian keeps a connection
-            # busy while anything still holds a request whose body was left unread.
-            del job, scope, proto, body
+    def _run_job(self, job: tuple[Any, Any, bytes | None]) -> None:
+        """Run the app for one request and answer it through granian (on an app thread)."""
+        scope, proto, body = job
+        try:
+            status, headers, payload = self._call_app(scope, body)
+        except Exception:  # the app's own errors are answered by the app; this is the last net
+            status, headers, payload = 500, JSON_CLOSE, server_error_body(
+                500, "Internal Server Error", "the sandbox failed to answer this request")
+        self._count_answered()
+        proto.response_bytes(status, headers, payload)
+
+    def _count_answered(self) -> None:
+        thread = threading.get_ident()
+        self._answered[thread] = self._answered.get(thread, 0) + 1
 
     def _call_app(self, scope: Any, body: bytes | None) -> tuple[int, Headers, bytes]:
         started: list[Any] = []

@@ -114,8 +114,10 @@ def test_a_request_with_a_body_is_read_on_the_loop_then_answered_by_an_app_threa
         return [b'{"ok": true}']
 
     class BodyProto(Proto):
-        async def __call__(self) -> bytes:
-            return b'{"name": "x"}'
+        def __call__(self) -> asyncio.Future[bytes]:  # granian's body future: collected on its runtime
+            body = asyncio.get_running_loop().create_future()
+            body.set_result(b'{"name": "x"}')
+            return body
 
     async def scenario() -> BodyProto:
         front = ThreadedWsgi(app, threads=1, limits=Limits())
