@@ -32,7 +32,7 @@ def _world_names(sandbox: Any) -> dict[str, str]:
               help="requests per key per minute")
 @click.option("--leads-per-org", default=Settings.LEADS_PER_ORG, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
-              help="threads running the app (granian's Rust runtime does the HTTP)")
+              help="threads that may run the app: one does, the others step in while it waits")
 @click.option("--cors-origins", default=Settings.CORS_ORIGINS, show_default=True, metavar="ORIGINS",
               help="origins browsers may call from: * or a comma-separated list")
 @click.option("--scenario", default=None, metavar="NAME|PATH",
