@@ -37,6 +37,7 @@ from .errors import (
     ValidationFailed,
     field_error,
 )
+from .ratelimit import reset_at
 
 if TYPE_CHECKING:
     from .scenarios.loader import FaultRule, RateLimit, Scenario
@@ -284,7 +285,7 @@ def _error_from_example(example: Any, status: int, operation: Operation, now: fl
     if status == 429:  # as a real 429: the wait the body names, and the quota spent until then
         wait = int(forced.details.get("retry_after_seconds", 60))
         forced.headers.update({"Retry-After": str(wait), "X-RateLimit-Remaining": "0",
-                               "X-RateLimit-Reset": str(int(now) + wait)})
+                               "X-RateLimit-Reset": str(reset_at(wait))})
     if status == 503:
         forced.headers.setdefault("Retry-After", "1")
     return forced
@@ -375,7 +376,7 @@ def _apply_once(scenario: Scenario, operation: Operation, now: float) -> None:
             headers={
                 "X-RateLimit-Limit": str(limit),
                 "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": str(reset),
+                "X-RateLimit-Reset": str(reset_at(reset - now)),
                 "Retry-After": str(retry),
             },
         )

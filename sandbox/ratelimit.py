@@ -1,9 +1,16 @@
-"""Per-key fixed-window rate limiting on the sandbox clock."""
+"""Per-key fixed-window rate limiting on the sandbox clock.
+
+Windows are measured on the sandbox clock (so ``clock advance 60s`` opens the next one), but
+``X-RateLimit-Reset`` is wall-clock unix seconds: now plus the seconds left in the window, which
+a client compares with its own clock (as it does ``X-EAL-Timestamp``), even after the sandbox
+clock was advanced by a day.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 from .clock import Clock
@@ -14,7 +21,7 @@ from .errors import RateLimited
 class Quota:
     limit: int
     remaining: int
-    reset_at: int  # unix seconds when the window ends
+    reset_at: int  # wall-clock unix seconds when the window ends (see reset_at)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -22,6 +29,12 @@ class Quota:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_at),
         }
+
+
+def reset_at(seconds_left: float) -> int:
+    """Wall-clock unix seconds ``seconds_left`` from now, rounded up (a millisecond of slack keeps a
+    real-time clock's window end, an integer, from rounding up to the next second)."""
+    return math.ceil(time.time() + seconds_left - 0.001)
 
 
 class RateLimiter:
@@ -47,7 +60,7 @@ class RateLimiter:
         with self._lock:
             window_start, used = self._counts.get(key_id, (start, 0))
         used = used if window_start == start else 0
-        return Quota(self.limit, max(0, self.limit - used), start + self.window)
+        return Quota(self.limit, max(0, self.limit - used), reset_at(start + self.window - now))
 
     def hit(self, key_id: str) -> Quota:
         """Spend one request; raise 429 with ``Retry-After`` when none is left."""
@@ -57,9 +70,10 @@ class RateLimiter:
             window_start, used = self._counts.get(key_id, (start, 0))
             if window_start != start:
                 used = 0
+            left = start + self.window - now
             if used >= self.limit:
-                quota = Quota(self.limit, 0, start + self.window)
-                retry_after = max(1, math.ceil(quota.reset_at - now))
+                quota = Quota(self.limit, 0, reset_at(left))
+                retry_after = max(1, math.ceil(left))
                 raise RateLimited(
                     f"Rate limit of {self.limit} requests per {self.window}s exceeded for this key; "
                     f"retry after {retry_after}s",
@@ -68,4 +82,4 @@ class RateLimiter:
                     headers={**quota.headers(), "Retry-After": str(retry_after)},
                 )
             self._counts[key_id] = (start, used + 1)
-        return Quota(self.limit, self.limit - used - 1, start + self.window)
+        return Quota(self.limit, self.limit - used - 1, reset_at(left))
