@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from ..durations import PATTERN as DURATION_PATTERN
 from ..durations import parse_duration
 from .schema import FAULT_MODES, SCENARIO_SCHEMA, STEP_SCHEMAS
 
@@ -207,6 +208,9 @@ def _message(error: Any) -> str:
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum):
         allowed = ", ".join(map(str, error.kind.options))
         return f"{error.instance!r} is not one of: {allowed}"
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Pattern) and error.kind.pattern == DURATION_PATTERN:
+        units = "a number and a unit (ms, s, m, h, d, w), like 90s, 5m, 24h, 7d or 1h30m"
+        return f"{error.instance!r} is not a duration: write {units}"
     return str(error.message)
 
 
