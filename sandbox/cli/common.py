@@ -92,7 +92,7 @@ def show_json(body: Any) -> None:
 
 def scenario_or_exit(name_or_path: str) -> Any:
     """The loaded scenario, or its error on stderr and exit code 2."""
-    from ..scenarios import ScenarioError, load
+    from ..services.scenarios import ScenarioError, load
 
     try:
         return load(name_or_path)

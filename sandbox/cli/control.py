@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..webhooks.subscriptions import EVENT_TYPES
+from ..services.webhooks.subscriptions import EVENT_TYPES
 from .common import Control, connection_options, scenario_or_exit, show_json
 
 # clock -----------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def clock_show(url: str, key: str | None) -> None:
 @connection_options
 def clock_advance(duration: str, url: str, key: str | None) -> None:
     """Advance the clock by DURATION (90s, 5m, 24h, 7d, 1h30m), firing everything due on the way."""
-    from ..durations import parse_duration
+    from ..base.durations import parse_duration
 
     try:
         parse_duration(duration)
@@ -84,7 +84,7 @@ def scenarios() -> None:
 @scenarios.command("list")
 def scenarios_list() -> None:
     """The shipped scenarios (no server needed)."""
-    from ..scenarios import ScenarioError, available, load
+    from ..services.scenarios import ScenarioError, available, load
 
     for name, path in available().items():
         try:
@@ -207,8 +207,8 @@ def journal_clear(url: str, key: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None:
     """Send signed, forged, stale, replayed and altered deliveries to URL; exit 1 on any FAIL."""
-    from ..receiver_check import check_receiver as run_checks
-    from ..receiver_check import summary, table
+    from .receiver_check import check_receiver as run_checks
+    from .receiver_check import summary, table
 
     results = run_checks(url, secret, timeout=timeout)
     click.echo(json.dumps(summary(results), indent=2) if as_json else table(results))
