@@ -16,7 +16,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from sandbox import create_app
-from sandbox.app import reference_openapi, sandbox_of
+from sandbox.web.app import reference_openapi, sandbox_of
 
 FROZEN_AT = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 BASE_CONFIG: dict[str, Any] = {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from sandbox.web.app import runtime_of, sandbox_of
 from tests.conftest import auth, make_app
 
 
@@ -73,13 +76,14 @@ def test_other_tenants_lead_is_404_not_403(client, keys, sandbox):
 def test_rate_limit_headers_and_429_with_retry_after():
     app = make_app(RATE_LIMIT=3)
     client = app.test_client()
-    token = app.extensions["eal_sandbox"].world.keys[0]["token"]
+    sandbox = sandbox_of(app)
+    token = sandbox.world.keys[0]["token"]
     seen = [client.get("/api/v1/health", headers=auth(token)) for _ in range(4)]
     assert [r.status_code for r in seen] == [200, 200, 200, 429]
     assert [r.headers["X-RateLimit-Remaining"] for r in seen[:3]] == ["2", "1", "0"]
     assert seen[0].headers["X-RateLimit-Limit"] == "3"
     assert int(seen[3].headers["Retry-After"]) >= 1
     assert seen[3].get_json()["error"]["code"] == "rate_limited"
-    app.extensions["eal_sandbox"].clock.advance(__import__("datetime").timedelta(seconds=61))
+    sandbox.clock.advance(timedelta(seconds=61))
     assert client.get("/api/v1/health", headers=auth(token)).status_code == 200
-    app.extensions["eal_sandbox"].close()
+    runtime_of(app).close()

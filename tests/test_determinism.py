@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sandbox.app import sandbox_of
+from sandbox.web.app import sandbox_of
 from tests.conftest import auth, make_app
 
 SMALL_WORLD = {"LEADS_PER_ORG": 60}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.journal import Journal
+from sandbox.services.journal import Journal
 from tests.conftest import FROZEN_AT, auth
 from tests.scenarios.support import clean_slate  # noqa: F401
 

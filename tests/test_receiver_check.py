@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.receiver_check import check_receiver, run_checks
-from sandbox.webhooks import verify_signature
+from sandbox.cli.receiver_check import check_receiver, run_checks
+from sandbox.services.webhooks import verify_signature
 
 SECRET = "whsec_" + "R" * 32
 NAMES = [

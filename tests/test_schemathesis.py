@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sandbox import create_app
-from sandbox.app import sandbox_of
+from sandbox.web.app import sandbox_of
 
 MAX_EXAMPLES = 20
 SUMMARY = Path(__file__).parent / "artifacts" / "schemathesis-summary.json"
@@ -110,7 +110,7 @@ def only_semantic_problems(case: Any, response: Any) -> bool:
 @pytest.fixture(autouse=True)
 def seeded_world() -> Iterator[None]:
     yield
-    SANDBOX.webhooks.drain(5)
+    SANDBOX.webhooks.settle(None, 5)
     SANDBOX.reset()
 
 

@@ -16,7 +16,7 @@ from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from sandbox.spec import resolve as resolve_in
+from sandbox.base.spec import resolve as resolve_in
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))

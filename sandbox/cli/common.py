@@ -162,7 +162,7 @@ def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _event_types() -> tuple[str, ...]:
-    from ..webhooks import EVENT_TYPES
+    from ..services.webhooks import EVENT_TYPES
 
     return tuple(EVENT_TYPES)
 
@@ -244,7 +244,7 @@ def table(headers: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> list[str
 
 def scenario_or_exit(name_or_path: str) -> Any:
     """The loaded scenario, or its error on stderr and exit code 2."""
-    from ..scenarios import ScenarioError, load
+    from ..services.scenarios import ScenarioError, load
 
     try:
         return load(name_or_path)

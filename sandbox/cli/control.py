@@ -63,7 +63,7 @@ def reset(world: bool, url: str, key: str | None, as_json: bool) -> None:
 
 
 def _trigger_help() -> str:
-    from ..webhooks import EVENT_TYPES
+    from ..services.webhooks import EVENT_TYPES
 
     return (
         "Create the state behind EVENT and deliver its webhooks (like `stripe trigger`).\n\n"

@@ -12,7 +12,7 @@ SECRET_ENV = "EAL_WEBHOOK_SECRET"
 
 
 def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from ..receiver_check import check_url
+    from .receiver_check import check_url
 
     try:
         return check_url(value)
@@ -34,7 +34,7 @@ def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None
     whose secret is only in X-EAL-Signature-Previous (a rotation); it refuses (4xx) a forged
     signature, a timestamp 10 minutes old or ahead, a replayed event id, an altered body and
     missing signature headers. If the valid delivery is refused, the rest are SKIP."""
-    from ..receiver_check import header, row_end, row_start, run_checks, summary, totals
+    from .receiver_check import header, row_end, row_start, run_checks, summary, totals
 
     for line in header():
         click.echo(line, err=as_json)

@@ -22,7 +22,7 @@ def scenarios() -> None:
 @json_option
 def scenarios_list(as_json: bool) -> None:
     """The shipped scenarios (no server needed)."""
-    from ..scenarios import ScenarioError, available, load
+    from ..services.scenarios import ScenarioError, available, load
 
     rows = []
     for name, path in available().items():

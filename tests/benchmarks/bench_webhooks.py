@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "webhooks"))
 
 from webhook_fixtures import ORG, Receiver  # noqa: E402
 
-from sandbox.clock import Clock  # noqa: E402
-from sandbox.ids import IdFactory  # noqa: E402
-from sandbox.store import MemoryStore  # noqa: E402
-from sandbox.webhooks import RetrySchedule, WebhookService  # noqa: E402
+from sandbox.base.clock import Clock  # noqa: E402
+from sandbox.base.ids import IdFactory  # noqa: E402
+from sandbox.base.store import MemoryStore  # noqa: E402
+from sandbox.services.webhooks import RetrySchedule, WebhookService  # noqa: E402
 
 
 class LocalReceiver(Receiver):

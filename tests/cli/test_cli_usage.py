@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.webhooks import EVENT_TYPES
+from sandbox.services.webhooks import EVENT_TYPES
 
 
 def invoke(*args: str, **kwargs: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.webhooks import verify_signature
+from sandbox.services.webhooks import verify_signature
 
 
 def run(sandbox: Any, *args: str, role: str = "admin") -> Any:
@@ -41,7 +41,7 @@ def test_create_trigger_list_deliveries_replay_rotate_delete(live_sandbox: Any, 
     assert events[0].split() == ["CREATED", "TYPE", "ID"]
     assert any(line.split()[1:] == ["lead.created", event_id] for line in events[1:])
 
-    assert live_sandbox.sandbox.webhooks.drain(5)
+    assert live_sandbox.sandbox.webhooks.settle(None, 5)
     deliveries = run(live_sandbox, "webhooks", "deliveries", webhook_id, role="read").splitlines()
     assert deliveries[0].split() == ["DELIVERY", "EVENT", "EVENT", "ID", "STATUS", "CODE", "LATENCY", "ATTEMPT", "AT"]
     row = deliveries[1].split()

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.receiver_check import check_receiver
+from sandbox.cli.receiver_check import check_receiver
 from tests.scenarios.support import live_sandbox  # noqa: F401  (fixture)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -166,7 +166,7 @@ def test_the_readme_receiver_verifies_live_deliveries(
         assert triggered.status_code == 201, triggered.text
         event_id = next(e["id"] for e in triggered.json()["events"] if e["type"] == "lead.created")
         receiver.wait_for(f"verified lead.created {event_id}")
-        assert live_sandbox.sandbox.webhooks.drain(5)
+        assert live_sandbox.sandbox.webhooks.settle(None, 5)
         deliveries = api.get(f"/api/v1/webhooks/{webhook['id']}/deliveries",
                              headers={"Authorization": f"Bearer {keys['read']}"}).json()["data"]
         assert [(d["event_id"], d["status"], d["response_status"]) for d in deliveries] == [

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat
+from sandbox.base.clock import isoformat
 from tests.conftest import FROZEN_AT, auth
 
 NOW = isoformat(FROZEN_AT)

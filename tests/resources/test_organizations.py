@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat, parse_iso
+from sandbox.base.clock import isoformat, parse_iso
 from tests.conftest import FROZEN_AT, auth
 
 NOW = isoformat(FROZEN_AT)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from sandbox.app import sandbox_of
+from sandbox.web.app import runtime_of, sandbox_of
 from tests.conftest import auth, make_app
 
 
@@ -89,7 +89,7 @@ class LiveSandbox:
 
     def close(self) -> None:
         self.server.shutdown()
-        self.sandbox.close()
+        runtime_of(self.app).close()
 
 
 def keys_by_role(sandbox: Any) -> dict[str, str]:
@@ -144,11 +144,8 @@ def live_sandbox() -> Iterator[LiveSandbox]:
 @pytest.fixture
 def clean_slate(sandbox: Any) -> Iterator[None]:
     """No scenario running and an empty journal, before and after the test (the app is shared)."""
-    from sandbox.scenarios import attach
-
-    runner = attach(sandbox)
-    runner.stop_all()
+    sandbox.runs.stop_all()
     sandbox.journal.reset()
     yield
-    runner.stop_all()
+    sandbox.runs.stop_all()
     sandbox.journal.reset()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.scenarios import ScenarioError, available, load, parse
+from sandbox.services.scenarios import ScenarioError, available, load, parse
 
 SHIPPED = ["claim-lifecycle", "flaky-api", "rate-limit", "secret-rotation", "storm-night", "webhook-replay"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox.webhooks import RetrySchedule
+from sandbox.services.webhooks import RetrySchedule
 
 ORG = "8c2f0a14-0c8a-4a3a-9a4d-3e0f1d6c2a91"
 OTHER_ORG = "5d1e7b20-3f4c-4e8a-b2d9-6a0c1f3e5b77"
@@ -39,6 +39,8 @@ class Receiver:
         self.requests: list[Received] = []
         self._plan: collections.deque[tuple[int, dict[str, str], float]] = collections.deque()
         self._lock = threading.Condition()
+        self._gate = threading.Event()
+        self._gate.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
@@ -56,6 +58,13 @@ class Receiver:
     def always(self, status: int, *, sleep: float = 0.0) -> None:
         """Answer every request from now on with ``status``."""
         self.fail_first(10_000, status, sleep=sleep)
+
+    def hold(self) -> None:
+        """Keep every request waiting, unanswered, until ``release``."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
 
     def delivered(self) -> list[Received]:
         """The requests answered 2xx."""
@@ -88,6 +97,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 status, extra, sleep = receiver._answer(body, headers)
+                receiver._gate.wait(10)
                 time.sleep(sleep)
                 try:
                     self.send_response(status)
@@ -105,6 +115,7 @@ class Receiver:
         return Handler
 
     def close(self) -> None:
+        self._gate.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -6,7 +6,7 @@ import re
 
 from world_fixtures import Seeded
 
-from sandbox.world.fit import assess
+from sandbox.services.world.fit import assess
 
 SOURCES = {"website", "google_ads", "lsa", "referral", "phone", "facebook", "yelp", "callrail", "manual"}
 STAGES = {"new", "contacted", "qualified", "proposal", "won", "lost"}

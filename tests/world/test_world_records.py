@@ -7,7 +7,7 @@ import re
 import pytest
 from world_fixtures import ANCHOR, KINDS, Seeded
 
-from sandbox.clock import isoformat, parse_iso
+from sandbox.base.clock import isoformat, parse_iso
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 ID_FORMATS = {

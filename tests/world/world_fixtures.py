@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.ids import IdFactory
-from sandbox.store import MemoryStore
-from sandbox.world import RECORD_KINDS as KINDS
-from sandbox.world import WorldInfo, build_world
+from sandbox.base.ids import IdFactory
+from sandbox.base.store import MemoryStore
+from sandbox.services.world import RECORD_KINDS as KINDS
+from sandbox.services.world import WorldInfo, build_world
 
 ANCHOR = datetime(2026, 4, 27, 19, 0, tzinfo=UTC)
 SEED = 42
