@@ -134,8 +134,8 @@ def _step_name(step: dict[str, Any]) -> str:
 
 def _outcome(kind: str, result: dict[str, Any]) -> str:
     if kind == "trigger":
-        types = ", ".join(f"{name}x{count}" if count > 1 else name for name, count in result.get("types", {}).items())
-        return f"{result.get('events', 0)} events ({types})" if types else "no events"
+        types = ", ".join(f"{count} {name}" for name, count in result.get("types", {}).items())
+        return f"{result.get('events', 0)} events: {types}" if types else "no events"
     if kind == "create":
         made = "; ".join(f"{kind} {', '.join(ids)}" for kind, ids in result.get("created", {}).items())
         return f"created {made}; {result.get('events', 0)} events"

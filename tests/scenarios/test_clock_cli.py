@@ -80,7 +80,7 @@ def test_scenario_commands_drive_the_control_api(live_sandbox: Any, tmp_path: An
     inline = run("scenarios", "start", str(mine), "--url", url, "--key", admin)
     assert inline.exit_code == 0 and inline.output.startswith("scenario 'mine' started")
     assert "behaviour: none (the API answers normally)" in inline.output
-    assert re.search(r"^ +0\. trigger lead.created +2 events \(audit.log.event, lead.created\)$", inline.output, re.M)
+    assert re.search(r"^ +0\. trigger lead.created +2 events: 1 audit.log.event, 1 lead.created$", inline.output, re.M)
     stopped = run("scenarios", "stop", "--url", url, "--key", admin)
     assert stopped.output == "stopped scenario 'mine' (1/1 timeline steps had played)\n"
     assert run("scenarios", "stop", "--url", url, "--key", admin).output.startswith("no scenario was running")
