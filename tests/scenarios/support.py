@@ -31,9 +31,9 @@ class Delivery:
 
 
 class Receiver:
-    """Records every POST and answers 200."""
+    """Records every POST and answers ``status`` (200 by default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200) -> None:
         self.deliveries: list[Delivery] = []
         self._changed = threading.Condition()
         receiver = self
@@ -46,7 +46,7 @@ class Receiver:
                         Delivery(body, {k.lower(): v for k, v in self.headers.items()})
                     )
                     receiver._changed.notify_all()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
