@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import auth
+from tests.support import auth
 
 INLINE = {
     "version": 1,
@@ -83,7 +83,7 @@ TWO_STEPS = {"version": 1, "name": "two-steps", "description": "Two events, one 
 def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys: dict[str, Any],
                                                              sandbox: Any) -> None:
     """Each step waits for its deliveries in flight, not for the retries a 500 parks on the clock."""
-    from tests.scenarios.support import Receiver, subscribe_with
+    from tests.support import Receiver, subscribe_with
 
     failing = Receiver(status=500)
     try:
@@ -100,13 +100,14 @@ def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys:
 
 def test_another_organizations_parked_retries_do_not_hold_up_a_scenario(client: Any, keys: dict[str, Any],
                                                                         sandbox: Any) -> None:
-    from tests.scenarios.support import Receiver, subscribe_with
+    from tests.support import Receiver, subscribe_with
 
     failing, healthy = Receiver(status=500), Receiver()
     try:
         subscribe_with(client, keys["other_admin"], failing.url, ["lead.created"])
         client.post("/api/v1/leads", headers=auth(keys["other_write"]), json={"email": "parked@example.com"})
-        assert sandbox.webhooks.settle(keys["other_org_id"], 5) and sandbox.webhooks.next_retry_at() is not None  # the sibling's retry waits on the clock
+        assert sandbox.webhooks.settle(keys["other_org_id"], 5)
+        assert sandbox.webhooks.next_retry_at() is not None  # the sibling's retry waits on the clock
         subscribe_with(client, keys["admin"], healthy.url, ["lead.created", "lead.updated"])
         started = client.post("/_sandbox/scenarios/active", headers=auth(keys["admin"]), json={"scenario": TWO_STEPS})
         steps = started.get_json()["timeline"]["steps"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.base.spec import load_spec
-from tests.conftest import auth
+from tests.support import auth
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
