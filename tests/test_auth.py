@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from sandbox.web.app import runtime_of, sandbox_of
-from tests.conftest import auth, make_app
+from tests.support import auth, make_app
 
 
 def test_missing_key_is_401_with_www_authenticate(client):

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sandbox.base.spec import load_spec
 from sandbox.web.app import sandbox_of
 from sandbox.web.cors import ALLOWED_HEADERS, EXPOSED_HEADERS, OriginPolicy
-from tests.conftest import auth, make_app
+from tests.support import auth, make_app
 
 ORIGIN = "https://partner.example"
 OPERATIONS = load_spec().operations

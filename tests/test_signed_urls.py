@@ -16,7 +16,7 @@ from sandbox.base.settings import Settings
 from sandbox.composition import build_sandbox
 from sandbox.services.bundle import SandboxServices
 from sandbox.services.files import claim_summary_text, recording_bytes
-from tests.conftest import FROZEN_AT
+from tests.support import FROZEN_AT
 
 BASE = "http://localhost"
 

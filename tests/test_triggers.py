@@ -13,8 +13,7 @@ from click.testing import CliRunner
 
 from sandbox.base.spec import load_spec
 from sandbox.services.webhooks import EVENT_TYPES, verify_signature
-from tests.conftest import auth
-from tests.scenarios.support import clean_slate, live_sandbox, receiver, subscribe  # noqa: F401  (fixtures)
+from tests.support import auth
 
 pytestmark = pytest.mark.usefixtures("clean_slate")
 
@@ -40,8 +39,8 @@ def test_a_trigger_delivers_its_event_signed(
     client: Any,
     keys: dict[str, Any],
     sandbox: Any,
-    receiver: Any,  # noqa: F811
-    subscribe: Any,  # noqa: F811
+    receiver: Any,
+    subscribe: Any,
 ) -> None:
     webhook = subscribe(receiver.url, list(EVENT_TYPES))
     assert sandbox.webhooks.settle(None, 5)
@@ -108,7 +107,7 @@ def test_triggers_need_the_write_scope_and_a_known_event(client: Any, keys: dict
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "validation_error"
 
 
-def test_the_trigger_command_reports_what_it_made(live_sandbox: Any) -> None:  # noqa: F811
+def test_the_trigger_command_reports_what_it_made(live_sandbox: Any) -> None:
     result = CliRunner().invoke(
         main_command(),
         ["trigger", "call.qualified", "--url", live_sandbox.base_url, "--key", live_sandbox.keys["write"]],

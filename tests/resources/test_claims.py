@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.resources.claims import complete_extraction
-from tests.conftest import FROZEN_AT, auth
+from tests.support import FROZEN_AT, auth
 
 NEW_CLAIM = {"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
              "job_external_ref": "jn_117422"}

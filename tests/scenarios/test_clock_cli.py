@@ -9,7 +9,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from tests.conftest import auth
+from tests.support import auth
 
 
 def run(*args: str) -> Any:

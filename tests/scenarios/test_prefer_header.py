@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.base.spec import load_spec
-from tests.conftest import auth
+from tests.support import auth
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
@@ -88,3 +88,24 @@ def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[
                           headers={**auth(keys["read"]), "Prefer": "scenario=webhook-replay"})
     assert response.status_code == 404
     assert response.headers["Preference-Applied"] == "scenario=webhook-replay"
+
+
+@pytest.mark.parametrize("prefer", ["code=201", "code=503", "example=anonymous", "scenario=flaky-api"])
+def test_a_forced_answer_needs_a_valid_request(client: Any, keys: dict[str, Any], prefer: str) -> None:
+    """As with Prism: the request is validated first, so an invalid one earns its own 400."""
+    typo = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": prefer},
+                       json={"emial": "ana@example.com"})
+    assert typo.status_code == 400 and typo.get_json()["error"]["code"] == "validation_error"
+    assert "Preference-Applied" not in typo.headers
+    bad_query = client.get("/api/v1/leads?limit=0", headers={**auth(keys["read"]), "Prefer": prefer})
+    assert bad_query.status_code == 400 and bad_query.get_json()["error"]["details"]["fields"][0]["location"] == \
+        "query.limit"
+    unauthenticated = client.get("/api/v1/leads", headers={"Prefer": prefer})
+    assert unauthenticated.status_code == 401
+
+
+def test_the_pipeline_runs_its_steps_in_the_documented_order() -> None:
+    from sandbox.operations.pipeline import RequestPipeline
+
+    assert RequestPipeline.STEPS == ("authenticate", "rate_limit", "authorize", "scenario", "validate", "prefer",
+                                     "invoke")

@@ -13,8 +13,7 @@ from sandbox.base.clock import parse_iso
 from sandbox.base.durations import parse_duration
 from sandbox.services.webhooks import verify_signature
 from sandbox.web.app import sandbox_of
-from tests.conftest import auth
-from tests.scenarios.support import start
+from tests.support import auth, start
 
 
 def advance(client: Any, by: str) -> None:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from webhook_fixtures import FAST_RETRIES, Receiver
 
 from sandbox.base.clock import Clock
 from sandbox.base.ids import IdFactory
 from sandbox.base.store import MemoryStore
 from sandbox.services.webhooks import WebhookService
+from tests.webhooks.receiver import FAST_RETRIES, Receiver
 
 
 @pytest.fixture

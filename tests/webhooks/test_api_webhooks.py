@@ -9,11 +9,11 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from webhook_fixtures import Receiver, node_sample_verifies, wait_until
 
 from sandbox.base.spec import load_spec
 from sandbox.services.webhooks import verify_signature
-from tests.conftest import auth
+from tests.support import auth
+from tests.webhooks.receiver import Receiver, node_sample_verifies, wait_until
 
 SPEC = load_spec().document
 

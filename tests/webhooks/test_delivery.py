@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from webhook_fixtures import ORG, OTHER_ORG, Receiver, node_sample_verifies
 
 from sandbox.services.webhooks import EVENT_TYPES, WebhookService, verify_signature
 from sandbox.services.webhooks.delivery import Sender
+from tests.webhooks.receiver import ORG, OTHER_ORG, Receiver, node_sample_verifies
 
 EXPECTED_EVENT_TYPES = (
     "call.received", "call.classified", "call.qualified", "lead.created", "lead.updated",

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from webhook_fixtures import FAST_RETRIES, ORG, Receiver, wait_until
 
 from sandbox.base.clock import Clock, parse_iso
 from sandbox.services.webhooks import RetrySchedule, WebhookService, urls
+from tests.webhooks.receiver import FAST_RETRIES, ORG, Receiver, wait_until
 
 
 def test_a_receiver_failing_its_first_requests_still_gets_every_event_once(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from webhook_fixtures import ORG, Receiver, node_sample_verifies
-
 from sandbox.base.clock import Clock
 from sandbox.services.webhooks import WebhookService, verify_signature
+from tests.webhooks.receiver import ORG, Receiver, node_sample_verifies
 
 
 def deliver_one(service: WebhookService, receiver: Receiver) -> tuple[bytes, dict[str, str], float]:

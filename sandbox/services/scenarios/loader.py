@@ -259,7 +259,7 @@ def _line_of(node: yaml.Node | None, where: Location) -> int | None:
     """The 1-based line of the deepest YAML node on the key path."""
     if node is None:
         return None
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for part in where:
         child = None
         if isinstance(node, yaml.MappingNode):
@@ -268,7 +268,7 @@ def _line_of(node: yaml.Node | None, where: Location) -> int | None:
             child = node.value[part]
         if child is None:
             break
-        node, line = child, child.start_mark.line + 1
+        node, line = child, int(child.start_mark.line) + 1
     return line
 
 
