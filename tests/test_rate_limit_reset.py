@@ -12,7 +12,7 @@ from sandbox.base.clock import Clock
 from sandbox.base.errors import RateLimited
 from sandbox.services.limits import RateLimiter, Window
 from sandbox.web.app import sandbox_of
-from tests.conftest import auth, make_app
+from tests.support import auth, make_app
 
 
 def bounds(before: float, after: float, left: float) -> tuple[int, int]:

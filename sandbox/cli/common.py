@@ -167,7 +167,14 @@ def _event_types() -> tuple[str, ...]:
     return tuple(EVENT_TYPES)
 
 
-class EventType(click.ParamType):
+def _known_event(value: Any, fail: Callable[[str], Any]) -> str:
+    known = _event_types()
+    if value not in known:
+        fail(f"'{value}' is not an event type; valid: {', '.join(known)}")
+    return str(value)
+
+
+class EventType(click.ParamType[str]):
     """One webhook event type; a wrong one is named with the valid ones, in one line."""
 
     name = "event"
@@ -176,13 +183,10 @@ class EventType(click.ParamType):
         return "EVENT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        known = _event_types()
-        if value not in known:
-            self.fail(f"'{value}' is not an event type; valid: {', '.join(known)}", param, ctx)
-        return str(value)
+        return _known_event(value, lambda message: self.fail(message, param, ctx))
 
 
-class EventTypes(EventType):
+class EventTypes(click.ParamType[list[str]]):
     """A comma-separated list of event types, or ``all``."""
 
     name = "events"
@@ -190,7 +194,7 @@ class EventTypes(EventType):
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "TYPE,…|all"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
         if isinstance(value, list):
             return value
         names = [name.strip() for name in str(value).split(",") if name.strip()]
@@ -198,7 +202,7 @@ class EventTypes(EventType):
             return list(_event_types())
         if not names:
             self.fail(f"give event types separated by commas, or all; valid: {', '.join(_event_types())}", param, ctx)
-        return [super(EventTypes, self).convert(name, param, ctx) for name in dict.fromkeys(names)]
+        return [_known_event(name, lambda message: self.fail(message, param, ctx)) for name in dict.fromkeys(names)]
 
 
 # What POST /_sandbox/clock/advance accepts (its pattern in openapi.yaml), said in words.
@@ -206,7 +210,7 @@ _SPEC_DURATION = re.compile(r"^(\d{1,4}(\.\d{1,3})?(ms|s|m|h|d|w)){1,4}$")
 DURATION_FORM = "a number and a unit (ms, s, m, h, d, w), up to four parts: 90s, 5m, 24h, 7d, 1h30m"
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType[str]):
     name = "duration"
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:

@@ -24,7 +24,6 @@ import httpx
 import pytest
 
 from sandbox.cli.receiver_check import check_receiver
-from tests.scenarios.support import live_sandbox  # noqa: F401  (fixture)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -139,7 +138,7 @@ def start_node(node: str) -> Iterator[Any]:
 
 @pytest.mark.parametrize("version", ["node-http-receiver", "fetch-handler"])
 def test_the_readme_receiver_verifies_live_deliveries(
-    version: str, tmp_path: Path, live_sandbox: Any, start_node: Any  # noqa: F811
+    version: str, tmp_path: Path, live_sandbox: Any, start_node: Any
 ) -> None:
     if version == "fetch-handler" and node_major(start_node.node) < 20:  # global Web Crypto and Request
         missing("the Fetch-style handler needs Node 20 or later")
