@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,14 +54,15 @@ class SeededWorld:
 
 
 class SeededWorlds:
-    """One ``SeededWorld`` per (seed, leads per organization, anchor), alive while a sandbox uses it."""
+    """One ``SeededWorld`` per (seed, leads per organization, anchor), kept while a sandbox uses it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._built: weakref.WeakValueDictionary[tuple[int, int, datetime], SeededWorld] = (
-            weakref.WeakValueDictionary())
+        self._built: dict[tuple[int, int, datetime], SeededWorld] = {}
+        self._users: dict[tuple[int, int, datetime], int] = {}
 
-    def get(self, seed: int, leads_per_org: int, anchor: datetime) -> SeededWorld:
+    def acquire(self, seed: int, leads_per_org: int, anchor: datetime) -> SeededWorld:
+        """The world of that seed and size (built on first use); ``release`` it when done."""
         key = (seed, leads_per_org, anchor)
         with self._lock:  # one build at a time: two sandboxes of a new seed share the first build
             world = self._built.get(key)
@@ -71,10 +71,23 @@ class SeededWorlds:
                 info = build_world(store, seed=seed, anchor=anchor, ids=IdFactory.seeded(seed),
                                    leads_per_org=leads_per_org)
                 world = self._built[key] = SeededWorld(SeededBase(store), info)
+            self._users[key] = self._users.get(key, 0) + 1
         return world
 
+    def release(self, seed: int, leads_per_org: int, anchor: datetime) -> None:
+        """One sandbox of that world is gone; the last one takes the world with it."""
+        key = (seed, leads_per_org, anchor)
+        with self._lock:
+            users = self._users.get(key, 0) - 1
+            if users > 0:
+                self._users[key] = users
+            else:
+                self._users.pop(key, None)
+                self._built.pop(key, None)
+
     def __len__(self) -> int:
-        return len(self._built)
+        with self._lock:
+            return len(self._built)
 
 
 class SandboxDirectory:
@@ -111,7 +124,7 @@ class SandboxDirectory:
         """A new sandbox of ``seed`` (the server's by default), ready to serve."""
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
-        world = self.worlds.get(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
+        world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
         sandbox = self._build(settings, world, ttl, seeded_tokens)
         with self._lock:
             self._sandboxes[sandbox.id] = sandbox
@@ -152,6 +165,7 @@ class SandboxDirectory:
             if self._sandboxes.pop(sandbox.id, None) is None:
                 return
         sandbox.close()
+        self.worlds.release(sandbox.settings.SEED, sandbox.settings.LEADS_PER_ORG, self.anchor)
 
     def __len__(self) -> int:
         with self._lock:
