@@ -60,9 +60,10 @@ def sandboxes_show(url: str, key: str | None, as_json: bool) -> None:
 
 @sandboxes.command("delete")
 @connection_options
-def sandboxes_delete(url: str, key: str | None) -> None:
+@json_option
+def sandboxes_delete(url: str, key: str | None, as_json: bool) -> None:
     """Delete the key's sandbox (its network's admin key): every key of it stops working."""
     control = Control(url, key, network=True)
     sandbox_id = control.get("/_sandbox/sandboxes/current")["id"]
     control.delete("/_sandbox/sandboxes/current")
-    click.echo(f"deleted sandbox {sandbox_id}")
+    output({"deleted": sandbox_id}, as_json, lambda body: [f"deleted sandbox {body['deleted']}"])
