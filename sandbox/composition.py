@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .base.clock import Clock, Ticker
-from .base.errors import NotFound, Unauthorized
+from .base.errors import NotFound, QuotaExceeded, RateLimited, Unauthorized
 from .base.ids import IdFactory, random_token, run_time_ids
 from .base.settings import Settings
 from .base.store import MemoryStore, OverlayStore, SeededBase
@@ -27,7 +27,8 @@ from .services.audit import AuditLog
 from .services.auth import ApiKey, KeyRing, bearer_token
 from .services.bundle import Lifetime, SandboxServices
 from .services.journal import Journal
-from .services.limits import RequestLimits, Window
+from .services.limits import RateLimiter, RequestLimits, Window
+from .services.quotas import Admission, EventBudget, Quotas
 from .services.scenarios import ScenarioBehaviour, ScenarioRuns
 from .services.signed_urls import SignedUrls
 from .services.webhooks import RetrySchedule, Transport, WebhookService
@@ -56,7 +57,8 @@ class SeededWorld:
 class SeededWorlds:
     """One ``SeededWorld`` per (seed, leads per organization, anchor), kept while a sandbox uses it."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int = 32) -> None:
+        self.most = most
         self._lock = threading.Lock()
         self._built: dict[tuple[int, int, datetime], SeededWorld] = {}
         self._users: dict[tuple[int, int, datetime], int] = {}
@@ -67,6 +69,11 @@ class SeededWorlds:
         with self._lock:  # one build at a time: two sandboxes of a new seed share the first build
             world = self._built.get(key)
             if world is None:
+                if len(self._built) >= self.most:
+                    raise QuotaExceeded("seeded_worlds", self.most,
+                                        "this server holds that many distinct (seed, leads_per_org) worlds already; "
+                                        "mint the sandbox with a seed and size already in use (the defaults are), "
+                                        "or wait until sandboxes of other seeds expire")
                 store = MemoryStore()
                 info = build_world(store, seed=seed, anchor=anchor, ids=IdFactory.seeded(seed),
                                    leads_per_org=leads_per_org)
@@ -96,16 +103,21 @@ class SandboxDirectory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.anchor = world_anchor(settings)
-        self.worlds = SeededWorlds()
+        self.worlds = SeededWorlds(settings.MAX_SEEDED_WORLDS)
         self.ticker = Ticker()
-        self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS)
+        self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
+                                   workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
+        wall = Clock()  # abuse limits run on real time, whatever a sandbox's clock does
+        self._creations = RateLimiter(wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60))
+        self._keyless = RateLimiter(wall, Window(settings.KEYLESS_REQUESTS_PER_MINUTE, 60))
         self._lock = threading.RLock()
         self._sandboxes: dict[str, SandboxServices] = {}
         self._tokens: dict[str, str] = {}  # token -> sandbox id
         self._sweeper = Clock(ticker=self.ticker)
         self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), self._sweep_and_reschedule)
-        # The sandbox made at start-up never expires and keeps the seed's tokens (`eal-sandbox keys`).
-        self.default = self.create(seeded_tokens=True, ttl=None)
+        # The sandbox made at start-up never expires; locally it keeps the seed's tokens (`eal-sandbox keys`),
+        # hosted it gets random ones like any other (the seed's are public).
+        self.default = self.create(seeded_tokens=not settings.HOSTED, ttl=None)
 
     # TokenIndex ----------------------------------------------------------------------------------
 
@@ -120,8 +132,14 @@ class SandboxDirectory:
     # Sandboxes -----------------------------------------------------------------------------------
 
     def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
-               ttl: timedelta | None = None, seeded_tokens: bool = False) -> SandboxServices:
-        """A new sandbox of ``seed`` (the server's by default), ready to serve."""
+               ttl: timedelta | None = None, seeded_tokens: bool = False,
+               client_address: str | None = None) -> SandboxServices:
+        """A new sandbox of ``seed`` (the server's by default), ready to serve; minting is limited per
+        ``client_address``, and a full directory evicts its longest-idle sandbox first."""
+        if client_address is not None:
+            self._limit(self._creations, client_address, "sandbox creations per minute from one address")
+        if len(self) >= self.settings.MAX_SANDBOXES:
+            self._evict_longest_idle()
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
         world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
@@ -136,20 +154,43 @@ class SandboxDirectory:
         clock = Clock(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN, ticker=self.ticker)
         store = OverlayStore(world.base)
         ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
-        emitted = EmittedEvents()
+        emitted, budget = EmittedEvents(), EventBudget(settings.QUOTA_EVENTS_PER_MINUTE)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(store, clock, ids, transport=self.transport, owner=sandbox_id,
-                                  observers=(emitted.observe,), schedule=retries)
-        behaviour = ScenarioBehaviour(settings.SEED)
-        limits = RequestLimits(clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW), behaviour.window_for)
+                                  observers=(emitted.observe, budget.observe), schedule=retries,
+                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP)
+        behaviour = ScenarioBehaviour(settings.SEED, max_latency_ms=settings.QUOTA_LATENCY_MS)
+        limits = RequestLimits(clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW), behaviour.window_for,
+                               sandbox_id=sandbox_id)
         seeded_keys = tuple(world.info.keys if seeded_tokens else
                             ({**key, "token": random_token("eal_test_")} for key in world.info.keys))
         return SandboxServices(
             id=sandbox_id, settings=settings, lifetime=Lifetime(ttl), clock=clock, store=store, ids=ids,
             world=world.info, seeded_keys=seeded_keys, keys=KeyRing(seeded_keys, sandbox_id=sandbox_id, index=self),
             limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
-            journal=Journal(), signed_urls=SignedUrls(clock, sandbox_id), behaviour=behaviour,
-            runs=ScenarioRuns(clock, behaviour, limits), _ids_state=ids.state())
+            journal=Journal(max_bytes=settings.QUOTA_JOURNAL_BYTES), signed_urls=SignedUrls(clock, sandbox_id),
+            behaviour=behaviour, runs=ScenarioRuns(clock, behaviour, limits), quotas=Quotas(settings, store, budget),
+            admission=Admission(settings.QUOTA_CONCURRENT_REQUESTS), _ids_state=ids.state())
+
+    def _evict_longest_idle(self) -> None:
+        with self._lock:
+            idle = [sandbox for sandbox in self._sandboxes.values() if sandbox.lifetime.ttl is not None]
+        if idle:
+            self.delete(min(idle, key=lambda sandbox: sandbox.lifetime.last_used))
+
+    @staticmethod
+    def _limit(limiter: RateLimiter, address: str, what: str) -> None:
+        try:
+            limiter.hit(address)
+        except RateLimited as limited:  # said as the quota it is
+            wait = int(limited.headers.get("Retry-After", "60"))
+            raise QuotaExceeded(what.replace(" ", "_"), limiter.window.limit,
+                                f"at most {limiter.window.limit} {what}; wait {wait} s", retry_after=wait,
+                                details={"client_address": address}) from None
+
+    def limit_anonymous(self, client_address: str) -> None:
+        """Count one request without a key from ``client_address`` (429 ``quota_exceeded`` past the limit)."""
+        self._limit(self._keyless, client_address, "requests without a key per minute from one address")
 
     def find(self, sandbox_id: str) -> SandboxServices | None:
         with self._lock:
@@ -243,5 +284,6 @@ def build_runtime(settings: Settings) -> Runtime:
     operations = registry()
     sandboxes = SandboxDirectory(settings)
     control = ControlPlane(operations, sandboxes)
-    return Runtime(settings, sandboxes, operations, control, RequestPipeline(operations, sandboxes, control))
+    pipeline = RequestPipeline(operations, sandboxes, control, max_correlation_id=settings.MAX_CORRELATION_ID)
+    return Runtime(settings, sandboxes, operations, control, pipeline)
 

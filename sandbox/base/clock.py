@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 logger = logging.getLogger("sandbox.clock")
+# No sandbox clock goes past this instant: far beyond any test, and far enough from the calendar's end
+# (9999-12-31) that every "now + a year" a handler computes still fits.
+HORIZON = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def utc(dt: datetime) -> datetime:
@@ -100,6 +103,8 @@ class Clock:
         """
         if delta < timedelta(0):
             raise ValueError("the clock only moves forward")
+        if delta > HORIZON - self.now():
+            raise ValueError(f"the clock never passes {HORIZON.isoformat()} (it is {self.now().isoformat()})")
         target = self.now() + delta
         fired: list[datetime] = []
         with self._firing:

@@ -17,6 +17,7 @@ request pipeline raise an ``ApiError``; the web layer renders it (``sandbox.web.
     ├── PayloadTooLarge (413)    payload_too_large
     ├── UnsupportedMediaType (415) unsupported_media_type
     ├── RateLimited (429)        rate_limited       (Retry-After, X-RateLimit-*)
+    │   └── QuotaExceeded        quota_exceeded     details.quota, limit, how_to_free
     └── InjectedFault (5xx)      from scenarios / Prefer; never from a bug
 
 ``STATUS_CODES`` is the one table from an HTTP status to its stable code, and ``error_for_status``
@@ -132,6 +133,19 @@ class UnsupportedMediaType(ApiError):
 
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
+
+
+class QuotaExceeded(RateLimited):
+    """A sandbox reached one of its quotas; the details name it, its limit and how to free it."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, quota: str, limit: int, how_to_free: str, *, retry_after: int | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
+        super().__init__(f"Quota '{quota}' of {limit} reached: {how_to_free}",
+                         details={"quota": quota, "limit": limit, "how_to_free": how_to_free, **(details or {})},
+                         headers=headers)
 
 
 class InjectedFault(ApiError):

@@ -179,10 +179,21 @@ class OverlayStore:
         self._inserted: dict[tuple[str, str], list[Position]] = {}  # (kind, org_id) -> ascending positions
         self._deleted: dict[str, set[str]] = {}  # kind -> ids of base records deleted
         self._deleted_count: dict[tuple[str, str], int] = {}  # (kind, org_id) -> how many of them
+        self._added: dict[str, int] = {}  # kind -> records this sandbox added (not the seed's), for quotas
 
     def transaction(self) -> threading.RLock:
         """Hold this to make several reads and writes one atomic step."""
         return self._lock
+
+    def added(self, kind: str | None = None) -> int:
+        """How many records this sandbox added that the seed did not have: of one kind, or the most of any."""
+        if kind is not None:
+            return self._added.get(kind, 0)
+        return max(self._added.values(), default=0)
+
+    def fullest(self) -> tuple[str, int] | None:
+        """The kind this sandbox added the most records of, and how many."""
+        return max(self._added.items(), key=lambda item: item[1], default=None)
 
     @property
     def changed(self) -> int:
@@ -215,6 +226,7 @@ class OverlayStore:
                     keys.append(position)
                 else:
                     bisect.insort(keys, position)
+                self._added[kind] = self._added.get(kind, 0) + 1
             self._written.setdefault(kind, {})[record["id"]] = record
         return record
 
@@ -248,6 +260,7 @@ class OverlayStore:
                 self._deleted_count[slot] = self._deleted_count.get(slot, 0) + 1
             else:
                 self._inserted[slot].remove((current["created_at"], record_id))
+                self._added[kind] -= 1
         return current
 
     def _newest_first(self, kind: str, org_id: str, after: Position | None) -> Iterator[Record]:
@@ -320,12 +333,13 @@ class OverlayStore:
         with self._lock:
             if org_id is None:
                 self._written, self._inserted, self._deleted, self._deleted_count = {}, {}, {}, {}
+                self._added = {}
                 return
             for table in self._written.values():
                 for record_id in [i for i, record in table.items() if record["organization_id"] == org_id]:
                     del table[record_id]
             for slot in [slot for slot in self._inserted if slot[1] == org_id]:
-                del self._inserted[slot]
+                self._added[slot[0]] -= len(self._inserted.pop(slot))
             for kind, ids in self._deleted.items():
                 restored = {i for i in ids if self.base.by_id[kind][i]["organization_id"] == org_id}
                 ids -= restored

@@ -23,7 +23,8 @@ class SandboxLifecycle(Protocol):
     """Where sandboxes are made and forgotten (the composition layer's directory)."""
 
     def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
-               ttl: timedelta | None = None, seeded_tokens: bool = False) -> SandboxServices: ...
+               ttl: timedelta | None = None, seeded_tokens: bool = False,
+               client_address: str | None = None) -> SandboxServices: ...
 
     def delete(self, sandbox: SandboxServices) -> None: ...
 
@@ -37,7 +38,10 @@ class ControlPlane:
 
     def create_sandbox(self, request: ApiRequest, *, seed: int | None, leads_per_org: int | None,
                        ttl: timedelta, scenario: Scenario | None) -> SandboxServices:
-        sandbox = self.sandboxes.create(seed=seed, leads_per_org=leads_per_org, ttl=ttl)
+        if scenario is not None:
+            request.sandbox.quotas.check_scenario(scenario)  # every sandbox of the server has the same quotas
+        sandbox = self.sandboxes.create(seed=seed, leads_per_org=leads_per_org, ttl=ttl,
+                                        client_address=request.client_address or None)
         if scenario is not None:
             self.scenarios.start(sandbox, scenario, None, base_url=request.base_url)
         return sandbox
@@ -46,6 +50,7 @@ class ControlPlane:
         self.sandboxes.delete(request.sandbox)
 
     def start_scenario(self, request: ApiRequest, scenario: Scenario) -> Run:
+        request.sandbox.quotas.check_scenario(scenario)
         return self.scenarios.start(request.sandbox, scenario, request.org_id, base_url=request.base_url)
 
     def trigger(self, request: ApiRequest, event_type: str) -> dict[str, Any]:

@@ -4,12 +4,15 @@ The steps run in this order (``RequestPipeline.STEPS``); each may raise an ``Api
 the error envelope, carrying the rate-limit headers already earned) or answer in place of the rest:
 
 1. ``authenticate``  the Bearer key, when the operation needs one or one is sent → 401
-2. ``rate_limit``    one request of the key's window (a scenario's window while one is in force) → 429
-3. ``authorize``     the operation's ``x-required-scope`` → 403
-4. ``scenario``      the caller's scenario in force: its latency, then an injected fault if one fires
-5. ``validate``      path, query and header parameters, the JSON body, ``X-EAL-Organization`` → 400/404/413/415
-6. ``prefer``        a ``Prefer`` header's forced answer (code, example, scenario) — only for a valid request
-7. ``invoke``        the operation's handler, through ``OperationRegistry.invoke``
+2. ``admit``         one of the sandbox's requests in progress (``QUOTA_CONCURRENT_REQUESTS``) → 429
+3. ``rate_limit``    one request of the sandbox's window (a scenario's, per key, while one is in force);
+                     without a key, one of the client address's → 429
+4. ``authorize``     the operation's ``x-required-scope`` → 403
+5. ``scenario``      the caller's scenario in force: its latency, then an injected fault if one fires
+6. ``validate``      path, query and header parameters, the JSON body, ``X-EAL-Organization`` → 400/404/413/415
+7. ``prefer``        a ``Prefer`` header's forced answer (code, example, scenario) — only for a valid request
+8. ``quota``         a write while the sandbox is over a quota (records of a kind, events a minute) → 429
+9. ``invoke``        the operation's handler, through ``OperationRegistry.invoke``
 
 Nothing here knows the web framework: the web layer hands in an ``Incoming`` request and renders the
 ``Reply`` (or the error) that comes back.
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from ..base.errors import ApiError
+from ..base.errors import ApiError, ValidationFailed, field_error
 from ..base.reply import Reply
 from ..resources.delegation import acting_organization
 from ..resources.request import ApiRequest, Orchestration
@@ -32,6 +35,7 @@ from ..services.validation import RawValues
 from .registry import OperationRegistry, Registered
 
 CORRELATION_HEADER = "X-Correlation-Id"
+WRITES = frozenset({"POST", "PUT", "PATCH"})  # what may add records (a DELETE only frees)
 
 
 class Sandboxes(Protocol):
@@ -44,6 +48,10 @@ class Sandboxes(Protocol):
     def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
         """The sandbox a request without a key acts in: the one it names (a signed URL's ``sandbox``
         parameter), else the sandbox made at start-up; 404 for one that is gone."""
+        ...
+
+    def limit_anonymous(self, client_address: str) -> None:
+        """Count one request without a key from ``client_address``; 429 past the limit."""
         ...
 
 
@@ -62,6 +70,7 @@ class Incoming:
     correlation_id: str | None = None
     acting_organization: str | None = None  # the X-EAL-Organization header
     sandbox_id: str | None = None  # the sandbox a keyless request names (a signed URL's ``sandbox``)
+    client_address: str = ""  # who sent it (behind a trusted proxy, the X-Forwarded-For client)
 
 
 @dataclass(slots=True)
@@ -75,16 +84,19 @@ class Exchange:
     headers: dict[str, str] = field(default_factory=dict)  # response headers earned so far
     request: ApiRequest | None = None
     reply: Reply | None = None  # set by the step that answers
+    admitted: bool = False  # counts among its sandbox's requests in progress
 
 
 class RequestPipeline:
     """Runs ``STEPS`` in order for every HTTP request to an operation."""
 
-    STEPS: ClassVar[tuple[str, ...]] = ("authenticate", "rate_limit", "authorize", "scenario", "validate",
-                                        "prefer", "invoke")
+    STEPS: ClassVar[tuple[str, ...]] = ("authenticate", "admit", "rate_limit", "authorize", "scenario",
+                                        "validate", "prefer", "quota", "invoke")
 
-    def __init__(self, registry: OperationRegistry, sandboxes: Sandboxes, control: Orchestration) -> None:
+    def __init__(self, registry: OperationRegistry, sandboxes: Sandboxes, control: Orchestration, *,
+                 max_correlation_id: int = 256) -> None:
         self.registry, self.sandboxes, self.control = registry, sandboxes, control
+        self.max_correlation_id = max_correlation_id
         self._steps: tuple[Callable[[Exchange], None], ...] = tuple(getattr(self, name) for name in self.STEPS)
 
     def exchange(self, incoming: Incoming) -> Exchange:
@@ -100,6 +112,10 @@ class RequestPipeline:
         except ApiError as error:
             error.headers = {**exchange.headers, **error.headers}
             raise
+        finally:
+            if exchange.admitted:
+                assert exchange.sandbox is not None
+                exchange.sandbox.admission.leave()
         reply = exchange.reply
         assert reply is not None, "the invoke step always answers"
         reply.headers = {**exchange.headers, **reply.headers}
@@ -118,11 +134,19 @@ class RequestPipeline:
         else:
             exchange.sandbox = self.sandboxes.anonymous(exchange.incoming.sandbox_id)
 
-    def rate_limit(self, exchange: Exchange) -> None:
-        if exchange.key is not None:
+    def admit(self, exchange: Exchange) -> None:
+        if exchange.key is not None:  # keyless requests are limited per client address instead
             assert exchange.sandbox is not None
-            quota = exchange.sandbox.limits.hit(exchange.key, control=exchange.registered.operation.is_control)
-            exchange.headers.update(quota.headers())
+            exchange.sandbox.admission.enter()
+            exchange.admitted = True
+
+    def rate_limit(self, exchange: Exchange) -> None:
+        if exchange.key is None:
+            self.sandboxes.limit_anonymous(exchange.incoming.client_address)
+            return
+        assert exchange.sandbox is not None
+        quota = exchange.sandbox.limits.hit(exchange.key, control=exchange.registered.operation.is_control)
+        exchange.headers.update(quota.headers())
 
     def authorize(self, exchange: Exchange) -> None:
         if exchange.key is not None:
@@ -137,6 +161,9 @@ class RequestPipeline:
         registered, incoming, sandbox = exchange.registered, exchange.incoming, exchange.sandbox
         assert sandbox is not None
         validator, operation = registered.validator, registered.operation
+        if incoming.correlation_id is not None and len(incoming.correlation_id) > self.max_correlation_id:
+            raise ValidationFailed([field_error(f"header.{CORRELATION_HEADER}",
+                                                f"is longer than {self.max_correlation_id} characters", "maxLength")])
         query = incoming.query() if validator.query.parameters else {}  # undeclared query strings are ignored
         headers = incoming.headers() if validator.header.parameters else {}
         path, query_values = validator.check_parameters(incoming.path, query, headers)
@@ -145,7 +172,7 @@ class RequestPipeline:
             body = incoming.body()
             validator.check_body(body)
         request = ApiRequest(operation, sandbox, self.control, path, query_values, body, exchange.key,
-                             incoming.base_url, incoming.correlation_id)
+                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address)
         request.acting_org_id = acting_organization(sandbox, operation, exchange.key, incoming.acting_organization)
         exchange.request = request
 
@@ -158,6 +185,12 @@ class RequestPipeline:
         if preference is not None:
             exchange.headers.update(preference.headers)
             exchange.reply = preference.reply
+
+    def quota(self, exchange: Exchange) -> None:
+        operation = exchange.registered.operation
+        if exchange.key is not None and operation.method in WRITES:
+            assert exchange.sandbox is not None
+            exchange.sandbox.quotas.check_writes(operation.id)
 
     def invoke(self, exchange: Exchange) -> None:
         assert exchange.request is not None

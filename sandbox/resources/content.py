@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from ..base.clock import isoformat, parse_iso
 from ..base.errors import Conflict
@@ -145,8 +146,9 @@ def _channel_result(record: dict[str, Any], channel: str, now: datetime,
     if channel not in DIRECT_CHANNELS:
         return {"channel": channel, "status": "queued", "estimated_publish_at": isoformat(_next_slot(now))}
     short_id = record["id"].removeprefix("ctnt_")
-    url = DIRECT_CHANNELS[channel].format(slug=slugify(record.get("title") or short_id), short_id=short_id,
-                                          review_id=record.get("review_id") or short_id)
+    url = DIRECT_CHANNELS[channel].format(slug=quote(slugify(record.get("title") or short_id), safe=""),
+                                          short_id=quote(short_id, safe=""),
+                                          review_id=quote(record.get("review_id") or short_id, safe=""))
     return {"channel": channel, "status": "published", "url": url}
 
 

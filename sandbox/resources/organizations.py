@@ -57,6 +57,9 @@ def create_organization(request: ApiRequest) -> Reply:
     """Create a child tenant with an (inert) invite link and sandbox keys of its own."""
     _require_parent(request)
     sandbox, now = request.sandbox, request.sandbox.clock.now()
+    sandbox.quotas.check_count("organizations", sandbox.store.added("organization"),
+                               sandbox.settings.QUOTA_ORGANIZATIONS,
+                               "this sandbox created that many organizations; reset it or mint a new one")
     body = request.body
     org_id = sandbox.ids.uuid()
     organization = {

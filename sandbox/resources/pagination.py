@@ -46,7 +46,7 @@ def _is_timestamp(text: str) -> bool:
     """True for a timestamp exactly as the API writes them (so a hand-made cursor can't jump)."""
     try:
         return isoformat(parse_iso(text)) == text
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a date that leaves the calendar in UTC
         return False
 
 

@@ -56,6 +56,7 @@ class ApiRequest:
     supplied_correlation_id: str | None = None  # the client's X-Correlation-Id, if any
     acting_org_id: str | None = None  # a child the parent reads for through a live grant (X-EAL-Organization)
     _generated_correlation_id: str | None = None
+    client_address: str = ""  # who sent it (what per-address limits count)
 
     @property
     def correlation_id(self) -> str:

@@ -32,6 +32,8 @@ def get_webhook(request: ApiRequest) -> dict[str, Any]:
 def create_webhook(request: ApiRequest) -> Reply:
     """Subscribe an endpoint; the signing secret is in this answer and never again."""
     body, sandbox = request.body, request.sandbox
+    sandbox.quotas.check_count("webhooks", sandbox.store.count("webhook"), sandbox.settings.QUOTA_WEBHOOKS,
+                               "this sandbox has that many webhook subscriptions; delete one first")
     try:
         record, secret = sandbox.webhooks.create_subscription(
             request.org_id, body["url"], list(body["events"]), body.get("description"))

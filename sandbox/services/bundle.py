@@ -22,6 +22,7 @@ from .audit import AuditLog
 from .auth import ApiKey, KeyRing
 from .journal import Journal
 from .limits import RequestLimits
+from .quotas import Admission, Quotas
 from .scenarios import ScenarioBehaviour, ScenarioRuns
 from .signed_urls import SignedUrls
 from .webhooks import WebhookService
@@ -41,6 +42,10 @@ class Lifetime:
     def touch(self) -> None:
         with self._lock:
             self._last_used = time.time()
+
+    @property
+    def last_used(self) -> float:
+        return self._last_used
 
     @property
     def expires_at(self) -> datetime | None:
@@ -79,6 +84,8 @@ class SandboxServices:
     signed_urls: SignedUrls
     behaviour: ScenarioBehaviour
     runs: ScenarioRuns
+    quotas: Quotas
+    admission: Admission
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:

@@ -1,5 +1,6 @@
-"""Rate limits: fixed windows on the sandbox clock, per key; a scenario's limit replaces the
-default for its organization's keys while it is in force.
+"""Rate limits: fixed windows on the sandbox clock. The default limit counts every request of one
+sandbox together (not per key: minting organizations, and so keys, does not multiply it); a
+scenario's limit replaces it, per key, for its organization's keys while it is in force.
 
 Windows are measured on the sandbox clock, so ``clock advance 60s`` opens the next one. The reset
 instant a client is told (``X-RateLimit-Reset``) is wall-clock unix seconds — now plus what is left
@@ -57,10 +58,17 @@ class RateLimiter:
         self.clock, self.window = clock, window
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[int, int]] = {}  # counter -> (window start, used)
+        self._newest = 0  # the latest window start seen: counters of older windows are dropped
 
     def _now(self) -> tuple[float, int]:
         now = self.clock.now().timestamp()
-        return now, int(now // self.window.seconds) * self.window.seconds
+        start = int(now // self.window.seconds) * self.window.seconds
+        if start > self._newest:  # a new window: forget the old one's counters (they would all restart)
+            with self._lock:
+                if start > self._newest:
+                    self._newest = start
+                    self._counts = {name: entry for name, entry in self._counts.items() if entry[0] >= start}
+        return now, start
 
     def peek(self, counter: str) -> Quota:
         """The quota left without spending any."""
@@ -82,7 +90,8 @@ class RateLimiter:
                 retry_after = max(1, math.ceil(reset_in))
                 limit, seconds = self.window.limit, self.window.seconds
                 raise rate_limited(
-                    f"Rate limit of {limit} requests per {seconds}s exceeded for this key; "
+                    f"Rate limit of {limit} requests per {seconds}s exceeded "
+                    f"{'for this key' if details else 'for this sandbox (all its keys together)'}; "
                     f"retry after {retry_after}s",
                     limit=limit, window_seconds=seconds, retry_after=retry_after,
                     reset_at=self._quota(0, reset_in).reset_at, details=dict(details or {}))
@@ -98,12 +107,12 @@ class RateLimiter:
 
 
 class RequestLimits:
-    """The limiter each request counts against: its organization's scenario's, else the default."""
+    """The limiter each request counts against: its organization's scenario's, else the sandbox's."""
 
     def __init__(self, clock: Clock, default: Window,
-                 scenario_window: Callable[[str], tuple[str, Window] | None]) -> None:
+                 scenario_window: Callable[[str], tuple[str, Window] | None], *, sandbox_id: str = "sandbox") -> None:
         """``scenario_window(org_id)`` names the scenario in force and its window, or None."""
-        self.clock, self.default = clock, RateLimiter(clock, default)
+        self.clock, self.default, self.sandbox_id = clock, RateLimiter(clock, default), sandbox_id
         self._scenario_window = scenario_window
         self._lock = threading.Lock()
         self._scenario: dict[tuple[str, Window], RateLimiter] = {}
@@ -111,10 +120,15 @@ class RequestLimits:
     def hit(self, key: Mapping[str, Any], *, control: bool = False) -> Quota:
         """Spend one request of ``key``; 429 when its window is used up."""
         limiter, details = self._for(key, control)
-        return limiter.hit(str(key["id"]), details)
+        return limiter.hit(self._counter(limiter, key), details)
 
     def peek(self, key: Mapping[str, Any]) -> Quota:
-        return self._for(key, False)[0].peek(str(key["id"]))
+        limiter = self._for(key, False)[0]
+        return limiter.peek(self._counter(limiter, key))
+
+    def _counter(self, limiter: RateLimiter, key: Mapping[str, Any]) -> str:
+        """The sandbox's one counter for the default limit; a scenario's limit counts each key."""
+        return self.sandbox_id if limiter is self.default else str(key["id"])
 
     def forget(self, org_id: str | None) -> None:
         """Drop a stopped scenario's counters (all if None), so a restart starts a fresh window."""

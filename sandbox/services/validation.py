@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -42,9 +42,10 @@ def is_date_time(value: object) -> bool:
         return True
     if not _DATE_TIME.match(value):
         return False
-    try:
-        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
+    try:  # and it stays on the calendar once in UTC (9999-12-31T23:59:59-23:59 would not)
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -56,7 +57,10 @@ def is_uuid(value: object) -> bool:
 def is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an IPv4 address in brackets
+        return False
     return bool(parts.scheme and parts.netloc) and " " not in value
 
 

@@ -32,10 +32,12 @@ from ..base.spec import Operation
 from ..composition import Runtime
 from ..operations.pipeline import Incoming
 from ..services.signed_urls import SANDBOX_PARAMETER
+from .clients import Network, client_address, trusted_networks
 
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ENVIRON = "HTTP_X_CORRELATION_ID"
 BODY_TOO_LARGE = "Request body is larger than the 1 MiB limit"
+MAX_JSON_DEPTH = 32  # no body of the API nests deeper than a few levels; validators recurse on depth
 
 
 class NotLiteral(BaseConverter):
@@ -69,12 +71,14 @@ def register(app: Flask, runtime: Runtime) -> None:
     operations = [registered.operation for registered in runtime.registry]
     paths = {operation.path for operation in operations}
     max_body = int(app.config["MAX_CONTENT_LENGTH"])
+    proxies = trusted_networks(runtime.settings.TRUSTED_PROXIES)
     for operation in operations:
         app.add_url_rule(flask_rule(operation, paths), endpoint=operation.id,
-                         view_func=_view(operation, runtime, max_body), methods=[operation.method])
+                         view_func=_view(operation, runtime, max_body, proxies), methods=[operation.method])
 
 
-def _view(operation: Operation, runtime: Runtime, max_body: int) -> Callable[..., Response]:
+def _view(operation: Operation, runtime: Runtime, max_body: int,
+          proxies: tuple[Network, ...]) -> Callable[..., Response]:
     pipeline, operation_id = runtime.pipeline, operation.id
     keyless = operation.scope is None  # only a keyless request names its sandbox (a signed URL does)
 
@@ -86,7 +90,8 @@ def _view(operation: Operation, runtime: Runtime, max_body: int) -> Callable[...
             authorization=environ.get("HTTP_AUTHORIZATION"), prefer=environ.get("HTTP_PREFER"),
             correlation_id=environ.get(CORRELATION_ENVIRON),
             acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"),
-            sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None)
+            sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None,
+            client_address=client_address(environ, proxies))
         exchange = pipeline.exchange(incoming)
         try:
             reply = pipeline.run(exchange)
@@ -132,7 +137,22 @@ def _read_json(environ: dict[str, Any], max_bytes: int) -> Any:
         raise InvalidJson(f"Request body is not valid JSON: {error}") from error
     if body is None:
         raise ValidationFailed([field_error("body", "must be a JSON object, not null", "type")])
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise InvalidJson(f"Request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep")
     return body
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (iteratively: a hostile body cannot recurse us)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _raw_body(environ: dict[str, Any], max_bytes: int) -> bytes:

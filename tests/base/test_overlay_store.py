@@ -87,6 +87,7 @@ def agree(overlay: OverlayStore, plain: MemoryStore) -> None:
     for kind in KINDS:
         assert list(overlay.scan(kind)) == list(plain.scan(kind))
         assert overlay.count(kind) == plain.count(kind)
+        assert overlay.added(kind) == sum(1 for r in plain.scan(kind) if r["id"] not in BASE.by_id[kind])
         for org in ORGS:
             assert list(overlay.scan(kind, org)) == list(plain.scan(kind, org))
             assert overlay.count(kind, org) == plain.count(kind, org)

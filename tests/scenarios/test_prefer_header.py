@@ -107,5 +107,5 @@ def test_a_forced_answer_needs_a_valid_request(client: Any, keys: dict[str, Any]
 def test_the_pipeline_runs_its_steps_in_the_documented_order() -> None:
     from sandbox.operations.pipeline import RequestPipeline
 
-    assert RequestPipeline.STEPS == ("authenticate", "rate_limit", "authorize", "scenario", "validate", "prefer",
-                                     "invoke")
+    assert RequestPipeline.STEPS == ("authenticate", "admit", "rate_limit", "authorize", "scenario", "validate",
+                                     "prefer", "quota", "invoke")

@@ -6,6 +6,7 @@ from typing import Any
 
 from ...base.clock import isoformat
 from ...base.durations import parse_duration
+from ...base.errors import ValidationFailed, field_error
 from ..request import ApiRequest
 
 
@@ -24,5 +25,8 @@ def get_clock(request: ApiRequest) -> dict[str, Any]:
 
 def advance_clock(request: ApiRequest) -> dict[str, Any]:
     """Move the clock forward, firing everything due on the way, in order."""
-    fired = request.sandbox.clock.advance(parse_duration(request.body["by"]))
+    try:
+        fired = request.sandbox.clock.advance(parse_duration(request.body["by"]))
+    except ValueError as error:  # past the clock's horizon
+        raise ValidationFailed([field_error("body.by", str(error), "horizon")]) from None
     return _clock_state(request, fired=len(fired))

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...base.errors import Forbidden
+from ...base.errors import Forbidden, NotFound
 from ..request import ApiRequest
 from .sandboxes import access_keys
 
 
 def list_sandbox_keys(request: ApiRequest) -> dict[str, Any]:
-    """The start-up sandbox's keys with their organizations and scopes (it guards nothing real)."""
+    """The start-up sandbox's keys with their organizations and scopes (it guards nothing real);
+    not served by a hosted server, where no sandbox's keys are public."""
+    if request.sandbox.settings.HOSTED:
+        raise NotFound("No route for GET /_sandbox/keys on a hosted sandbox server: no keys are public here; "
+                       "mint a sandbox of your own with POST /_sandbox/sandboxes (its keys are in that answer)",
+                       details={"path": "/_sandbox/keys"})
     return {"data": access_keys(request.sandbox, tokens=True)}
 
 

@@ -38,8 +38,8 @@ class _InForce:
 class ScenarioBehaviour:
     """Which scenario is in force for whom, and what it does to a request before its handler."""
 
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
+    def __init__(self, seed: int, *, max_latency_ms: int | None = None) -> None:
+        self.seed, self.max_latency_ms = seed, max_latency_ms
         self._lock = threading.Lock()
         self._in_force: dict[str | None, _InForce] = {}  # None: every organization
 
@@ -77,7 +77,7 @@ class ScenarioBehaviour:
         found = self._lookup(org_id)
         if found is None:
             return
-        delay(found.scenario, operation, found.draws[0] if found.draws else random.Random(0))
+        delay(found.scenario, operation, found.draws[0] if found.draws else random.Random(0), self.max_latency_ms)
         for index, rule in enumerate(found.scenario.faults):
             if not matches(rule.operations, operation.id):
                 continue
@@ -100,12 +100,13 @@ def _fires(rule: FaultRule, number: int, draw: random.Random) -> bool:
     return draw.random() < rule.amount
 
 
-def delay(scenario: Scenario, operation: Operation, draw: random.Random) -> None:
-    """Sleep as the first latency rule matching the operation says."""
+def delay(scenario: Scenario, operation: Operation, draw: random.Random, cap_ms: int | None = None) -> None:
+    """Sleep as the first latency rule matching the operation says (never longer than ``cap_ms``)."""
     for rule in scenario.latency:
         if matches(rule.operations, operation.id):
             jitter = draw.randint(0, rule.jitter_ms) if rule.jitter_ms else 0
-            time.sleep((rule.ms + jitter) / 1000)
+            milliseconds = rule.ms + jitter if cap_ms is None else min(rule.ms + jitter, cap_ms)
+            time.sleep(milliseconds / 1000)
             return
 
 

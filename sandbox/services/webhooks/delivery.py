@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from .deadline import DeadlineTransport, deadline
 from .schedule import parse_retry_after
 from .signing import TIMESTAMP_HEADER, signature_headers
 from .urls import Endpoint, EndpointRefused, IPAddress, resolve_endpoint
@@ -74,7 +75,7 @@ def default_client(timeout: float, workers: int) -> httpx.Client:
     # httpcore writes headers and body separately; without TCP_NODELAY the body waits for the
     # receiver's delayed ACK (~40 ms) on every delivery.
     no_delay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-    transport = httpx.HTTPTransport(limits=limits, socket_options=no_delay)
+    transport = DeadlineTransport(limits=limits, socket_options=no_delay)
     return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, transport=transport)
 
 
@@ -85,8 +86,16 @@ class Sender:
         self.client, self.timeout, self.allow_private = client, timeout, allow_private
 
     def send(self, url: str, attempt: Attempt, signing_secrets: list[str]) -> Outcome:
-        """Deliver one attempt and return its outcome; never raises for network trouble."""
+        """Deliver one attempt within ``timeout`` seconds in all and return its outcome; never raises:
+        whatever goes wrong (the network, a URL the client cannot use) is a failed attempt with its error."""
         started = time.perf_counter()
+        try:
+            with deadline(self.timeout):
+                return self._send(url, attempt, signing_secrets, started)
+        except Exception as failure:  # an attempt must end, failed, whatever it met
+            return Outcome(None, _elapsed_ms(started), f"{type(failure).__name__}: {failure}")
+
+    def _send(self, url: str, attempt: Attempt, signing_secrets: list[str], started: float) -> Outcome:
         try:
             endpoint = resolve_endpoint(url, allow_private=self.allow_private)
         except EndpointRefused as refused:
@@ -100,7 +109,7 @@ class Sender:
             except httpx.ConnectError as failure:
                 error = f"connection failed: {failure}"
             except httpx.TimeoutException:
-                return Outcome(None, _elapsed_ms(started), f"timed out after {self.timeout:g} s")
+                return Outcome(None, _elapsed_ms(started), f"timed out: no full answer within {self.timeout:g} s")
             except httpx.HTTPError as failure:
                 return Outcome(None, _elapsed_ms(started), f"{type(failure).__name__}: {failure}")
         return Outcome(None, _elapsed_ms(started), error)

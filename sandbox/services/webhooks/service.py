@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -57,9 +58,9 @@ class Transport:
     """What every sandbox's webhook service shares: the delivery workers and the HTTP sender."""
 
     def __init__(self, *, timeout: float = 5.0, allow_private: bool = False, workers: int = 8,
-                 per_owner: int | None = None, http_client: httpx.Client | None = None) -> None:
+                 per_owner: int | None = None, per_endpoint: int = 2, http_client: httpx.Client | None = None) -> None:
         self.allow_private = allow_private
-        self.workers = DeliveryWorkers(workers, per_owner)
+        self.workers = DeliveryWorkers(workers, per_owner, per_endpoint)
         self._client, self._owns_client = http_client or default_client(timeout, workers), http_client is None
         self.sender = Sender(self._client, timeout=timeout, allow_private=allow_private)
 
@@ -74,7 +75,8 @@ class WebhookService:
 
     def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, transport: Transport | None = None,
                  owner: str = "sandbox", schedule: RetrySchedule | None = None,
-                 observers: Sequence[EventObserver] = (), **own_transport: Any) -> None:
+                 observers: Sequence[EventObserver] = (), max_previous_secrets: int = 5,
+                 **own_transport: Any) -> None:
         """``transport`` is shared with the other sandboxes of the process (``owner`` names this one in
         it); without one the service makes its own from ``own_transport`` (``Transport``'s options)."""
         self.store, self.clock, self.ids = store, clock, ids
@@ -82,7 +84,8 @@ class WebhookService:
         self.schedule = schedule or RetrySchedule()
         self._owns_transport = transport is None
         self.transport = transport or Transport(**own_transport)
-        self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private)
+        self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private,
+                                           max_previous_secrets=max_previous_secrets)
         self.log = DeliveryLog(store)
         self._in_flight = InFlight()
         self._retries = RetryQueue(clock)
@@ -168,7 +171,8 @@ class WebhookService:
             return 0
         body = json.dumps(event, separators=(",", ":"), default=str).encode()
         for webhook_id in webhook_ids:
-            self._submit(org_id, self._attempt, _Job(org_id, webhook_id, event["id"], event["type"], body, 1, epoch))
+            job = _Job(org_id, webhook_id, event["id"], event["type"], body, 1, epoch)
+            self._submit(org_id, self._attempt, job, endpoint=self._endpoint(job))
         return len(webhook_ids)
 
     def _attempt(self, job: _Job) -> None:
@@ -208,8 +212,8 @@ class WebhookService:
             self.subscriptions.update(job.org_id, job.webhook_id, changes)
             if next_at is not None:
                 retry = replace(job, number=job.number + 1)
-                self._retries.schedule(job.webhook_id, next_at,
-                                       lambda: self._submit(retry.org_id, self._attempt, retry))
+                self._retries.schedule(job.webhook_id, next_at, lambda: self._submit(
+                    retry.org_id, self._attempt, retry, endpoint=self._endpoint(retry)))
 
     def _pending_record(self, job: _Job, delivery_id: str, attempted_at: str) -> Record:
         return {"id": delivery_id, "organization_id": job.org_id, "webhook_id": job.webhook_id,
@@ -222,13 +226,18 @@ class WebhookService:
         with self._lock:
             return self._delivery_ids.prefixed("whd")
 
-    def _submit(self, org_id: str, action: Callable[..., Any], *args: Any) -> bool:
+    def _endpoint(self, job: _Job) -> str | None:
+        """The host and port the job's subscription delivers to (attempts to one are capped)."""
+        subscription = self.subscriptions.get(job.org_id, job.webhook_id)
+        return None if subscription is None else urlsplit(subscription["url"]).netloc.lower()
+
+    def _submit(self, org_id: str, action: Callable[..., Any], *args: Any, endpoint: str | None = None) -> bool:
         """Run ``action`` on the pool, counted as the organization's work in flight until it returns."""
         with self._lock:
             if self._closed:
                 return False
             self._in_flight.add(org_id)
-        if not self.transport.workers.submit(self.owner, lambda: self._run(org_id, action, args)):
+        if not self.transport.workers.submit(self.owner, lambda: self._run(org_id, action, args), endpoint):
             self._in_flight.done(org_id)  # the workers shut down between the check and the submit
             return False
         return True

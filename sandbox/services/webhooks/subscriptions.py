@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...base.clock import Clock, isoformat, parse_iso
+from ...base.errors import QuotaExceeded
 from ...base.ids import IdFactory
 from ...base.store import Record, Store
 from .urls import check_endpoint_url
@@ -27,9 +28,10 @@ SECRET_PREFIX_LENGTH = 12  # "whsec_" + 6: enough to tell secrets apart, useless
 class Subscriptions:
     """Create, rotate, disable and find the ``webhook`` records of every organization."""
 
-    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, allow_private: bool = False) -> None:
+    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, allow_private: bool = False,
+                 max_previous_secrets: int = 5) -> None:
         self.store, self.clock, self.ids = store, clock, ids
-        self.allow_private = allow_private
+        self.allow_private, self.max_previous_secrets = allow_private, max_previous_secrets
 
     def create(self, org_id: str, url: str, events: list[str], description: str | None) -> tuple[Record, str]:
         """Store a new subscription; return it and its signing secret (shown once)."""
@@ -55,6 +57,10 @@ class Subscriptions:
                 return None
             retiring = [{**entry, "expires_at": entry["expires_at"] or expires_at}
                         for entry in record["_secrets"] if _valid(entry, now)]
+            if len(retiring) > self.max_previous_secrets:  # the current one and this many previous ones
+                raise QuotaExceeded("rotations_in_overlap", self.max_previous_secrets,
+                                    f"{len(retiring) - 1} previous secrets of this subscription still verify; each "
+                                    "stops 24 hours (sandbox time) after its rotation: wait, or advance the clock")
             record = self.store.update("webhook", org_id, webhook_id, {
                 "_secrets": [{"secret": secret, "expires_at": None}, *retiring],
                 "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH]})
