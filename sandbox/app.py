@@ -16,7 +16,7 @@ from . import cors, docs, errors
 from .routing import BODY_TOO_LARGE, CORRELATION_ENVIRON, CORRELATION_HEADER, new_request_id, register
 from .runtime import Sandbox
 from .settings import Settings
-from .spec import load_spec, load_spec_text
+from .spec import as_yaml, control_document, load_spec, v1_document
 from .validation import FORMAT_CHECKS
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -76,20 +76,21 @@ def sandbox_of(app: Flask) -> Sandbox:
 
 
 @cache
-def _spec_json() -> bytes:
-    return orjson.dumps(load_spec())
+def _served_documents() -> tuple[tuple[str, bytes, str], ...]:
+    """(path prefix, JSON, YAML) of the v1 document and of the control plane's, built once per process."""
+    spec = load_spec()
+    return tuple((prefix, orjson.dumps(document), as_yaml(document))
+                 for prefix, document in (("", v1_document(spec)), ("/_sandbox", control_document(spec))))
 
 
 def _serve_spec(app: Flask) -> None:
-    as_json = _spec_json()
-
-    @app.get("/openapi.yaml")
-    def openapi_yaml() -> Response:
-        return Response(load_spec_text(), mimetype="application/yaml")
-
-    @app.get("/openapi.json")
-    def openapi_json() -> Response:
-        return Response(as_json, mimetype="application/json")
+    """/openapi.json|yaml: the v1 API; /_sandbox/openapi.json|yaml: the sandbox's control plane."""
+    for prefix, as_json, as_yaml_text in _served_documents():
+        name = "sandbox_openapi" if prefix else "openapi"
+        app.add_url_rule(f"{prefix}/openapi.json", f"{name}_json", methods=["GET"],
+                         view_func=lambda body=as_json: Response(body, mimetype="application/json"))
+        app.add_url_rule(f"{prefix}/openapi.yaml", f"{name}_yaml", methods=["GET"],
+                         view_func=lambda body=as_yaml_text: Response(body, mimetype="application/yaml"))
 
 
 def _init_errors(app: Flask) -> None:

@@ -1,8 +1,10 @@
 """``/docs``: the interactive API reference rendered from openapi.yaml.
 
 Swagger UI's assets come from the installed ``swagger-ui-py`` package (no CDN at run time); the
-page loads ``/openapi.json`` — the very spec the router serves — and is pre-authorized with a
-sandbox key, chosen from a picker of every key in the world, so "Try it out" works at once.
+page shows the two served documents, switchable in its top bar — ``/openapi.json`` (the v1 API, the
+default) and ``/_sandbox/openapi.json`` (the control plane), both cut from the spec the router
+serves — and is pre-authorized with a sandbox key, chosen from a picker of every key in the world,
+so "Try it out" works at once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from .spec import load_spec
 OWN_ASSETS = Path(__file__).resolve().parent / "static"
 SWAGGER_UI_ASSETS = Path(str(files("swagger_ui") / "static"))
 ASSET_MAX_AGE = 3600
+DOCUMENTS = [{"url": "/openapi.json", "name": "Expert AI Labs v1 API"},
+             {"url": "/_sandbox/openapi.json", "name": "Sandbox control plane"}]
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -45,6 +49,7 @@ PAGE = """<!doctype html>
   <div id="swagger-ui"></div>
   <script id="sandbox-config" type="application/json">{{ config | tojson }}</script>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
   <script src="/docs/assets/docs.js"></script>
 </body>
 </html>
@@ -84,8 +89,7 @@ def init_app(app: Flask) -> None:
     @app.get("/docs")
     def api_reference() -> str:
         keys, default = key_choices(current_app.extensions["eal_sandbox"])
-        config = {"spec_url": "/openapi.json", "security_scheme": scheme, "keys": keys,
-                  "default_key": default}
+        config = {"documents": DOCUMENTS, "security_scheme": scheme, "keys": keys, "default_key": default}
         return render_template_string(PAGE, title=title, config=config)
 
     @app.get("/docs/assets/<path:name>")

@@ -1,5 +1,6 @@
 """/docs in a real browser: Debian's Chromium driven by playwright runs "Try it out" on
-GET and POST /api/v1/leads with the pre-filled sandbox key and reads the rendered answer.
+GET and POST /api/v1/leads with the pre-filled sandbox key and reads the rendered answer, then
+switches the top bar to the control-plane document and calls it with the same key.
 
 Chromium comes from the system (``apt-get install chromium``), never from a download. Without
 it the test is skipped on a laptop and fails under CI (``CI`` set), where ``.ci/run`` installs it.
@@ -85,7 +86,8 @@ def try_it_out_area(block: Any) -> dict[str, float]:
 
 def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -> None:
     # One page load for the whole walk: Swagger UI takes seconds to resolve a 3.1 spec this size.
-    assert docs_page.locator("#operations-tag-sandbox-clock").is_visible()
+    assert docs_page.locator("#operations-tag-leads").is_visible()
+    assert not docs_page.locator("#operations-tag-sandbox-clock").count()  # the v1 document comes first
     assert docs_page.locator("#sandbox-key").input_value() == eal_sandbox.keys["admin"]
 
     listing = open_operation(docs_page, "leads", "list_leads")
@@ -107,3 +109,13 @@ def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     docs_page.screenshot(path=str(SCREENSHOT), full_page=True, clip=try_it_out_area(creating))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_control_plane_is_the_second_document(docs_page: Any) -> None:
+    docs_page.locator(".topbar select").select_option(label="Sandbox control plane")
+    docs_page.wait_for_selector("#operations-tag-sandbox-journal")
+    assert not docs_page.locator("#operations-tag-leads").count()
+    journal = open_operation(docs_page, "sandbox-journal", "list_journal")
+    status, body = execute(journal)  # needs a read key: the authorization survived the switch
+    assert status == 200, body
+    assert "data" in json.loads(body)

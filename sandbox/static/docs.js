@@ -1,4 +1,5 @@
-// The sandbox's Swagger UI: pre-authorized with a sandbox key, every call to this sandbox.
+// The sandbox's Swagger UI: the v1 API and the control plane (switchable in the top bar),
+// pre-authorized with a sandbox key, every call to this sandbox.
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("sandbox-config").textContent);
@@ -24,11 +25,23 @@
     }
   }
 
+  // Switching documents loads a new spec, which forgets the authorization: apply it again.
+  function reauthorizeOnNewSpec() {
+    return {statePlugins: {spec: {wrapActions: {updateJsonSpec: function (original) {
+      return function () {
+        var result = original.apply(this, arguments);
+        setTimeout(authorize, 0);
+        return result;
+      };
+    }}}}};
+  }
+
   var ui = SwaggerUIBundle({
-    url: config.spec_url,
+    urls: config.documents,
     dom_id: "#swagger-ui",
-    presets: [SwaggerUIBundle.presets.apis],
-    layout: "BaseLayout",
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [reauthorizeOnNewSpec],
+    layout: "StandaloneLayout",
     deepLinking: true,
     displayOperationId: true,
     displayRequestDuration: true,
