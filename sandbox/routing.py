@@ -143,6 +143,7 @@ def _raw_body(environ: dict[str, Any], max_bytes: int) -> bytes:
 def _view(operation: Operation, validator: RequestValidator, handler: Handler,
           sandbox: Sandbox, max_body: int) -> Callable[..., Response]:
     needs_key = operation.scope is not None
+    reads_key = operation.reads_key  # keyless operations (security: [{}]) ignore a sent key
     has_body = operation.body_schema is not None
     reads_query = bool(validator.query.parameters)  # an operation without query parameters ignores them
 
@@ -151,7 +152,7 @@ def _view(operation: Operation, validator: RequestValidator, handler: Handler,
         authorization = environ.get("HTTP_AUTHORIZATION")
         key = None
         quota_headers: dict[str, str] = {}
-        if needs_key or authorization:
+        if needs_key or (authorization and reads_key):
             key = sandbox.keys.authenticate(authorization)
             g.org_id = key["organization_id"]
             quota_headers = sandbox.limiter.hit(key["id"]).headers()

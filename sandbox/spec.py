@@ -158,6 +158,17 @@ class Operation:
         return is_control_path(self.path)
 
     @property
+    def reads_key(self) -> bool:
+        """Whether a sent ``Authorization`` header is authenticated (a bad key then being a 401).
+
+        Always when the operation needs a scope; on an open one only if its ``security`` offers a key as
+        an option (``[{}, bearerAuth: []]``: GET /api/v1/health). A keyless operation (``security: [{}]``)
+        ignores the header: keyless means keyless."""
+        if self.scope is not None:
+            return True
+        return any(requirement for requirement in self.raw.get("security", [{"bearerAuth": []}]))
+
+    @property
     def handler_module(self) -> str:
         """Where its handler lives: tag ``leads`` → ``sandbox.resources.leads``, tag ``sandbox-clock`` →
         ``sandbox.resources.control.clock``."""
