@@ -41,10 +41,16 @@ def _parsed(loader: type) -> dict[str, Any]:
     return yaml.load(load_spec_text(), Loader=loader)  # noqa: S506 - safe loader
 
 
+class _PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Writes shared nodes (openapi.yaml's anchors) out in full: no ``&id001`` aliases served."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def as_yaml(document: dict[str, Any]) -> str:
     """A document as YAML, keys in the document's own order."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def resolve(spec: dict[str, Any], node: Any) -> Any:
