@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .durations import parse_duration
-from .errors import server_error_body
+from .base.durations import parse_duration
+from .base.errors import server_error_body
 
 
 @dataclass
@@ -35,7 +35,9 @@ class SandboxHandle:
 
     @property
     def sandbox(self) -> Any:
-        return self.app.extensions["eal_sandbox"]
+        from .web.app import sandbox_of
+
+        return sandbox_of(self.app)
 
     @property
     def clock(self) -> Any:
@@ -88,7 +90,7 @@ class JsonErrorsHandler(WSGIRequestHandler):
 
 class _Server:
     def __init__(self, config: dict[str, Any]) -> None:
-        from .app import create_app
+        from .web.app import create_app, sandbox_of
 
         self.app = create_app(config)
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, self.app, threaded=True,
@@ -97,11 +99,11 @@ class _Server:
         self.thread.start()
         port = self.server.server_port
         self.handle = SandboxHandle(f"http://127.0.0.1:{port}", self.app,
-                                    _keys_by_role(self.app.extensions["eal_sandbox"]))
+                                    _keys_by_role(sandbox_of(self.app)))
 
     def stop(self) -> None:
         self.server.shutdown()
-        self.app.extensions["eal_sandbox"].close()
+        self.app.extensions["eal_sandbox"].close()  # the runtime: every sandbox of the app
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

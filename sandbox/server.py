@@ -10,7 +10,7 @@ from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
-from .errors import server_error_body
+from .base.errors import server_error_body
 
 
 class SandboxServer(BaseApplication):  # type: ignore[misc]

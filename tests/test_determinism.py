@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sandbox.app import sandbox_of
-from tests.conftest import auth, make_app
+from sandbox.web.app import sandbox_of
+from tests.support import auth, make_app
 
 SMALL_WORLD = {"LEADS_PER_ORG": 60}
 READS = ["/leads", "/leads?limit=7&pipeline_stage=won", "/calls", "/calls?classification=water",

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from sandbox.spec import control_document, is_control_path, load_spec, operations, v1_document
+from sandbox.base.spec import control_document, is_control_path, load_spec, operations, v1_document
 
-SPEC = load_spec()
+SPEC = load_spec().copy()
 DOCUMENTS = {"/openapi": v1_document(SPEC), "/_sandbox/openapi": control_document(SPEC)}
 
 
@@ -68,7 +68,7 @@ def test_the_control_plane_is_every_sandbox_path_and_nothing_else():
 
 
 def test_a_new_control_path_lands_in_the_control_document_by_its_prefix():
-    spec = load_spec()
+    spec = load_spec().copy()
     spec["paths"]["/_sandbox/sandboxes"] = {"get": {
         "operationId": "list_sandboxes", "tags": ["sandbox-sandboxes"], "responses": {"200": {
             "description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}

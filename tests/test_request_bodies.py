@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import send_raw
+from tests.support import send_raw
 
 LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "source": "website"}
 

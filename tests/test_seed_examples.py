@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from openapi_schema_validator import OAS31Validator
 
-from sandbox.spec import load_spec, operations, resolve, v1_document
-from tests.conftest import auth
+from sandbox.base.spec import load_spec, operations, resolve, v1_document
+from tests.support import auth
 from tests.test_spec import FORMATS
 
-DOCUMENT = v1_document(load_spec())
+DOCUMENT = v1_document(load_spec().document)
 BY_ID = {operation.id: operation for operation in operations(DOCUMENT)}
 
 SEED_EXAMPLES: list[tuple[str, Any]] = [

@@ -16,7 +16,7 @@ from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from sandbox.spec import resolve as resolve_in
+from sandbox.base.spec import resolve as resolve_in
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -149,7 +149,7 @@ def test_example_matches_its_schema(example: Any, schema: Any) -> None:
 
 
 def test_the_inline_scenario_requires_what_the_loader_requires() -> None:
-    from sandbox.scenarios.schema import SCENARIO_SCHEMA
+    from sandbox.services.scenarios.schema import SCENARIO_SCHEMA
 
     body = SPEC["paths"]["/_sandbox/scenarios/active"]["post"]["requestBody"]["content"]["application/json"]
     inline = body["schema"]["properties"]["scenario"]

@@ -21,13 +21,13 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from sandbox.app import reference_openapi
-from sandbox.errors import ApiError
-from sandbox.spec import load_spec, operations, resolve
-from sandbox.validation import RequestValidator
+from sandbox.base.errors import ApiError
+from sandbox.base.spec import load_spec, resolve
+from sandbox.services.validation import RequestValidator
+from sandbox.web.app import reference_openapi
 
-SPEC = load_spec()
-OPERATIONS = [op for op in operations(SPEC) if op.path.startswith("/api/v1")]
+SPEC = load_spec().document
+OPERATIONS = [op for op in load_spec().operations if op.path.startswith("/api/v1")]
 EXAMPLES_PER_OPERATION = 40
 verdicts: Counter[str] = Counter()
 

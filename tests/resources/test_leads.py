@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.clock import isoformat
+from tests.support import FROZEN_AT, auth
 
 NOW = isoformat(FROZEN_AT)
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")

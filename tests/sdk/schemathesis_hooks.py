@@ -12,7 +12,7 @@ from typing import Any
 
 import schemathesis
 
-from sandbox.scenarios.loader import available, load
+from sandbox.services.scenarios.loader import available, load
 
 FAULT_INJECTING = frozenset(name for name in available() if load(name).faults or load(name).rate_limit)
 

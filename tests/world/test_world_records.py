@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from world_fixtures import ANCHOR, KINDS, Seeded
 
-from sandbox.clock import isoformat, parse_iso
+from sandbox.base.clock import isoformat, parse_iso
+from tests.world.seeded import ANCHOR, KINDS, Seeded
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 ID_FORMATS = {
