@@ -1,84 +1,222 @@
 """Composition: the one place that wires services together.
 
-``build_sandbox`` builds one sandbox — its clock, store, seeded world, keys, limits, webhooks,
-audit log, journal, signed URLs and scenario state — each service getting its collaborators in its
-constructor. ``SandboxDirectory`` holds the sandboxes of a process and finds a request's sandbox
-from its key; ``Runtime`` is what the web layer serves: the directory, the operation registry, the
-control plane and the request pipeline.
+``SandboxDirectory`` builds and holds the sandboxes of a process: each is a whole world with its
+own keys, clock, scheduler, journal, scenarios, limits, subscriptions and deliveries, over an
+immutable seeded base shared by every sandbox of the same seed and size (``SeededWorlds``). What the
+sandboxes share is process-wide: the base, the timer thread (``Ticker``) and the webhook delivery
+workers (``Transport``). ``Runtime`` is what the web layer serves: the directory, the operation
+registry, the control plane and the request pipeline.
 """
 
 from __future__ import annotations
 
-import random
+import dataclasses
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .base.clock import Clock
-from .base.ids import IdFactory
+from .base.clock import Clock, Ticker
+from .base.errors import NotFound, Unauthorized
+from .base.ids import IdFactory, random_token, run_time_ids
 from .base.settings import Settings
-from .base.store import MemoryStore
+from .base.store import MemoryStore, OverlayStore, SeededBase
 from .operations.control import ControlPlane
 from .operations.pipeline import RequestPipeline
 from .operations.registry import OperationRegistry, registry
 from .services.audit import AuditLog
-from .services.auth import ApiKey, KeyRing
-from .services.bundle import SandboxServices
+from .services.auth import ApiKey, KeyRing, bearer_token
+from .services.bundle import Lifetime, SandboxServices
 from .services.journal import Journal
 from .services.limits import RequestLimits, Window
 from .services.scenarios import ScenarioBehaviour, ScenarioRuns
-from .services.signed_urls import SignedUrls, seeded_signing_key
-from .services.webhooks import RetrySchedule, WebhookService
+from .services.signed_urls import SignedUrls
+from .services.webhooks import RetrySchedule, Transport, WebhookService
 from .services.webhooks.recorder import EmittedEvents
 from .services.world import WorldInfo, build_world
 
+SWEEP_SECONDS = 30.0  # how often expired sandboxes are looked for (a request to one finds it at once)
 
-def _world_anchor(clock: Clock) -> datetime:
-    # Anchor the world on the hour so two instances started close together agree.
-    now = clock.now()
+
+def world_anchor(settings: Settings) -> datetime:
+    """The instant the seeded world is anchored on: the hour the process (or its clock) started, so
+    sandboxes made in one process, and two processes started in the same hour, agree."""
+    now = Clock(settings.CLOCK_START, frozen=True).now()
     anchor = now.replace(minute=0, second=0, microsecond=0)
     return anchor - timedelta(seconds=1) if anchor == now else anchor
 
 
-def build_sandbox(settings: Settings) -> SandboxServices:
-    """One sandbox, seeded from ``settings`` and wired; its clock's ticker is started."""
-    clock = Clock(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
-    store = MemoryStore()
-    ids = IdFactory(random.Random(settings.SEED))
-    anchor = _world_anchor(clock)
-    world: WorldInfo = build_world(store, seed=settings.SEED, anchor=anchor, ids=ids,
-                                   leads_per_org=settings.LEADS_PER_ORG)
-    emitted = EmittedEvents()
-    webhooks = WebhookService(
-        store, clock, ids,
-        schedule=RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS),
-        timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
-        observers=(emitted.observe,))
-    behaviour = ScenarioBehaviour(settings.SEED)
-    limits = RequestLimits(clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW), behaviour.window_for)
-    sandbox = SandboxServices(
-        settings=settings, clock=clock, store=store, ids=ids, world=world, keys=KeyRing(world.keys),
-        limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
-        journal=Journal(), signed_urls=SignedUrls(seeded_signing_key(settings.SEED), clock),
-        behaviour=behaviour, runs=ScenarioRuns(clock, behaviour, limits),
-        _snapshot=store.snapshot(), _ids_state=ids.state())
-    clock.start()
-    return sandbox
+@dataclass(frozen=True, eq=False)
+class SeededWorld:
+    """A seed's world built once: its frozen records and what names them."""
+
+    base: SeededBase
+    info: WorldInfo
+
+
+class SeededWorlds:
+    """One ``SeededWorld`` per (seed, leads per organization, anchor), kept while a sandbox uses it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[int, int, datetime], SeededWorld] = {}
+        self._users: dict[tuple[int, int, datetime], int] = {}
+
+    def acquire(self, seed: int, leads_per_org: int, anchor: datetime) -> SeededWorld:
+        """The world of that seed and size (built on first use); ``release`` it when done."""
+        key = (seed, leads_per_org, anchor)
+        with self._lock:  # one build at a time: two sandboxes of a new seed share the first build
+            world = self._built.get(key)
+            if world is None:
+                store = MemoryStore()
+                info = build_world(store, seed=seed, anchor=anchor, ids=IdFactory.seeded(seed),
+                                   leads_per_org=leads_per_org)
+                world = self._built[key] = SeededWorld(SeededBase(store), info)
+            self._users[key] = self._users.get(key, 0) + 1
+        return world
+
+    def release(self, seed: int, leads_per_org: int, anchor: datetime) -> None:
+        """One sandbox of that world is gone; the last one takes the world with it."""
+        key = (seed, leads_per_org, anchor)
+        with self._lock:
+            users = self._users.get(key, 0) - 1
+            if users > 0:
+                self._users[key] = users
+            else:
+                self._users.pop(key, None)
+                self._built.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._built)
 
 
 class SandboxDirectory:
-    """The sandboxes of this process, and which one a key belongs to."""
+    """The sandboxes of this process, which one a key belongs to, and their lifetimes."""
 
-    def __init__(self, default: SandboxServices) -> None:
-        self.default = default
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.anchor = world_anchor(settings)
+        self.worlds = SeededWorlds()
+        self.ticker = Ticker()
+        self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS)
+        self._lock = threading.RLock()
+        self._sandboxes: dict[str, SandboxServices] = {}
+        self._tokens: dict[str, str] = {}  # token -> sandbox id
+        self._sweeper = Clock(ticker=self.ticker)
+        self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), self._sweep_and_reschedule)
+        # The sandbox made at start-up never expires and keeps the seed's tokens (`eal-sandbox keys`).
+        self.default = self.create(seeded_tokens=True, ttl=None)
+
+    # TokenIndex ----------------------------------------------------------------------------------
+
+    def claim(self, token: str, sandbox_id: str) -> None:
+        with self._lock:
+            self._tokens[token] = sandbox_id
+
+    def release(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    # Sandboxes -----------------------------------------------------------------------------------
+
+    def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
+               ttl: timedelta | None = None, seeded_tokens: bool = False) -> SandboxServices:
+        """A new sandbox of ``seed`` (the server's by default), ready to serve."""
+        settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
+                                       LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
+        world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
+        sandbox = self._build(settings, world, ttl, seeded_tokens)
+        with self._lock:
+            self._sandboxes[sandbox.id] = sandbox
+        return sandbox
+
+    def _build(self, settings: Settings, world: SeededWorld, ttl: timedelta | None,
+               seeded_tokens: bool) -> SandboxServices:
+        sandbox_id = random_token("sbx_", 24)
+        clock = Clock(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN, ticker=self.ticker)
+        store = OverlayStore(world.base)
+        ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
+        emitted = EmittedEvents()
+        retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
+        webhooks = WebhookService(store, clock, ids, transport=self.transport, owner=sandbox_id,
+                                  observers=(emitted.observe,), schedule=retries)
+        behaviour = ScenarioBehaviour(settings.SEED)
+        limits = RequestLimits(clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW), behaviour.window_for)
+        seeded_keys = tuple(world.info.keys if seeded_tokens else
+                            ({**key, "token": random_token("eal_test_")} for key in world.info.keys))
+        return SandboxServices(
+            id=sandbox_id, settings=settings, lifetime=Lifetime(ttl), clock=clock, store=store, ids=ids,
+            world=world.info, seeded_keys=seeded_keys, keys=KeyRing(seeded_keys, sandbox_id=sandbox_id, index=self),
+            limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
+            journal=Journal(), signed_urls=SignedUrls(clock, sandbox_id), behaviour=behaviour,
+            runs=ScenarioRuns(clock, behaviour, limits), _ids_state=ids.state())
+
+    def find(self, sandbox_id: str) -> SandboxServices | None:
+        with self._lock:
+            sandbox = self._sandboxes.get(sandbox_id)
+        if sandbox is not None and sandbox.lifetime.expired():
+            self.delete(sandbox)
+            return None
+        return sandbox
+
+    def delete(self, sandbox: SandboxServices) -> None:
+        """Forget a sandbox: its keys stop working at once, its timers and deliveries are dropped."""
+        with self._lock:
+            if self._sandboxes.pop(sandbox.id, None) is None:
+                return
+        sandbox.close()
+        self.worlds.release(sandbox.settings.SEED, sandbox.settings.LEADS_PER_ORG, self.anchor)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sandboxes)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete every expired sandbox; returns how many."""
+        with self._lock:
+            expired = [sandbox for sandbox in self._sandboxes.values() if sandbox.lifetime.expired(now)]
+        for sandbox in expired:
+            self.delete(sandbox)
+        return len(expired)
+
+    def _sweep_and_reschedule(self) -> None:
+        try:
+            self.sweep()
+        finally:
+            self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), self._sweep_and_reschedule)
+
+    # The pipeline's Sandboxes ---------------------------------------------------------------------
 
     def authenticate(self, authorization: str | None) -> tuple[SandboxServices, ApiKey]:
-        return self.default, self.default.keys.authenticate(authorization)
+        token = bearer_token(authorization)
+        with self._lock:
+            sandbox_id = self._tokens.get(token)
+        sandbox = None if sandbox_id is None else self.find(sandbox_id)
+        key = None if sandbox is None else sandbox.keys.find(token)
+        if sandbox is None or key is None:
+            raise Unauthorized("Unknown API key: it is not a key of any live sandbox here (a deleted or "
+                               "expired sandbox's keys stop working)")
+        sandbox.lifetime.touch()
+        return sandbox, key
 
-    def anonymous(self) -> SandboxServices:
-        return self.default
+    def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
+        """The sandbox a request without a key acts in: the one it names, else the start-up one."""
+        if sandbox_id is None:
+            return self.default
+        sandbox = self.find(sandbox_id)
+        if sandbox is None:
+            raise NotFound(f"No live sandbox '{sandbox_id}' (deleted or expired)", details={"sandbox": sandbox_id})
+        return sandbox
 
     def close(self) -> None:
-        self.default.close()
+        with self._lock:
+            sandboxes = list(self._sandboxes.values())
+            self._sandboxes.clear()
+        for sandbox in sandboxes:
+            sandbox.close()
+        self._sweeper.stop()
+        self.ticker.stop()
+        self.transport.close()
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +239,9 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """The process's operations (built once) over a directory holding one sandbox of ``settings``."""
+    """The process's operations (built once) over a directory of sandboxes made from ``settings``."""
     operations = registry()
-    control = ControlPlane(operations)
-    sandboxes = SandboxDirectory(build_sandbox(settings))
+    sandboxes = SandboxDirectory(settings)
+    control = ControlPlane(operations, sandboxes)
     return Runtime(settings, sandboxes, operations, control, RequestPipeline(operations, sandboxes, control))
+

@@ -1,4 +1,5 @@
-"""Signed URLs: deterministic per seed and clock, refused when tampered, gone when expired; served over HTTP."""
+"""Signed URLs: stable within a sandbox, keyed per sandbox (a URL opens in no other), refused when tampered,
+gone when expired; served over HTTP."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.base.errors import ApiError
-from sandbox.base.settings import Settings
-from sandbox.composition import build_sandbox
 from sandbox.services.bundle import SandboxServices
 from sandbox.services.files import claim_summary_text, recording_bytes
+from sandbox.web.app import runtime_of
 from tests.support import FROZEN_AT
 
 BASE = "http://localhost"
@@ -51,18 +51,23 @@ def sign(sandbox: SandboxServices, path: str) -> str:
 
 def test_url_shape_and_one_hour_expiry(sandbox):
     url = sign(sandbox, "/_sandbox/recordings/call_abc")
-    assert re.fullmatch(rf"{BASE}/_sandbox/recordings/call_abc\?exp=\d+&sig=[0-9a-f]{{64}}", url)
+    assert re.fullmatch(rf"{BASE}/_sandbox/recordings/call_abc\?sandbox={sandbox.id}&exp=\d+&sig=[0-9a-f]{{64}}", url)
     assert int(signed_parts(url)[1]) == int(FROZEN_AT.timestamp()) + 3600
 
 
-def test_urls_are_deterministic_per_seed_and_clock(sandbox):
+def test_urls_are_stable_within_a_sandbox_and_keyed_per_sandbox(app, client, sandbox):
     path = "/_sandbox/recordings/call_abc"
     assert sign(sandbox, path) == sign(sandbox, path)
-    other = build_sandbox(Settings(SEED=8, LEADS_PER_ORG=10, CLOCK_START=FROZEN_AT, CLOCK_FROZEN=True))
+    assert parse_qs(urlsplit(sign(sandbox, path)).query)["sandbox"] == [sandbox.id]
+    other = runtime_of(app).sandboxes.create(seed=sandbox.settings.SEED)  # the same seed, the same records
     try:
         assert signed_parts(sign(other, path))[2] != signed_parts(sign(sandbox, path))[2]
+        call_record = first(sandbox, "call", status="completed")
+        mine = sign(sandbox, f"/_sandbox/recordings/{call_record['id']}")
+        forged = mine.replace(sandbox.id, other.id)  # another sandbox's key does not verify this signature
+        assert fetch(client, mine).status_code == 200 and fetch(client, forged).status_code == 403
     finally:
-        other.close()
+        runtime_of(app).sandboxes.delete(other)
     before = sign(sandbox, path)
     sandbox.clock.advance(timedelta(seconds=1))
     assert sign(sandbox, path) != before

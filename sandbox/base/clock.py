@@ -1,9 +1,9 @@
-"""The one clock every timestamp, TTL, expiry and "ready at" in the sandbox comes from.
+"""The clock every timestamp, TTL, expiry and "ready at" of one sandbox comes from.
 
 A ``Clock`` runs in real time by default. It can be frozen at an instant or shifted
 (``advance``), which makes it a virtual clock: tasks scheduled with ``call_at`` fire in
-time order as soon as they are due — on ``advance`` synchronously, otherwise from a
-background ticker thread started with ``start``.
+time order as soon as they are due — on ``advance`` synchronously, otherwise from the process's
+``Ticker``, one thread that fires the due tasks of every sandbox's clock in real time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -50,7 +52,7 @@ class _Task:
 class Clock:
     """Real time plus an offset, optionally frozen; schedules callbacks at instants."""
 
-    def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
+    def __init__(self, start: datetime | None = None, frozen: bool = False, ticker: Ticker | None = None) -> None:
         self._offset = timedelta(0) if start is None else utc(start) - self._real_now()
         self._frozen_at: datetime | None = utc(start) if (frozen and start) else None
         if frozen and start is None:
@@ -60,9 +62,8 @@ class Clock:
         self._order = itertools.count()
         self._lock = threading.RLock()
         self._firing = threading.Lock()
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self._ticker = ticker
+        self._stopped = False
 
     @staticmethod
     def _real_now() -> datetime:
@@ -83,8 +84,12 @@ class Clock:
         cancellable handle."""
         task = _Task(utc(due), next(self._order), action)
         with self._lock:
+            if self._stopped:
+                task.cancel()
+                return task
             heapq.heappush(self._tasks, task)
-        self._wake.set()
+        if self._ticker is not None:
+            self._ticker.watch(self)
         return task
 
     def advance(self, delta: timedelta) -> list[datetime]:
@@ -103,6 +108,8 @@ class Clock:
                 fired.append(task.due)
                 self._run(task)
             self._set_now(target)
+        if self._ticker is not None:
+            self._ticker.watch(self)  # what is left may now fall due sooner in real time
         return fired
 
     def _set_now(self, instant: datetime) -> None:
@@ -147,22 +154,100 @@ class Clock:
                 task.cancel()
             self._tasks.clear()
 
-    def start(self) -> None:
-        """Start the background ticker that fires due tasks in real time."""
-        if self._ticker is None:
-            self._ticker = threading.Thread(target=self._tick, name="sandbox-clock", daemon=True)
-            self._ticker.start()
+    def seconds_until_due(self) -> float | None:
+        """Real seconds until the next task falls due (0: now), or None if none will in real time."""
+        with self._lock:
+            while self._tasks and self._tasks[0].cancelled:
+                heapq.heappop(self._tasks)
+            if not self._tasks:
+                return None
+            wait = (self._tasks[0].due - self.now()).total_seconds()
+        if wait > 0 and self._frozen_at is not None:
+            return None  # a frozen clock reaches it only when advanced
+        return max(0.0, wait)
+
+    def stop(self) -> None:
+        """Cancel every pending task and take no more (the sandbox is gone)."""
+        with self._lock:
+            self._stopped = True
+            for task in self._tasks:
+                task.cancel()
+            self._tasks.clear()
+        if self._ticker is not None:
+            self._ticker.forget(self)
+
+
+class Ticker:
+    """One thread firing the due tasks of many clocks in real time (one clock per sandbox).
+
+    It keeps a heap of (real instant, clock) entries: a clock is pushed when it gets a task and
+    whenever it is advanced (which can bring a task nearer), so the thread sleeps until the earliest
+    entry. Stale entries are harmless: a clock with nothing due yet is pushed again for its next task.
+    Due clocks fire on a few worker threads, so one sandbox's slow task (a scenario step waiting for
+    its deliveries) does not hold up the timers of every other sandbox.
+    """
+
+    def __init__(self, workers: int = 4) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[float, int, Clock]] = []
+        self._firing: set[Clock] = set()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox-timers")
+        self._order = itertools.count()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-ticker", daemon=True)
+        self._thread.start()
+
+    def watch(self, clock: Clock) -> None:
+        """Fire ``clock``'s next task when real time reaches it."""
+        wait = clock.seconds_until_due()
+        if wait is None:
+            return
+        with self._lock:
+            earliest = not self._heap or time.monotonic() + wait < self._heap[0][0]
+            heapq.heappush(self._heap, (time.monotonic() + wait, next(self._order), clock))
+        if earliest:
+            self._wake.set()
+
+    def forget(self, clock: Clock) -> None:
+        """Drop a stopped clock's entries."""
+        with self._lock:
+            self._heap = [entry for entry in self._heap if entry[2] is not clock]
+            heapq.heapify(self._heap)
+
+    def watching(self) -> int:
+        """How many clocks have an entry (a clock may have several)."""
+        with self._lock:
+            return len({id(entry[2]) for entry in self._heap})
 
     def stop(self) -> None:
         self._stopped.set()
         self._wake.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _tick(self) -> None:
+    def _run(self) -> None:
         while not self._stopped.is_set():
-            self.run_due()
-            with self._lock:
-                head = self._tasks[0].due if self._tasks else None
-            wait = 0.5 if head is None else max(0.0, min(0.5, (head - self.now()).total_seconds()))
-            self._wake.wait(wait)
             self._wake.clear()
+            with self._lock:
+                now = time.monotonic()
+                due: dict[Clock, None] = {}
+                while self._heap and self._heap[0][0] <= now:
+                    due[heapq.heappop(self._heap)[2]] = None
+                starting = [clock for clock in due if clock not in self._firing]  # a firing one re-watches itself
+                self._firing.update(starting)
+                sleep = None if not self._heap else self._heap[0][0] - now
+            for clock in starting:
+                try:
+                    self._pool.submit(self._fire, clock)
+                except RuntimeError:  # shut down
+                    return
+            if not due:
+                self._wake.wait(sleep)
 
+    def _fire(self, clock: Clock) -> None:
+        try:
+            clock.run_due()
+        finally:
+            with self._lock:
+                self._firing.discard(clock)
+            self.watch(clock)

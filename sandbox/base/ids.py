@@ -2,13 +2,19 @@
 
 UUIDs for organizations, leads, prospects, webhooks, grants and audit events; short
 lowercase base-36 suffixes behind a prefix for the rest (``ctnt_3p9w7m2q4r``,
-``call_q4n8p2w7``, ``clm_8w3p1m``, ``whsec_…``). All come from a seeded ``random.Random``
-so the same seed and the same requests give the same ids.
+``call_q4n8p2w7``, ``clm_8w3p1m``, ``whsec_…``).
+
+The seeded world's ids come from a ``random.Random`` seeded with the world seed, so a seed always
+builds the same world. Ids minted at run time (records, events, deliveries, secrets) come from
+``run_time_ids``: random by default, so they never repeat across sandboxes, resets and restarts;
+reproducible (seeded) only when asked for, for snapshot tests.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 import string
 
 _ALNUM = string.ascii_lowercase + string.digits
@@ -39,6 +45,11 @@ class IdFactory:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
 
+    @classmethod
+    def seeded(cls, seed: int) -> IdFactory:
+        """The id source a world of ``seed`` is built with: the same seed, the same ids."""
+        return cls(random.Random(seed))
+
     def uuid(self) -> str:
         """A version-4 UUID from 128 random bits: exactly ``str(uuid.UUID(int=bits, version=4))``,
         formatted without building the UUID object (ids are made on every write)."""
@@ -63,3 +74,13 @@ class IdFactory:
 
     def restore(self, state: object) -> None:
         self._rng.setstate(state)  # type: ignore[arg-type]
+
+
+def run_time_ids(seed: int, reproducible: bool) -> IdFactory:
+    """The id source of a sandbox's run-time writes: fresh randomness, or seeded from ``seed``."""
+    return IdFactory(random.Random(f"{seed}|run-time" if reproducible else os.urandom(32)))
+
+
+def random_token(prefix: str, length: int = 32) -> str:
+    """An unguessable ``prefix`` + lowercase alphanumerics, from the operating system's randomness."""
+    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))

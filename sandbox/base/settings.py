@@ -24,6 +24,8 @@ class Settings:
     WEBHOOK_TIMEOUT: float = 5.0         # seconds per delivery attempt
     ALLOW_PRIVATE_WEBHOOKS: bool = False  # self-hosted opt-in: private ranges (never link-local/metadata)
     CORS_ORIGINS: str = "*"
+    SANDBOX_TTL: int = 7200              # seconds a created sandbox lives idle before it expires (use extends it)
+    REPRODUCIBLE_IDS: bool = False       # True = run-time ids and secrets seeded from SEED (snapshot tests only)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:

@@ -1,4 +1,5 @@
-"""The orchestration the control plane asks for: starting a scenario, running a trigger.
+"""The orchestration the control plane asks for: minting and deleting sandboxes, starting a scenario,
+running a trigger.
 
 ``ControlPlane`` is the ``Orchestration`` every ``ApiRequest`` carries (``request.control``): control
 handlers live below this layer, so they reach the scenario runner and the triggers through it.
@@ -6,22 +7,43 @@ handlers live below this layer, so they reach the scenario runner and the trigge
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 from ..base.errors import Conflict
 from ..resources.request import ApiRequest
+from ..services.bundle import SandboxServices
 from ..services.scenarios import Run, Scenario
 from .registry import OperationRegistry
 from .scenario_runner import ScenarioRunner
 from .triggers import TriggerError, trigger
 
 
-class ControlPlane:
-    """Scenario runs and triggers for the requests of any sandbox of the process."""
+class SandboxLifecycle(Protocol):
+    """Where sandboxes are made and forgotten (the composition layer's directory)."""
 
-    def __init__(self, registry: OperationRegistry) -> None:
-        self.registry = registry
+    def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
+               ttl: timedelta | None = None, seeded_tokens: bool = False) -> SandboxServices: ...
+
+    def delete(self, sandbox: SandboxServices) -> None: ...
+
+
+class ControlPlane:
+    """Sandboxes, scenario runs and triggers for the requests of any sandbox of the process."""
+
+    def __init__(self, registry: OperationRegistry, sandboxes: SandboxLifecycle) -> None:
+        self.registry, self.sandboxes = registry, sandboxes
         self.scenarios = ScenarioRunner(registry, self)
+
+    def create_sandbox(self, request: ApiRequest, *, seed: int | None, leads_per_org: int | None,
+                       ttl: timedelta, scenario: Scenario | None) -> SandboxServices:
+        sandbox = self.sandboxes.create(seed=seed, leads_per_org=leads_per_org, ttl=ttl)
+        if scenario is not None:
+            self.scenarios.start(sandbox, scenario, None, base_url=request.base_url)
+        return sandbox
+
+    def delete_sandbox(self, request: ApiRequest) -> None:
+        self.sandboxes.delete(request.sandbox)
 
     def start_scenario(self, request: ApiRequest, scenario: Scenario) -> Run:
         return self.scenarios.start(request.sandbox, scenario, request.org_id, base_url=request.base_url)

@@ -42,8 +42,9 @@ class Sandboxes(Protocol):
         """The sandbox and key an ``Authorization`` header names, or the 401 saying why not."""
         ...
 
-    def anonymous(self) -> SandboxServices:
-        """The sandbox a request without a key acts in."""
+    def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
+        """The sandbox a request without a key acts in: the one it names (a signed URL's ``sandbox``
+        parameter), else the sandbox made at start-up; 404 for one that is gone."""
         ...
 
 
@@ -61,6 +62,7 @@ class Incoming:
     prefer: str | None = None
     correlation_id: str | None = None
     acting_organization: str | None = None  # the X-EAL-Organization header
+    sandbox_id: str | None = None  # the sandbox a keyless request names (a signed URL's ``sandbox``)
 
 
 @dataclass(slots=True)
@@ -115,7 +117,7 @@ class RequestPipeline:
         if operation.scope is not None or (authorization and operation.reads_key):
             exchange.sandbox, exchange.key = self.sandboxes.authenticate(authorization)
         else:
-            exchange.sandbox = self.sandboxes.anonymous()
+            exchange.sandbox = self.sandboxes.anonymous(exchange.incoming.sandbox_id)
 
     def rate_limit(self, exchange: Exchange) -> None:
         if exchange.key is not None:

@@ -8,6 +8,7 @@ runs (a scenario timeline, a trigger), the ``Orchestration`` in ``request.contro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from ..base.clock import isoformat
@@ -28,6 +29,15 @@ class Orchestration(Protocol):
 
     def trigger(self, request: ApiRequest, event_type: str) -> dict[str, Any]:
         """Make the state behind one webhook event for the caller's organization."""
+        ...
+
+    def create_sandbox(self, request: ApiRequest, *, seed: int | None, leads_per_org: int | None,
+                       ttl: timedelta, scenario: Scenario | None) -> SandboxServices:
+        """Mint a new sandbox (and put ``scenario`` in force in it for every organization)."""
+        ...
+
+    def delete_sandbox(self, request: ApiRequest) -> None:
+        """Forget the caller's sandbox: its keys, timers and deliveries."""
         ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..base.errors import Forbidden, LiveKeyRefused, Unauthorized
 
@@ -13,10 +13,24 @@ LIVE_PREFIX = "eal_live_"
 ApiKey = dict[str, Any]
 
 
-class KeyRing:
-    """One sandbox's API keys, looked up by token, in a stable order (as issued)."""
+class TokenIndex(Protocol):
+    """Which sandbox holds a token: the process's directory of sandboxes implements it."""
 
-    def __init__(self, keys: Iterable[Mapping[str, Any]]) -> None:
+    def claim(self, token: str, sandbox_id: str) -> None: ...
+
+    def release(self, token: str) -> None: ...
+
+
+class KeyRing:
+    """One sandbox's API keys, looked up by token, in a stable order (as issued).
+
+    Every token it takes or drops is told to ``index`` (when given), so a request's key finds its
+    sandbox among all the sandboxes of the process.
+    """
+
+    def __init__(self, keys: Iterable[Mapping[str, Any]], *, sandbox_id: str = "",
+                 index: TokenIndex | None = None) -> None:
+        self.sandbox_id, self._index = sandbox_id, index
         self._lock = threading.Lock()
         self._by_token: dict[str, ApiKey] = {}
         self.replace(keys)
@@ -28,12 +42,23 @@ class KeyRing:
         """Make a newly issued key usable at once."""
         with self._lock:
             self._by_token[key["token"]] = dict(key)
+            if self._index is not None:
+                self._index.claim(key["token"], self.sandbox_id)
 
     def replace(self, keys: Iterable[Mapping[str, Any]]) -> None:
         """Hold exactly ``keys`` from now on (a reset)."""
         fresh = {key["token"]: dict(key) for key in keys}
         with self._lock:
-            self._by_token = fresh
+            gone, self._by_token = set(self._by_token) - set(fresh), fresh
+            if self._index is not None:
+                for token in gone:
+                    self._index.release(token)
+                for token in fresh:
+                    self._index.claim(token, self.sandbox_id)
+
+    def clear(self) -> None:
+        """Drop every key (the sandbox is deleted): its tokens are unknown from now on."""
+        self.replace(())
 
     def find(self, token: str) -> ApiKey | None:
         return self._by_token.get(token)

@@ -1,4 +1,4 @@
-"""``SandboxServices``: the services of one sandbox, as the composition layer wired them.
+"""``SandboxServices``: one sandbox — its identity, lifetime and every service acting on its world.
 
 Handlers receive it on every request (``ApiRequest.sandbox``). It is built once per sandbox by
 ``sandbox.composition`` and never re-wired afterwards: each service got its collaborators in its
@@ -8,15 +8,18 @@ constructor. ``reset`` puts the sandbox (or one organization in it) back to its 
 from __future__ import annotations
 
 import random
+import threading
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base.clock import Clock
+from ..base.clock import Clock, isoformat
 from ..base.ids import IdFactory
 from ..base.settings import Settings
-from ..base.store import MemoryStore
+from ..base.store import OverlayStore
 from .audit import AuditLog
-from .auth import KeyRing
+from .auth import ApiKey, KeyRing
 from .journal import Journal
 from .limits import RequestLimits
 from .scenarios import ScenarioBehaviour, ScenarioRuns
@@ -26,15 +29,47 @@ from .webhooks.recorder import EmittedEvents
 from .world import WorldInfo
 
 
+class Lifetime:
+    """When a sandbox was made and when it expires: ``ttl`` after it was last used (None: never)."""
+
+    def __init__(self, ttl: timedelta | None) -> None:
+        self.ttl = ttl
+        self.created_at = datetime.now(UTC)
+        self._lock = threading.Lock()
+        self._last_used = time.time()
+
+    def touch(self) -> None:
+        with self._lock:
+            self._last_used = time.time()
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.ttl is None:
+            return None
+        return datetime.fromtimestamp(self._last_used, UTC) + self.ttl
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.ttl is not None and (now if now is not None else time.time()) >= self._last_used + \
+            self.ttl.total_seconds()
+
+    def view(self) -> dict[str, Any]:
+        expires = self.expires_at
+        return {"created_at": isoformat(self.created_at), "expires_at": None if expires is None else isoformat(expires),
+                "ttl_seconds": None if self.ttl is None else int(self.ttl.total_seconds())}
+
+
 @dataclass(frozen=True, eq=False)
 class SandboxServices:
-    """One sandbox: its seeded world and every service acting on it."""
+    """One sandbox: its seeded world, its keys and every service acting on it."""
 
+    id: str
     settings: Settings
+    lifetime: Lifetime
     clock: Clock
-    store: MemoryStore
+    store: OverlayStore
     ids: IdFactory
     world: WorldInfo
+    seeded_keys: tuple[ApiKey, ...]  # the seed's keys with this sandbox's tokens, network first
     keys: KeyRing
     limits: RequestLimits
     webhooks: WebhookService
@@ -44,8 +79,7 @@ class SandboxServices:
     signed_urls: SignedUrls
     behaviour: ScenarioBehaviour
     runs: ScenarioRuns
-    _snapshot: dict[str, Any] = field(repr=False)
-    _ids_state: object = field(repr=False)
+    _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:
         """A Random seeded from the world seed and ``parts``: same inputs, same draws."""
@@ -64,27 +98,25 @@ class SandboxServices:
             identity = [] if org_id is None or self.is_seeded(org_id) else [
                 ("organization", self.store.get("organization", None, org_id)),
                 *(("api_key", key) for key in self.store.scan("api_key", org_id))]
-            self.store.restore(self._snapshot, org_id)
+            self.store.reset(org_id)
             for kind, record in identity:
                 if record is not None:
                     self.store.insert(kind, record)
-        self.keys.replace(self._keys_in_order())
         if org_id is None:
+            self.keys.replace(self.seeded_keys)
             self.journal.reset()
             self.runs.stop_all()
             self.clock.reset()
-            self.ids.restore(self._ids_state)
+            if self.settings.REPRODUCIBLE_IDS:
+                self.ids.restore(self._ids_state)
             self.limits.clear()
         else:
             self.journal.clear(org_id)
             self.runs.stop(org_id)
 
-    def _keys_in_order(self) -> list[dict[str, Any]]:
-        """The stored keys in the ring's order, which is stable: it starts as the world lists its
-        keys (network first) and takes issued keys at the end."""
-        position = {key["id"]: index for index, key in enumerate(self.keys)}
-        return sorted(self.store.scan("api_key"), key=lambda key: position.get(key["id"], len(position)))
-
     def close(self) -> None:
+        """Stop everything the sandbox had pending (timers, deliveries) and forget its keys."""
+        self.runs.stop_all()
         self.clock.stop()
         self.webhooks.close()
+        self.keys.clear()

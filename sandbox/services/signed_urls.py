@@ -1,8 +1,10 @@
 """Signed, expiring URLs the sandbox serves itself: call recordings and claim summaries.
 
-A URL is ``{base_url}{path}?exp=<unix seconds>&sig=<hex HMAC-SHA256 of "path\\nexp">`` under the
-sandbox's signing key. A bad or missing signature is 403 ``invalid_signature``; a good one past
-``exp`` (sandbox clock) is 410 ``url_expired``.
+A URL is ``{base_url}{path}?sandbox=<sandbox id>&exp=<unix seconds>&sig=<hex HMAC-SHA256 of
+"path\\nexp">`` under the sandbox's own signing key (random per sandbox, never derived from anything
+public). ``sandbox`` says which sandbox serves the file; a URL signed by one sandbox's key verifies
+in no other. A bad or missing signature is 403 ``invalid_signature``; a good one past ``exp``
+(sandbox clock) is 410 ``url_expired``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import secrets
 from typing import Any
 
 from ..base.clock import Clock
@@ -18,16 +21,15 @@ from ..base.errors import ApiError, Forbidden
 URL_TTL_SECONDS = 3600
 
 
-def seeded_signing_key(seed: int) -> bytes:
-    """A signing key derived from the world seed: the same seed signs the same URLs."""
-    return hashlib.sha256(f"eal-sandbox/signed-urls/{seed}".encode()).digest()
+SANDBOX_PARAMETER = "sandbox"
 
 
 class SignedUrls:
     """Signs and checks the URLs of one sandbox."""
 
-    def __init__(self, key: bytes, clock: Clock) -> None:
-        self._key, self.clock = key, clock
+    def __init__(self, clock: Clock, sandbox_id: str, key: bytes | None = None) -> None:
+        self.clock, self.sandbox_id = clock, sandbox_id
+        self._key = key if key is not None else secrets.token_bytes(32)
 
     def _signature(self, path: str, exp: int) -> str:
         return hmac.new(self._key, f"{path}\n{exp}".encode(), hashlib.sha256).hexdigest()
@@ -35,7 +37,7 @@ class SignedUrls:
     def sign(self, base_url: str, path: str, ttl_seconds: int = URL_TTL_SECONDS) -> str:
         """An absolute URL for ``path`` that stays valid for ``ttl_seconds`` of sandbox time."""
         exp = math.floor(self.clock.now().timestamp()) + ttl_seconds
-        return f"{base_url}{path}?exp={exp}&sig={self._signature(path, exp)}"
+        return f"{base_url}{path}?{SANDBOX_PARAMETER}={self.sandbox_id}&exp={exp}&sig={self._signature(path, exp)}"
 
     def check(self, path: str, exp: Any, sig: Any) -> None:
         """Refuse a tampered or unsigned URL (403) and an expired one (410)."""

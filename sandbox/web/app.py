@@ -66,7 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _serve_spec(app)
     _init_errors(app)
     _init_request_ids(app, runtime)
-    docs.init_app(app, runtime)
+    docs.init_app(app)
     cors.init_app(app, runtime.settings)
     return app
 

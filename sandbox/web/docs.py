@@ -3,8 +3,10 @@
 Swagger UI's assets come from the installed ``swagger-ui-py`` package (no CDN at run time); the
 page shows the two served documents, switchable in its top bar — ``/openapi.json`` (the v1 API, the
 default) and ``/_sandbox/openapi.json`` (the control plane), both cut from the spec the router
-serves — and is pre-authorized with a sandbox key, chosen from a picker of every key in the world,
-so "Try it out" works at once.
+serves. Every visitor gets a personal sandbox: the page mints one (``POST /_sandbox/sandboxes``) on
+the first visit, keeps it in the browser's storage, replaces it once it has expired, and
+pre-authorizes "Try it out" with one of its keys; the picker lists only that sandbox's keys. The
+HTML itself carries no key.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from typing import Any
 from flask import Flask, Response, abort, redirect, render_template_string, send_from_directory, url_for
 
 from ..base.spec import load_spec
-from ..composition import Runtime
-from ..services.bundle import SandboxServices
 
 OWN_ASSETS = Path(__file__).resolve().parent / "static"
 SWAGGER_UI_ASSETS = Path(str(files("swagger_ui") / "static"))
@@ -37,6 +37,8 @@ PAGE = """<!doctype html>
 <body>
   <header class="sandbox-bar">
     <strong>{{ title }}</strong> <span class="badge">test mode · no real side effects</span>
+    <span id="sandbox-id" class="sandbox-id" title="Your personal sandbox">minting your sandbox…</span>
+    <button id="sandbox-new" type="button" title="Forget this sandbox and mint a fresh one">New sandbox</button>
     <label>Sandbox key <select id="sandbox-key"></select></label>
   </header>
   <div id="swagger-ui"></div>
@@ -57,19 +59,7 @@ def bearer_scheme(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def key_choices(sandbox: SandboxServices) -> tuple[list[dict[str, Any]], str | None]:
-    """Every sandbox key for the picker, and the default: the first location's admin key."""
-    names = {org["id"]: org["name"] for org in sandbox.store.scan("organization")}
-    choices = [{"token": key["token"], "scopes": list(key["scopes"]),
-                "organization": names.get(key["organization_id"], key["organization_id"])}
-               for key in sandbox.keys]
-    default = next((key["token"] for key in sandbox.keys
-                    if key["organization_id"] == sandbox.world.child_org_ids[0]
-                    and "admin" in key["scopes"]), None)
-    return choices, default
-
-
-def init_app(app: Flask, runtime: Runtime) -> None:
+def init_app(app: Flask) -> None:
     """Register the docs routes."""
     spec = load_spec()
     title, scheme = spec.title, bearer_scheme(spec.document)
@@ -80,8 +70,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
 
     @app.get("/docs")
     def api_reference() -> str:
-        keys, default = key_choices(runtime.sandbox)
-        config = {"documents": DOCUMENTS, "security_scheme": scheme, "keys": keys, "default_key": default}
+        config = {"documents": DOCUMENTS, "security_scheme": scheme, "sandboxes_url": "/_sandbox/sandboxes"}
         return render_template_string(PAGE, title=title, config=config)
 
     @app.get("/docs/assets/<path:name>")

@@ -31,6 +31,7 @@ from ..base.reply import Reply
 from ..base.spec import Operation
 from ..composition import Runtime
 from ..operations.pipeline import Incoming
+from ..services.signed_urls import SANDBOX_PARAMETER
 
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ENVIRON = "HTTP_X_CORRELATION_ID"
@@ -75,6 +76,7 @@ def register(app: Flask, runtime: Runtime) -> None:
 
 def _view(operation: Operation, runtime: Runtime, max_body: int) -> Callable[..., Response]:
     pipeline, operation_id = runtime.pipeline, operation.id
+    keyless = operation.scope is None  # only a keyless request names its sandbox (a signed URL does)
 
     def view(**path: str) -> Response:
         environ = request.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
@@ -83,7 +85,8 @@ def _view(operation: Operation, runtime: Runtime, max_body: int) -> Callable[...
             body=lambda: _read_json(environ, max_body), base_url=request.host_url.rstrip("/"),
             authorization=environ.get("HTTP_AUTHORIZATION"), prefer=environ.get("HTTP_PREFER"),
             correlation_id=environ.get(CORRELATION_ENVIRON),
-            acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"))
+            acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"),
+            sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None)
         exchange = pipeline.exchange(incoming)
         try:
             reply = pipeline.run(exchange)

@@ -76,6 +76,8 @@ KNOWN = [
     # A review names scope items of that claim (the seed's scope_a1… are not on a generated claim).
     Known("scope item of the claim", "positive_data_acceptance", only("POST /api/v1/claims/{id}/review"),
           semantic_400("exists")),
+    # A sandbox's ttl is a duration string from 1m to 7d: the bounds are in its description, not its pattern.
+    Known("sandbox ttl bounds", "positive_data_acceptance", only("POST /_sandbox/sandboxes"), semantic_400("range")),
     # An inline scenario is checked by the scenario loader (globs must match operationIds, …).
     Known("scenario loader", "positive_data_acceptance", only("POST /_sandbox/scenarios/active"),
           semantic_400("scenario")),

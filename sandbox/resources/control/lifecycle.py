@@ -6,18 +6,12 @@ from typing import Any
 
 from ...base.errors import Forbidden
 from ..request import ApiRequest
+from .sandboxes import access_keys
 
 
 def list_sandbox_keys(request: ApiRequest) -> dict[str, Any]:
-    """Every seeded key with its organization and scopes (the sandbox has no secrets)."""
-    organizations = {org["id"]: org for org in request.sandbox.store.scan("organization")}
-    return {"data": [
-        {"token": key["token"], "key_id": key["id"], "organization_id": key["organization_id"],
-         "organization_name": organizations.get(key["organization_id"], {}).get("name"),
-         "parent_organization_id": organizations.get(key["organization_id"], {}).get("parent_organization_id"),
-         "scopes": list(key["scopes"]), "label": key.get("label")}
-        for key in request.sandbox.keys
-    ]}
+    """The start-up sandbox's keys with their organizations and scopes (it guards nothing real)."""
+    return {"data": access_keys(request.sandbox, tokens=True)}
 
 
 def reset_sandbox(request: ApiRequest) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The signature format receivers verify is documented in ``signing.SIGNATURE_FORMA
 """
 
 from .schedule import RetrySchedule
-from .service import WebhookService
+from .service import Transport, WebhookService
 from .signing import (
     SIGNATURE_FORMAT_DOC,
     SignatureVerificationError,
@@ -23,6 +23,7 @@ __all__ = [
     "EndpointRefused",
     "RetrySchedule",
     "SignatureVerificationError",
+    "Transport",
     "WebhookService",
     "check_endpoint_url",
     "sign",

@@ -19,7 +19,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from .log import DeliveryLog
 from .retries import RetryQueue
 from .schedule import RetrySchedule
 from .subscriptions import EVENT_TYPES, Subscriptions, public_view
+from .workers import DeliveryWorkers
 
 logger = logging.getLogger("sandbox.webhooks")
 EventObserver = Callable[[Record], None]  # told of every event emitted, on the emitting thread
@@ -53,19 +53,37 @@ class _Job:
     epoch: Epoch
 
 
+class Transport:
+    """What every sandbox's webhook service shares: the delivery workers and the HTTP sender."""
+
+    def __init__(self, *, timeout: float = 5.0, allow_private: bool = False, workers: int = 8,
+                 per_owner: int | None = None, http_client: httpx.Client | None = None) -> None:
+        self.allow_private = allow_private
+        self.workers = DeliveryWorkers(workers, per_owner)
+        self._client, self._owns_client = http_client or default_client(timeout, workers), http_client is None
+        self.sender = Sender(self._client, timeout=timeout, allow_private=allow_private)
+
+    def close(self) -> None:
+        self.workers.shutdown()
+        if self._owns_client:
+            self._client.close()
+
+
 class WebhookService:
     """Signed, retried, logged delivery of every organization's events to its subscriptions."""
 
-    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, schedule: RetrySchedule | None = None,
-                 timeout: float = 5.0, allow_private: bool = False, http_client: httpx.Client | None = None,
-                 workers: int = 4, observers: Sequence[EventObserver] = ()) -> None:
+    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, transport: Transport | None = None,
+                 owner: str = "sandbox", schedule: RetrySchedule | None = None,
+                 observers: Sequence[EventObserver] = (), **own_transport: Any) -> None:
+        """``transport`` is shared with the other sandboxes of the process (``owner`` names this one in
+        it); without one the service makes its own from ``own_transport`` (``Transport``'s options)."""
         self.store, self.clock, self.ids = store, clock, ids
+        self.owner = owner
         self.schedule = schedule or RetrySchedule()
-        self.subscriptions = Subscriptions(store, clock, ids, allow_private=allow_private)
+        self._owns_transport = transport is None
+        self.transport = transport or Transport(**own_transport)
+        self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private)
         self.log = DeliveryLog(store)
-        self._client, self._owns_client = http_client or default_client(timeout, workers), http_client is None
-        self._sender = Sender(self._client, timeout=timeout, allow_private=allow_private)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eal-webhooks")
         self._in_flight = InFlight()
         self._retries = RetryQueue(clock)
         self._observers = tuple(observers)
@@ -166,7 +184,7 @@ class WebhookService:
                               int(time.time()))
             self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
         signing_secrets = self.subscriptions.signing_secrets(subscription)
-        outcome = self._sender.send(subscription["url"], attempt, signing_secrets)
+        outcome = self.transport.sender.send(subscription["url"], attempt, signing_secrets)
         self._settle(job, attempt, outcome, isoformat(now))
 
     def _settle(self, job: _Job, attempt: Attempt, outcome: Outcome, attempted_at: str) -> None:
@@ -210,10 +228,8 @@ class WebhookService:
             if self._closed:
                 return False
             self._in_flight.add(org_id)
-        try:
-            self._pool.submit(self._run, org_id, action, args)
-        except RuntimeError:  # the pool shut down between the check and the submit
-            self._in_flight.done(org_id)
+        if not self.transport.workers.submit(self.owner, lambda: self._run(org_id, action, args)):
+            self._in_flight.done(org_id)  # the workers shut down between the check and the submit
             return False
         return True
 
@@ -248,10 +264,12 @@ class WebhookService:
         return self._in_flight.wait_idle(org_id, timeout)
 
     def close(self) -> None:
-        """Stop accepting work, cancel retries and stop the pool."""
+        """Stop accepting work, cancel retries and drop what is queued (the sandbox is gone)."""
         with self._lock:
             self._closed = True
+        self._epochs.bump(None)  # work already taken by a worker finds its world gone
         self._retries.close()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._owns_client:
-            self._client.close()
+        if self._owns_transport:
+            self.transport.close()
+        else:
+            self.transport.workers.drop(self.owner)
