@@ -39,6 +39,8 @@ SEMANTIC_CHECKS = {
     # an inline scenario is checked by the scenario loader (operation globs must match, one
     # fault mode per rule, …), as the operation's description says
     "start_scenario": ("body.scenario", "scenario"),
+    # a sandbox's ttl is a duration from 1m to 7d: its pattern says "a duration", not the bounds
+    "create_sandbox": ("body.ttl", "range"),
 }
 
 APP = create_app(CONFIG)

@@ -79,6 +79,8 @@ class Control:
             response = self.http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach the sandbox at {self.url}: {error}") from None
+        if response.status_code == 204:
+            return {}
         try:
             body = response.json() if "json" in response.headers.get("content-type", "") else None
         except ValueError:
@@ -95,8 +97,8 @@ class Control:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self._send("GET", path, **kwargs)
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self._send("POST", path, json=body)
+    def post(self, path: str, body: Any = None, *, keyed: bool | None = True) -> Any:
+        return self._send("POST", path, keyed=keyed, json=body)
 
     def delete(self, path: str) -> Any:
         return self._send("DELETE", path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import control, events, receiver, scenarios, serve, webhooks
+from . import control, events, receiver, sandboxes, scenarios, serve, webhooks
 from .common import KEY_ENV, URL_ENV
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -78,6 +78,7 @@ COMMANDS: tuple[click.Command, ...] = (
     control.reset,
     control.trigger,
     scenarios.scenarios,
+    sandboxes.sandboxes,
     control.journal,
     webhooks.webhooks,
     events.events,

@@ -40,6 +40,7 @@ def test_the_surface_is_the_one_documented() -> None:
     assert sorted(" ".join(path) for path, command in COMMANDS if not isinstance(command, click.Group)) == [
         "check-receiver", "clock advance", "clock show", "events list", "events replay",
         "journal clear", "journal coverage", "journal show", "keys", "reset",
+        "sandboxes create", "sandboxes delete", "sandboxes show",
         "scenarios list", "scenarios start", "scenarios status", "scenarios stop", "scenarios validate",
         "serve", "trigger", "webhooks create", "webhooks delete", "webhooks deliveries", "webhooks list",
         "webhooks rotate",
