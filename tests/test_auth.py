@@ -87,3 +87,42 @@ def test_rate_limit_headers_and_429_with_retry_after():
     sandbox.clock.advance(timedelta(seconds=61))
     assert client.get("/api/v1/health", headers=auth(token)).status_code == 200
     runtime_of(app).close()
+
+
+# Keyless means keyless: an operation declared `security: [{}]` never looks at a sent key, so it
+# cannot answer a 401; /health and the clock offer the key as an option (`[{}, bearerAuth]`) and
+# check one that is sent.
+BAD_KEYS = ["Bearer eal_test_unknown", "Bearer eal_live_a1b2c3d4e5f6", "Basic abc"]
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+@pytest.mark.parametrize("path", ["/_sandbox/keys"])
+def test_keyless_operations_ignore_any_key(client, path, header):
+    response = client.get(path, headers={"Authorization": header})
+    assert response.status_code == 200, response.get_json()
+    assert "X-RateLimit-Remaining" not in response.headers  # no key was read, so none was charged
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+def test_signed_files_are_authorized_by_their_signature_alone(client, keys, header):
+    call_id = client.get("/api/v1/calls?limit=1", headers=auth(keys["read"])).get_json()["data"][0]["id"]
+    recording = client.get(f"/api/v1/calls/{call_id}", headers=auth(keys["read"])).get_json()["recording_url"]
+    response = client.get(recording.removeprefix("http://localhost"), headers={"Authorization": header})
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+@pytest.mark.parametrize("path", ["/api/v1/health", "/_sandbox/clock"])
+def test_an_optional_key_that_is_sent_is_checked(client, path, header):
+    assert client.get(path, headers={"Authorization": header}).status_code == 401
+    assert client.get(path).status_code == 200
+
+
+def test_the_spec_says_which_operations_read_a_key():
+    from sandbox.base.spec import load_spec
+
+    for operation in load_spec().operations:
+        documented_401 = "401" in operation.responses
+        assert documented_401 == operation.reads_key, operation.id
+        if operation.scope is None:
+            assert operation.raw.get("security") in ([{}], [{}, {"bearerAuth": []}]), operation.id

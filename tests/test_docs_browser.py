@@ -1,6 +1,7 @@
 """/docs in a real browser: Debian's Chromium driven by playwright. The page mints the visitor a
 personal sandbox, keeps it across a reload, and runs "Try it out" on GET and POST /api/v1/leads with
-one of that sandbox's keys; the HTML the server sends carries no key at all.
+one of that sandbox's keys; the HTML the server sends carries no key at all. Its top bar then
+switches to the control-plane document, which is called with the same key.
 
 Chromium comes from the system (``apt-get install chromium``), never from a download. Without
 it the test is skipped on a laptop and fails under CI (``CI`` set), where ``.ci/run`` installs it.
@@ -117,7 +118,8 @@ def test_the_page_carries_no_key_and_mints_a_personal_sandbox(docs_page: Any, ea
 
 def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -> None:
     # One page load for the whole walk: Swagger UI takes seconds to resolve a 3.1 spec this size.
-    assert docs_page.locator("#operations-tag-sandbox-clock").is_visible()
+    assert docs_page.locator("#operations-tag-leads").is_visible()
+    assert not docs_page.locator("#operations-tag-sandbox-clock").count()  # the v1 document comes first
     mine = personal_sandbox(docs_page)
     location_admin = next(key["token"] for key in mine["keys"]
                           if key["parent_organization_id"] is not None and "admin" in key["scopes"])
@@ -142,3 +144,13 @@ def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     docs_page.screenshot(path=str(SCREENSHOT), full_page=True, clip=try_it_out_area(creating))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_control_plane_is_the_second_document(docs_page: Any) -> None:
+    docs_page.locator(".topbar select").select_option(label="Sandbox control plane")
+    docs_page.wait_for_selector("#operations-tag-sandbox-journal")
+    assert not docs_page.locator("#operations-tag-leads").count()
+    journal = open_operation(docs_page, "sandbox-journal", "list_journal")
+    status, body = execute(journal)  # needs a read key: the authorization survived the switch
+    assert status == 200, body
+    assert "data" in json.loads(body)

@@ -227,6 +227,7 @@ def test_use_extends_a_sandboxs_life(client, app):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"ttl": "30s"}, "body.ttl"), ({"ttl": "8d"}, "body.ttl"), ({"ttl": "soon"}, "body.ttl"),
+    ({"ttl": "0647416086306072243488.6ms"}, "body.ttl"),  # was a 500 (timedelta overflow), found by schemathesis
     ({"seed": -1}, "body.seed"), ({"leads_per_org": 0}, "body.leads_per_org"),
     ({"leads_per_org": 1001}, "body.leads_per_org"), ({"colour": "red"}, "body.colour"),
 ])

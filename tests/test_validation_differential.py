@@ -176,6 +176,19 @@ def test_hot_path_agrees_with_openapi_core(operation: Any) -> None:
     agree()
 
 
+@pytest.mark.parametrize(("body", "accepted"), [
+    ({}, False), ({"name": "Dana"}, False), ({"company": "Acme", "source": "yelp"}, False),
+    ({"email": "dana@example.com"}, True), ({"name": "Dana", "company": "Acme"}, True),
+    ({"email": "dana@example.com", "name": "Dana"}, True),
+])
+def test_both_validators_enforce_email_or_name_and_company(body: Any, accepted: bool) -> None:
+    """LeadCreate's "at least one of" rule (an if/else in the spec) holds on both sides."""
+    operation = next(op for op in OPERATIONS if op.id == "create_lead")
+    validator = RequestValidator(operation, SPEC["components"])
+    assert hot_path_accepts(validator, {}, {}, {}, body) is accepted
+    assert reference_accepts(operation, {}, {}, {}, body) is accepted
+
+
 def test_enough_generated_requests_on_both_sides() -> None:
     """Runs last in this module: the comparison above covered ≥1,000 requests of each verdict mix."""
     total = sum(verdicts.values())

@@ -3,6 +3,10 @@
 The router, the validators, the docs, CORS, triggers, coverage and the scenario loader all take
 their operations from the one ``Spec`` that ``load_spec()`` returns (built on first use, then
 shared). Treat it as read-only; ``Spec.copy()`` gives a document to change.
+
+It is served as two documents, cut by pure functions here: ``v1_document`` (every path outside
+``/_sandbox/``, the webhooks, the components they use: ``/openapi.json``) and
+``control_document`` (the ``/_sandbox/`` paths: ``/_sandbox/openapi.json``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import yaml
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 CONTROL_TAG_PREFIX = "sandbox-"
+CONTROL_PATH_PREFIX = "/_sandbox/"
+CONTROL_INFO = "x-control-plane-info"  # the control-plane document's title and description, in openapi.yaml
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # sandbox/
 
 
@@ -45,9 +51,11 @@ class Spec:
         return str(self.document.get("info", {}).get("title", "EAL Sandbox"))
 
     @cached_property
-    def json(self) -> bytes:
-        """The document as JSON, as ``/openapi.json`` serves it."""
-        return orjson.dumps(self.document)
+    def served_documents(self) -> dict[str, tuple[bytes, str]]:
+        """What is served, by path prefix, as (JSON, YAML): ``""`` is ``/openapi.json|yaml``, the v1
+        document; ``"/_sandbox"`` is ``/_sandbox/openapi.json|yaml``, the control plane's."""
+        cut = {"": v1_document(self.document), "/_sandbox": control_document(self.document)}
+        return {prefix: (orjson.dumps(document), as_yaml(document)) for prefix, document in cut.items()}
 
     @cached_property
     def header_parameters(self) -> tuple[str, ...]:
@@ -68,6 +76,88 @@ class Spec:
 def load_spec() -> Spec:
     """The process's ``Spec`` (read and parsed on first use)."""
     return Spec(spec_path().read_text(encoding="utf-8"))
+
+
+def is_control_path(path: str) -> bool:
+    """A path of the sandbox's control plane (``/_sandbox/…``): it exists only in the sandbox."""
+    return path.startswith(CONTROL_PATH_PREFIX)
+
+
+def v1_document(spec: dict[str, Any]) -> dict[str, Any]:
+    """The v1 API as partners meet it in production: every path outside the control plane, the
+    webhooks, and only the components they use. What ``/openapi.json`` serves; generate SDKs from it."""
+    return _document(spec, control=False)
+
+
+def control_document(spec: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox's control plane: the ``/_sandbox/…`` paths and the components they use, under the
+    title and description of the spec's ``x-control-plane-info``. What ``/_sandbox/openapi.json`` serves."""
+    return _document(spec, control=True)
+
+
+def _document(spec: dict[str, Any], control: bool) -> dict[str, Any]:
+    document = {key: value for key, value in spec.items()
+                if key not in ("paths", "webhooks", "components", "tags", CONTROL_INFO)}
+    document["paths"] = {path: item for path, item in spec.get("paths", {}).items()
+                         if is_control_path(path) == control}
+    if control:
+        document["info"] = {**spec["info"], **spec.get(CONTROL_INFO, {})}
+    elif "webhooks" in spec:
+        document["webhooks"] = spec["webhooks"]
+    operations_of = [op for part in ("paths", "webhooks") for item in document.get(part, {}).values()
+                     for method, op in item.items() if method in HTTP_METHODS]
+    used_tags = {tag for op in operations_of for tag in op.get("tags", [])}
+    document["tags"] = [tag for tag in spec.get("tags", []) if tag["name"] in used_tags]
+    document["components"] = _used_components(spec, document, operations_of)
+    return copy.deepcopy(document)
+
+
+def _used_components(spec: dict[str, Any], document: dict[str, Any],
+                     operations_of: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spec's components that the document reaches through ``$ref``s (transitively) and its security."""
+    components: dict[str, Any] = spec.get("components", {})
+    used: set[tuple[str, str]] = set()
+    pending = [document["paths"], document.get("webhooks", {})]
+    while pending:
+        for ref in _refs(pending.pop()):
+            kind, _, name = ref.removeprefix("#/components/").partition("/")
+            key = (kind, name.partition("/")[0])
+            if key not in used and key[1] in components.get(kind, {}):
+                used.add(key)
+                pending.append(components[kind][key[1]])
+    for requirements in [document.get("security", []), *(op.get("security", []) for op in operations_of)]:
+        used |= {("securitySchemes", name) for requirement in requirements for name in requirement}
+    kept = {kind: {name: node for name, node in entries.items() if (kind, name) in used}
+            for kind, entries in components.items()}
+    return {kind: entries for kind, entries in kept.items() if entries}
+
+
+def _refs(node: Any) -> list[str]:
+    """Every local ``#/components/…`` reference inside a node."""
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/"):
+                found.append(ref)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found
+
+
+class _PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Writes shared nodes (openapi.yaml's anchors) out in full: no ``&id001`` aliases served."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def as_yaml(document: dict[str, Any]) -> str:
+    """A document as YAML, keys in the document's own order."""
+    return str(yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120))
 
 
 def resolve(spec: dict[str, Any], node: Any) -> Any:
@@ -108,7 +198,18 @@ class Operation:
     @property
     def is_control(self) -> bool:
         """A sandbox control operation (``/_sandbox/…``, tags ``sandbox-*``), not part of production."""
-        return self.path.startswith("/_sandbox/")
+        return is_control_path(self.path)
+
+    @property
+    def reads_key(self) -> bool:
+        """Whether a sent ``Authorization`` header is authenticated (a bad key then being a 401).
+
+        Always when the operation needs a scope; on an open one only if its ``security`` offers a key as
+        an option (``[{}, bearerAuth: []]``: GET /api/v1/health, GET /_sandbox/clock). A keyless operation
+        (``security: [{}]``: the key list, the signed files) ignores the header: keyless means keyless."""
+        if self.scope is not None:
+            return True
+        return any(requirement for requirement in self.raw.get("security", [{"bearerAuth": []}]))
 
     @property
     def handler_module(self) -> str:

@@ -3,7 +3,8 @@
 The steps run in this order (``RequestPipeline.STEPS``); each may raise an ``ApiError`` (rendered as
 the error envelope, carrying the rate-limit headers already earned) or answer in place of the rest:
 
-1. ``authenticate``  the Bearer key, when the operation needs one or one is sent → 401
+1. ``authenticate``  the Bearer key, when the operation needs one, or one is sent to an operation that
+                     offers a key (``Operation.reads_key``; keyless ``security: [{}]`` ones ignore it) → 401
 2. ``admit``         one of the sandbox's requests in progress (``QUOTA_CONCURRENT_REQUESTS``) → 429
 3. ``rate_limit``    one request of the sandbox's window (a scenario's, per key, while one is in force);
                      without a key, one of the client address's → 429
@@ -129,7 +130,7 @@ class RequestPipeline:
 
     def authenticate(self, exchange: Exchange) -> None:
         operation, authorization = exchange.registered.operation, exchange.incoming.authorization
-        if operation.scope is not None or authorization:
+        if operation.scope is not None or (authorization and operation.reads_key):
             exchange.sandbox, exchange.key = self.sandboxes.authenticate(authorization)
         else:
             exchange.sandbox = self.sandboxes.anonymous(exchange.incoming.sandbox_id)

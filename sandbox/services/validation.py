@@ -109,6 +109,9 @@ def _messages(error: Any, location: str, schema: dict[str, Any] | None = None) -
     path = ".".join([location, *(str(p) for p in error.instance_path)])
     kind = error.kind
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        options = _if_else_options(schema, list(error.schema_path)) if schema else None
+        if options:
+            return [field_error(path, "needs at least one of: " + ", or ".join(options), "any_of_required")]
         return [field_error(f"{path}.{kind.property}", "is required", "required")]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         return [field_error(f"{path}.{name}", "is not an accepted field", "unknown_field")
@@ -131,6 +134,20 @@ def _any_of_required_message(schema: dict[str, Any], schema_path: list[Any]) -> 
         node = _follow(schema, node["$ref"]) if step == "$ref" else node[step]
     options = [" + ".join(branch.get("required", [])) for branch in node]
     return "needs at least one of: " + ", or ".join(options)
+
+
+def _if_else_options(schema: dict[str, Any], schema_path: list[Any]) -> list[str] | None:
+    """The alternatives of an "at least one of" rule written ``if: {required: A}, else: {required: B}``
+    (what generators can type), when this required error comes from its ``else``; else None."""
+    if schema_path[-2:] != ["else", "required"]:
+        return None
+    node: Any = schema
+    for step in schema_path[:-2]:
+        node = _follow(schema, node["$ref"]) if step == "$ref" else node[step]
+    condition, otherwise = node.get("if", {}), node["else"]
+    if set(condition) != {"required"} or set(otherwise) != {"required"}:
+        return None
+    return [" + ".join(condition["required"]), " + ".join(otherwise["required"])]
 
 
 def _follow(schema: dict[str, Any], ref: str) -> Any:
@@ -216,7 +233,7 @@ class RequestValidator:
             return
         if self.body is None:
             return
-        errors = [m for error in self.body.iter_errors(body)
-                  for m in _messages(error, "body", self.body_schema)]
+        found = [m for error in self.body.iter_errors(body) for m in _messages(error, "body", self.body_schema)]
+        errors = [m for i, m in enumerate(found) if m not in found[:i]]  # an if/else rule fails once per field
         if errors:
             raise ValidationFailed(errors)

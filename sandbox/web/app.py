@@ -81,15 +81,13 @@ def sandbox_of(app: Flask) -> SandboxServices:
 
 
 def _serve_spec(app: Flask) -> None:
-    spec = load_spec()
-
-    @app.get("/openapi.yaml")
-    def openapi_yaml() -> Response:
-        return Response(spec.text, mimetype="application/yaml")
-
-    @app.get("/openapi.json")
-    def openapi_json() -> Response:
-        return Response(spec.json, mimetype="application/json")
+    """/openapi.json|yaml: the v1 API; /_sandbox/openapi.json|yaml: the sandbox's control plane."""
+    for prefix, (as_json, as_yaml) in load_spec().served_documents.items():
+        name = "sandbox_openapi" if prefix else "openapi"
+        app.add_url_rule(f"{prefix}/openapi.json", f"{name}_json", methods=["GET"],
+                         view_func=lambda body=as_json: Response(body, mimetype="application/json"))
+        app.add_url_rule(f"{prefix}/openapi.yaml", f"{name}_yaml", methods=["GET"],
+                         view_func=lambda body=as_yaml: Response(body, mimetype="application/yaml"))
 
 
 def _init_errors(app: Flask) -> None:

@@ -1,10 +1,12 @@
 """``/docs``: the interactive API reference rendered from openapi.yaml.
 
 Swagger UI's assets come from the installed ``swagger-ui-py`` package (no CDN at run time); the
-page loads ``/openapi.json`` — the very spec the router serves. Every visitor gets a personal sandbox:
-the page mints one (``POST /_sandbox/sandboxes``) on the first visit, keeps it in the browser's
-storage, replaces it once it has expired, and pre-authorizes "Try it out" with one of its keys; the
-picker lists only that sandbox's keys. The HTML itself carries no key.
+page shows the two served documents, switchable in its top bar — ``/openapi.json`` (the v1 API, the
+default) and ``/_sandbox/openapi.json`` (the control plane), both cut from the spec the router
+serves. Every visitor gets a personal sandbox: the page mints one (``POST /_sandbox/sandboxes``) on
+the first visit, keeps it in the browser's storage, replaces it once it has expired, and
+pre-authorizes "Try it out" with one of its keys; the picker lists only that sandbox's keys. The
+HTML itself carries no key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..base.spec import load_spec
 OWN_ASSETS = Path(__file__).resolve().parent / "static"
 SWAGGER_UI_ASSETS = Path(str(files("swagger_ui") / "static"))
 ASSET_MAX_AGE = 3600
+DOCUMENTS = [{"url": "/openapi.json", "name": "Expert AI Labs v1 API"},
+             {"url": "/_sandbox/openapi.json", "name": "Sandbox control plane"}]
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -40,6 +44,7 @@ PAGE = """<!doctype html>
   <div id="swagger-ui"></div>
   <script id="sandbox-config" type="application/json">{{ config | tojson }}</script>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
   <script src="/docs/assets/docs.js"></script>
 </body>
 </html>
@@ -65,7 +70,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/docs")
     def api_reference() -> str:
-        config = {"spec_url": "/openapi.json", "security_scheme": scheme, "sandboxes_url": "/_sandbox/sandboxes"}
+        config = {"documents": DOCUMENTS, "security_scheme": scheme, "sandboxes_url": "/_sandbox/sandboxes"}
         return render_template_string(PAGE, title=title, config=config)
 
     @app.get("/docs/assets/<path:name>")

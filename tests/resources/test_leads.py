@@ -195,6 +195,13 @@ def test_invalid_create_is_400_and_stores_nothing(client, keys, sandbox, body):
     assert sandbox.store.count("lead", keys["org_id"]) == before
 
 
+@pytest.mark.parametrize("body", [{}, {"name": "Only A Name"}, {"company": "Only A Company", "source": "yelp"}])
+def test_a_lead_without_email_or_name_and_company_is_one_any_of_required_problem(client, keys, body):
+    fields = create(client, keys["write"], body).get_json()["error"]["details"]["fields"]
+    assert fields == [{"location": "body", "message": "needs at least one of: email, or name + company",
+                       "rule": "any_of_required"}]
+
+
 @pytest.mark.parametrize(("method", "path"), [("post", "/leads"), ("patch", "/leads/{id}"),
                                               ("post", "/leads/{id}/score"),
                                               ("post", "/leads/{id}/push-to-crm")])

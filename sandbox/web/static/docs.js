@@ -1,4 +1,5 @@
-// The sandbox's Swagger UI: every visitor gets a personal sandbox, and "Try it out" calls it.
+// The sandbox's Swagger UI: every visitor gets a personal sandbox, and "Try it out" calls it. The
+// top bar switches between the two served documents: the v1 API and the sandbox's control plane.
 //
 // On the first visit the page mints a sandbox (POST /_sandbox/sandboxes) and keeps it in the
 // browser's storage; on later visits it checks the kept one is still alive (GET
@@ -78,11 +79,23 @@
     document.body.setAttribute("data-sandbox-ready", "true");
   }
 
+  // Switching documents loads a new spec, which forgets the authorization: apply it again.
+  function reauthorizeOnNewSpec() {
+    return {statePlugins: {spec: {wrapActions: {updateJsonSpec: function (original) {
+      return function () {
+        var result = original.apply(this, arguments);
+        setTimeout(authorize, 0);
+        return result;
+      };
+    }}}}};
+  }
+
   var ui = SwaggerUIBundle({
-    url: config.spec_url,
+    urls: config.documents,
     dom_id: "#swagger-ui",
-    presets: [SwaggerUIBundle.presets.apis],
-    layout: "BaseLayout",
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [reauthorizeOnNewSpec],
+    layout: "StandaloneLayout",
     deepLinking: true,
     displayOperationId: true,
     displayRequestDuration: true,
