@@ -30,3 +30,16 @@ def replay_delivery(request: ApiRequest) -> Reply:
     if deliveries is None:
         raise NotFound(f"No delivery with id '{request.path['delivery_id']}' in this organization")
     return Reply({"delivery_id": request.path["delivery_id"], "deliveries_scheduled": deliveries}, 202)
+
+
+def enable_webhook(request: ApiRequest) -> dict[str, Any]:
+    """Turn a subscription back on (a 410 from its receiver disabled it)."""
+    record = request.sandbox.webhooks.subscriptions.get(request.org_id, request.path["webhook_id"])
+    if record is None:
+        raise NotFound(f"No webhook with id '{request.path['webhook_id']}' in this organization",
+                       details={"id": request.path["webhook_id"]})
+    if not record["enabled"]:
+        record = request.sandbox.webhooks.subscriptions.update(request.org_id, record["id"], {"enabled": True})
+        request.audit("webhook.enabled", {"webhook_id": request.path["webhook_id"]})
+    assert record is not None
+    return request.sandbox.webhooks.public_view(record)
