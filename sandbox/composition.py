@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from .base.clock import Clock, Ticker
 from .base.errors import NotFound, QuotaExceeded, RateLimited, Unauthorized
 from .base.ids import IdFactory, random_token, run_time_ids
+from .base.overlay import OverlayStore, SeededBase
 from .base.settings import Settings
-from .base.store import MemoryStore, OverlayStore, SeededBase
+from .base.store import MemoryStore
 from .operations.control import ControlPlane
 from .operations.pipeline import RequestPipeline
 from .operations.registry import OperationRegistry, registry
