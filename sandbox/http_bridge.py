@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .app_threads import AppThreads
-from .errors import server_error_body
+from .base.errors import server_error_body
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
@@ -43,6 +43,7 @@ class Limits:
     max_header_bytes: int = 16 * 1024  # names and values together; more is a 431
     head_buffer_bytes: int = 64 * 1024  # the HTTP core's own cap on a request head: beyond it, a bare 431
     max_body_bytes: int = 1024 * 1024  # read at most one byte more; the app answers the 413
+    max_drained_bytes: int = 8 * 1024 * 1024  # a body over the cap is read and dropped up to this much
 
 
 class BodyUnreadable(Exception):
@@ -81,8 +82,7 @@ class ThreadedWsgi:
         self._threads.start()
 
     def stop(self) -> None:
-        if self._loop is not None and self._sweeper is not None:
-            self._loop.call_soon_threadsafe(self._sweeper.cancel)
+        """Stop the app threads (each finishes its request first); the loop's tasks are the caller's."""
         self._threads.stop()
 
     def schedule(self, watcher: Any) -> None:
@@ -108,19 +108,21 @@ class ThreadedWsgi:
             return
         self._admitted += 1
         headers = scope.headers
+        length = headers.get("content-length")
         if "transfer-encoding" in headers:
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_chunked(scope, proto))
-        elif "content-length" in headers and headers["content-length"] != "0":
-            # The HTTP core has checked the length is a number. One over the cap is not read: the
-            # app answers 413 from the length alone.
-            if int(headers["content-length"]) > limits.max_body_bytes:
-                self._threads.submit((scope, proto, None))
-            else:
-                assert self._loop is not None
-                self._loop.call_soon_threadsafe(self._read_sized, scope, proto)
-        else:
+            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_streamed(scope, proto))
+        elif length is None or length == "0":
             self._threads.submit((scope, proto, b""))
+        elif int(length) <= limits.max_body_bytes:  # the HTTP core has checked it is a number
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._read_sized, scope, proto)
+        elif int(length) <= limits.max_drained_bytes:
+            # Over the cap: read and drop it, so the client can finish sending and read its 413.
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._loop.create_task, self._read_streamed(scope, proto))
+        else:
+            self._threads.submit((scope, proto, None))  # unread: the app answers 413 from the length
 
     def _read_sized(self, scope: Any, proto: Any) -> None:
         """Have granian collect a body of known length (on the loop; no task, no timer per request:
@@ -150,7 +152,8 @@ class ThreadedWsgi:
                     self._fail(proto, 408, "Request Timeout",
                                f"the request body did not arrive within {self._limits.body_seconds:g} s")
 
-    async def _read_chunked(self, scope: Any, proto: Any) -> None:
+    async def _read_streamed(self, scope: Any, proto: Any) -> None:
+        """Read a chunked body, or one declared over the cap, as it arrives (within the deadline)."""
         limits = self._limits
         try:
             async with asyncio.timeout(limits.body_seconds):
@@ -187,17 +190,21 @@ class ThreadedWsgi:
         return None
 
     async def _read_chunks(self, proto: Any) -> bytes:
-        """A chunked body, read to one byte past the cap (the app answers the 413)."""
-        cap = self._limits.max_body_bytes
+        """The body as it arrives, kept to one byte past the cap (the app answers the 413) and
+        dropped after that, up to ``max_drained_bytes``; past that it is left unread."""
+        keep, drain = self._limits.max_body_bytes + 1, self._limits.max_drained_bytes
         received = bytearray()
+        total = 0
         chunks = proto.__aiter__()
-        while len(received) <= cap:
+        while total <= drain:
             try:
                 chunk = await chunks.__anext__()
             except StopAsyncIteration:
                 break
             if chunk:
-                received += chunk
+                total += len(chunk)
+                if len(received) < keep:
+                    received += chunk[:keep - len(received)]
                 continue
             # The core hands over an empty chunk where the body ends, and also where it failed to
             # decode one; only after a failure is a second empty chunk handed over.

@@ -17,6 +17,8 @@ import gc
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -116,13 +118,19 @@ def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
         backpressure=limits.max_connections, http_mode="1", http1_opts=http1, http2_opts=None,
         websockets_enabled=False, static_files=None, ssl_enabled=False)
     scheduler = _scheduler(core, loop, front)
+    before = _native_threads()
     try:
         worker.serve_str(scheduler, loop, stop)
         loop.run_until_complete(stopped)
+        _wait_for_threads_to_end(before)
     finally:
         front.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        tasks = asyncio.all_tasks(loop)  # the slow-body sweep, chunked bodies still being read
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         loop.close()
 
 
@@ -134,12 +142,32 @@ def _scheduler(core: Any, loop: asyncio.AbstractEventLoop, front: ThreadedWsgi) 
     interface.
     """
 
-    class Scheduler(core.CallbackScheduler):  # type: ignore[misc,name-defined]
+    class Scheduler(core.CallbackScheduler):  # type: ignore[misc]
         def __init__(self, *_: Any) -> None:
             super().__init__()
             self._schedule_fn = front.schedule
 
     return Scheduler(loop, None, None, None, None)
+
+
+def _native_threads() -> set[str] | None:
+    """The ids of this process's threads that Python did not start (granian's), or None off Linux."""
+    try:
+        every = set(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+    return every - {str(thread.native_id) for thread in threading.enumerate()}
+
+
+def _wait_for_threads_to_end(before: set[str] | None, timeout: float = 5.0) -> None:
+    """Wait (at most ``timeout``) for the threads granian started to end: one that outlives the
+    interpreter panics on its way out, and granian reports it stopped just before it drops them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = _native_threads()
+        if now is None or before is None or now <= before:
+            return
+        time.sleep(0.01)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -1,83 +1,16 @@
-"""Shared fixtures. Every response a test receives through ``client`` is checked against
-``openapi.yaml`` by openapi-core, so no test can get a non-conforming response past it."""
+"""Shared fixtures (helpers are in tests/support.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
-from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Request
 
-from sandbox import create_app
-from sandbox.app import reference_openapi, sandbox_of
-
-FROZEN_AT = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
-BASE_CONFIG: dict[str, Any] = {
-    "TESTING": True,
-    "SEED": 7,
-    "LEADS_PER_ORG": 120,
-    "CLOCK_START": FROZEN_AT,
-    "CLOCK_FROZEN": True,
-    "WEBHOOK_RETRY_BASE": 0.05,
-}
-
-
-class ContractError(AssertionError):
-    """A response that does not conform to openapi.yaml."""
-
-
-def check_contract(response: Any) -> None:
-    """Validate one test-client response against the spec (raises ContractError)."""
-    openapi = reference_openapi()
-    if response.status_code == 405:  # no such operation: nothing in the spec to conform to
-        _check_off_spec(response)
-        return
-    sent = response.request
-    # A body-less copy of the request: the original's input stream was consumed by the app.
-    request = WerkzeugOpenAPIRequest(Request(EnvironBuilder(
-        base_url="http://localhost:4010", method=sent.method, path=sent.path,
-        query_string=sent.query_string.decode(),
-        headers={"Authorization": sent.headers.get("Authorization", "")}).get_environ()))
-    try:
-        openapi.validate_response(request, WerkzeugOpenAPIResponse(response))
-    except (PathNotFound, OperationNotFound):
-        _check_off_spec(response)
-    except Exception as error:  # every openapi-core complaint is a contract failure
-        raise ContractError(
-            f"{response.request.method} {response.request.path} -> {response.status_code} "
-            f"does not conform: {error!r}\nbody: {response.get_data(as_text=True)[:800]}"
-        ) from error
-
-
-def _check_off_spec(response: Any) -> None:
-    """Paths outside the spec may only answer with the error envelope."""
-    path = response.request.path
-    if path.startswith(("/openapi.", "/docs")) or response.request.method == "OPTIONS":
-        return  # the spec documents neither itself, the docs page, nor CORS preflights
-    body = response.get_json(silent=True) or {}
-    error = body.get("error", {})
-    if response.status_code < 400 or not {"code", "message", "details"} <= set(error):
-        raise ContractError(f"{path} is not in the spec and did not answer with the error envelope")
-
-
-class ContractClient(FlaskClient):
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        response = super().open(*args, **kwargs)
-        check_contract(response)
-        return response
-
-
-def make_app(**overrides: Any) -> Flask:
-    app = create_app({**BASE_CONFIG, **overrides})
-    app.test_client_class = ContractClient
-    return app
+from sandbox.web.app import sandbox_of
+from tests.support import LiveSandbox, Receiver, make_app, subscribe_with
 
 
 @pytest.fixture(scope="session")
@@ -124,22 +57,34 @@ def keys(sandbox: Any) -> dict[str, Any]:
     }
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+# Live servers and receivers (tests/support.py) ---------------------------------------------------
 
 
-def send_raw(host: str, port: int, data: bytes) -> tuple[int, str | None, Any]:
-    """Send raw bytes to a server; return the status, Content-Type and parsed JSON body it answers
-    (None for an empty body)."""
-    import http.client
-    import json
-    import socket
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
 
-    with socket.create_connection((host, port), timeout=10) as raw:
-        raw.sendall(data)
-        response = http.client.HTTPResponse(raw)
-        response.begin()
-        raw_body = response.read()
-        body = json.loads(raw_body) if raw_body else None
-        response.close()
-    return response.status, response.getheader("Content-Type"), body
+
+@pytest.fixture
+def subscribe(client: Any, keys: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """Subscribe a URL to events as the child location's admin; returns the created webhook."""
+    return lambda url, events: subscribe_with(client, keys["admin"], url, events)
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[LiveSandbox]:
+    running = LiveSandbox()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def clean_slate(sandbox: Any) -> Iterator[None]:
+    """No scenario running and an empty journal, before and after the test (the app is shared)."""
+    sandbox.runs.stop_all()
+    sandbox.journal.reset()
+    yield
+    sandbox.runs.stop_all()
+    sandbox.journal.reset()

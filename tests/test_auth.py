@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from tests.conftest import auth, make_app
+from sandbox.web.app import runtime_of, sandbox_of
+from tests.support import auth, make_app
 
 
 def test_missing_key_is_401_with_www_authenticate(client):
@@ -73,13 +76,53 @@ def test_other_tenants_lead_is_404_not_403(client, keys, sandbox):
 def test_rate_limit_headers_and_429_with_retry_after():
     app = make_app(RATE_LIMIT=3)
     client = app.test_client()
-    token = app.extensions["eal_sandbox"].world.keys[0]["token"]
+    sandbox = sandbox_of(app)
+    token = sandbox.world.keys[0]["token"]
     seen = [client.get("/api/v1/health", headers=auth(token)) for _ in range(4)]
     assert [r.status_code for r in seen] == [200, 200, 200, 429]
     assert [r.headers["X-RateLimit-Remaining"] for r in seen[:3]] == ["2", "1", "0"]
     assert seen[0].headers["X-RateLimit-Limit"] == "3"
     assert int(seen[3].headers["Retry-After"]) >= 1
     assert seen[3].get_json()["error"]["code"] == "rate_limited"
-    app.extensions["eal_sandbox"].clock.advance(__import__("datetime").timedelta(seconds=61))
+    sandbox.clock.advance(timedelta(seconds=61))
     assert client.get("/api/v1/health", headers=auth(token)).status_code == 200
-    app.extensions["eal_sandbox"].close()
+    runtime_of(app).close()
+
+
+# Keyless means keyless: an operation declared `security: [{}]` never looks at a sent key, so it
+# cannot answer a 401; /health and the clock offer the key as an option (`[{}, bearerAuth]`) and
+# check one that is sent.
+BAD_KEYS = ["Bearer eal_test_unknown", "Bearer eal_live_a1b2c3d4e5f6", "Basic abc"]
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+@pytest.mark.parametrize("path", ["/_sandbox/keys"])
+def test_keyless_operations_ignore_any_key(client, path, header):
+    response = client.get(path, headers={"Authorization": header})
+    assert response.status_code == 200, response.get_json()
+    assert "X-RateLimit-Remaining" not in response.headers  # no key was read, so none was charged
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+def test_signed_files_are_authorized_by_their_signature_alone(client, keys, header):
+    call_id = client.get("/api/v1/calls?limit=1", headers=auth(keys["read"])).get_json()["data"][0]["id"]
+    recording = client.get(f"/api/v1/calls/{call_id}", headers=auth(keys["read"])).get_json()["recording_url"]
+    response = client.get(recording.removeprefix("http://localhost"), headers={"Authorization": header})
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+
+
+@pytest.mark.parametrize("header", BAD_KEYS)
+@pytest.mark.parametrize("path", ["/api/v1/health", "/_sandbox/clock"])
+def test_an_optional_key_that_is_sent_is_checked(client, path, header):
+    assert client.get(path, headers={"Authorization": header}).status_code == 401
+    assert client.get(path).status_code == 200
+
+
+def test_the_spec_says_which_operations_read_a_key():
+    from sandbox.base.spec import load_spec
+
+    for operation in load_spec().operations:
+        documented_401 = "401" in operation.responses
+        assert documented_401 == operation.reads_key, operation.id
+        if operation.scope is None:
+            assert operation.raw.get("security") in ([{}], [{}, {"bearerAuth": []}]), operation.id

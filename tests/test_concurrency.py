@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.conftest import auth
+from tests.support import auth
 
 THREADS = 20
 LEADS_EACH = 3

@@ -7,13 +7,13 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from sandbox.app import sandbox_of
-from sandbox.cors import ALLOWED_HEADERS, EXPOSED_HEADERS, OriginPolicy
-from sandbox.spec import load_spec, operations
-from tests.conftest import auth, make_app
+from sandbox.base.spec import load_spec
+from sandbox.web.app import sandbox_of
+from sandbox.web.cors import ALLOWED_HEADERS, EXPOSED_HEADERS, OriginPolicy
+from tests.support import auth, make_app
 
 ORIGIN = "https://partner.example"
-OPERATIONS = operations(load_spec())
+OPERATIONS = load_spec().operations
 CONTROL_PATHS = ["/docs", "/openapi.json", "/openapi.yaml", "/no/such/route"]
 
 

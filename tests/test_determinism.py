@@ -1,17 +1,24 @@
-"""Same seed, same world: two apps answer byte for byte alike; a different seed does not."""
+"""Same seed, same world: two apps answer byte for byte alike; a different seed does not.
+
+Run-time writes are compared with ``REPRODUCIBLE_IDS`` on (the opt-in for snapshot tests); signed
+URLs carry their sandbox's id and a signature under its own random key, so those two query values
+are masked, as a partner's snapshot test masks them.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from sandbox.app import sandbox_of
-from tests.conftest import auth, make_app
+from sandbox.web.app import sandbox_of
+from tests.support import auth, make_app
 
-SMALL_WORLD = {"LEADS_PER_ORG": 60}
+SMALL_WORLD = {"LEADS_PER_ORG": 60, "REPRODUCIBLE_IDS": True}
+SIGNED = re.compile(rb"sandbox=sbx_[a-z0-9]+&exp=(\d+)&sig=[0-9a-f]+")
 READS = ["/leads", "/leads?limit=7&pipeline_stage=won", "/calls", "/calls?classification=water",
          "/calls/stats", "/calls/stats?window=30d", "/claims", "/content", "/content?type=blog", "/prospects",
          "/outreach/sequences", "/outreach/suppressions", "/audit-log", "/audit-log?action=lead.updated",
@@ -61,7 +68,8 @@ class Recorder:
         response = self.client.open(f"/api/v1{path}", method=method, json=body,
                                     headers=auth(self.tokens[role]))
         assert response.status_code < 300, (path, response.get_data(as_text=True)[:400])
-        self.bodies.append((f"{method} {path}", response.status_code, response.get_data()))
+        body = SIGNED.sub(rb"sandbox=SANDBOX&exp=\1&sig=SIGNATURE", response.get_data())
+        self.bodies.append((f"{method} {path}", response.status_code, body))
         return response.get_json()
 
 

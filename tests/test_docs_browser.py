@@ -1,5 +1,7 @@
-"""/docs in a real browser: Debian's Chromium driven by playwright runs "Try it out" on
-GET and POST /api/v1/leads with the pre-filled sandbox key and reads the rendered answer.
+"""/docs in a real browser: Debian's Chromium driven by playwright. The page mints the visitor a
+personal sandbox, keeps it across a reload, and runs "Try it out" on GET and POST /api/v1/leads with
+one of that sandbox's keys; the HTML the server sends carries no key at all. Its top bar then
+switches to the control-plane document, which is called with the same key.
 
 Chromium comes from the system (``apt-get install chromium``), never from a download. Without
 it the test is skipped on a laptop and fails under CI (``CI`` set), where ``.ci/run`` installs it.
@@ -83,10 +85,45 @@ def try_it_out_area(block: Any) -> dict[str, float]:
     }""")
 
 
+def personal_sandbox(page: Any) -> dict[str, Any]:
+    """The sandbox the page keeps for this visitor, as it answered when minted."""
+    return dict(json.loads(page.evaluate("window.localStorage.getItem('eal-sandbox/personal')")))
+
+
+def test_the_page_carries_no_key_and_mints_a_personal_sandbox(docs_page: Any, eal_sandbox: Any) -> None:
+    import httpx
+
+    html = httpx.get(f"{eal_sandbox.base_url}/docs").text
+    assert "eal_test_" not in html
+    mine = personal_sandbox(docs_page)
+    assert docs_page.get_attribute("body", "data-sandbox-id") == mine["id"]
+    options = docs_page.locator("#sandbox-key option")
+    assert sorted(options.evaluate_all("options => options.map(o => o.value)")) == sorted(
+        key["token"] for key in mine["keys"])
+    current = httpx.get(f"{eal_sandbox.base_url}/_sandbox/sandboxes/current",
+                        headers={"Authorization": f"Bearer {docs_page.locator('#sandbox-key').input_value()}"})
+    assert current.json()["id"] == mine["id"]
+    docs_page.reload()
+    docs_page.wait_for_selector("body[data-sandbox-ready=true]")
+    assert personal_sandbox(docs_page)["id"] == mine["id"]  # kept in the browser's storage
+    # Once it is gone (expired or deleted), the next visit mints a fresh one.
+    network_admin = next(key["token"] for key in mine["keys"]
+                         if key["parent_organization_id"] is None and "admin" in key["scopes"])
+    httpx.delete(f"{eal_sandbox.base_url}/_sandbox/sandboxes/current",
+                 headers={"Authorization": f"Bearer {network_admin}"}).raise_for_status()
+    docs_page.reload()
+    docs_page.wait_for_selector("body[data-sandbox-ready=true]")
+    assert personal_sandbox(docs_page)["id"] != mine["id"]
+
+
 def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -> None:
     # One page load for the whole walk: Swagger UI takes seconds to resolve a 3.1 spec this size.
-    assert docs_page.locator("#operations-tag-sandbox-clock").is_visible()
-    assert docs_page.locator("#sandbox-key").input_value() == eal_sandbox.keys["admin"]
+    assert docs_page.locator("#operations-tag-leads").is_visible()
+    assert not docs_page.locator("#operations-tag-sandbox-clock").count()  # the v1 document comes first
+    mine = personal_sandbox(docs_page)
+    location_admin = next(key["token"] for key in mine["keys"]
+                          if key["parent_organization_id"] is not None and "admin" in key["scopes"])
+    assert docs_page.locator("#sandbox-key").input_value() == location_admin
 
     listing = open_operation(docs_page, "leads", "list_leads")
     listing.locator("tr[data-param-name='limit'] input").fill("2")
@@ -107,3 +144,13 @@ def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     docs_page.screenshot(path=str(SCREENSHOT), full_page=True, clip=try_it_out_area(creating))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_control_plane_is_the_second_document(docs_page: Any) -> None:
+    docs_page.locator(".topbar select").select_option(label="Sandbox control plane")
+    docs_page.wait_for_selector("#operations-tag-sandbox-journal")
+    assert not docs_page.locator("#operations-tag-leads").count()
+    journal = open_operation(docs_page, "sandbox-journal", "list_journal")
+    status, body = execute(journal)  # needs a read key: the authorization survived the switch
+    assert status == 200, body
+    assert "data" in json.loads(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import auth
+from tests.support import auth
 
 
 def error_of(response):

@@ -28,6 +28,9 @@ class Headers:
     def __getitem__(self, name: str) -> str:
         return next(value for key, value in self._pairs if key == name)
 
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return next((value for key, value in self._pairs if key == name), default)
+
 
 class Scope:
     def __init__(self, path: str = "/api/v1/health", query: str = "", method: str = "GET",

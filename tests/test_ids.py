@@ -6,7 +6,7 @@ import random
 import re
 import uuid
 
-from sandbox.ids import PREFIX_LENGTHS, IdFactory
+from sandbox.base.ids import PREFIX_LENGTHS, IdFactory
 
 
 def test_uuids_are_the_standard_library_version_4_uuids_of_the_same_bits():

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.support import auth
 
 
 def get(client: Any, token: str, path: str, **query: Any) -> Any:

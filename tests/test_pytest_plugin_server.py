@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import send_raw
+from tests.support import send_raw
 
 
 @pytest.mark.parametrize(("request_line", "status", "code"), [

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import send_raw
 from tests.real_server import real_server
+from tests.support import send_raw
 
 LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "source": "website"}
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.conftest import FROZEN_AT, auth
+from tests.support import FROZEN_AT, auth
 
 
 def test_keys_are_listed_without_a_key(client, sandbox):

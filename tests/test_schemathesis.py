@@ -1,8 +1,9 @@
 """schemathesis against the sandbox: every operation in openapi.yaml, positive and negative data,
 every response check schemathesis has for a single call, a bounded number of examples each.
 
-Runs in-process through WSGI (no port). Each operation gets its own pytest item; the world is put
-back to its seed after each one. The figures of the last run are written to
+Runs in-process through WSGI (no port), over both served documents: ``/openapi.json`` (the v1
+API) and ``/_sandbox/openapi.json`` (the control plane). Each operation gets its own pytest item;
+the world is put back to its seed after each one. The figures of the last run are written to
 ``tests/artifacts/schemathesis-summary.json``.
 """
 
@@ -21,7 +22,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sandbox import create_app
-from sandbox.app import sandbox_of
+from sandbox.base.spec import load_spec
+from sandbox.web.app import sandbox_of
 
 MAX_EXAMPLES = 20
 SUMMARY = Path(__file__).parent / "artifacts" / "schemathesis-summary.json"
@@ -37,17 +39,30 @@ SEMANTIC_CHECKS = {
     # an inline scenario is checked by the scenario loader (operation globs must match, one
     # fault mode per rule, …), as the operation's description says
     "start_scenario": ("body.scenario", "scenario"),
+    # a sandbox's ttl is a duration from 1m to 7d: its pattern says "a duration", not the bounds
+    "create_sandbox": ("body.ttl", "range"),
 }
 
 APP = create_app(CONFIG)
 SANDBOX = sandbox_of(APP)
 RAN: Counter[str] = Counter()
 
-schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
-# Unknown query parameters are ignored (as OpenAPI allows), so they are not negative data here.
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                max_examples=MAX_EXAMPLES, deterministic=True, database="none",
-                                allow_extra_parameters=False)
+
+
+def served_schema(path: str) -> Any:
+    loaded = schemathesis.openapi.from_wsgi(path, APP)
+    # Unknown query parameters are ignored (as OpenAPI allows), so they are not negative data here.
+    loaded.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                                    max_examples=MAX_EXAMPLES, deterministic=True, database="none",
+                                    allow_extra_parameters=False)
+    return loaded
+
+
+schema = served_schema("/openapi.json")
+control_schema = served_schema("/_sandbox/openapi.json")
+HYPOTHESIS_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                      HealthCheck.data_too_large])
 
 
 def admin_tokens() -> dict[str, str]:
@@ -110,7 +125,7 @@ def only_semantic_problems(case: Any, response: Any) -> bool:
 @pytest.fixture(autouse=True)
 def seeded_world() -> Iterator[None]:
     yield
-    SANDBOX.webhooks.drain(5)
+    SANDBOX.webhooks.settle(None, 5)
     SANDBOX.reset()
 
 
@@ -123,11 +138,7 @@ def summary() -> Iterator[None]:
     SANDBOX.close()
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.data_too_large])
-def test_operation_conforms_to_the_spec(case: Any) -> None:
+def conforms(case: Any) -> None:
     RAN[case.operation.label] += 1
     give_real_cursor(case)
     if operation_id(case) in SEMANTIC_CHECKS and is_positive(case):
@@ -140,9 +151,22 @@ def test_operation_conforms_to_the_spec(case: Any) -> None:
     case.call_and_validate(headers=authorization(case))
 
 
+@schema.parametrize()
+@HYPOTHESIS_SETTINGS
+def test_operation_conforms_to_the_spec(case: Any) -> None:
+    conforms(case)
+
+
+@control_schema.parametrize()
+@HYPOTHESIS_SETTINGS
+def test_control_operation_conforms_to_the_spec(case: Any) -> None:
+    conforms(case)
+
+
 def test_every_operation_was_exercised() -> None:
     if not RAN:
         pytest.skip("the conformance run was deselected")
-    in_spec = {result.ok().label for result in schema.get_all_operations()}
+    in_spec = {result.ok().label for loaded in (schema, control_schema) for result in loaded.get_all_operations()}
+    assert len(in_spec) == len(load_spec().operations)
     assert set(RAN) == in_spec
     assert min(RAN.values()) >= 1

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import sandbox.server
-from sandbox.app import sandbox_of
 from sandbox.cli import main
+from sandbox.web.app import sandbox_of
 
 
 @pytest.fixture

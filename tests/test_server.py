@@ -9,14 +9,16 @@ JSON envelope.
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import send_raw
 from tests.real_server import CLI, RealServer, real_server
+from tests.support import send_raw
 
 HEAD = b"\r\nHost: x\r\n"
 
@@ -66,12 +68,23 @@ def test_what_the_api_refuses_gets_the_envelope(server: RealServer, request_head
     assert body["error"]["code"] == code and body["error"]["message"] and body["error"]["details"] == {}
 
 
-def test_a_declared_body_over_the_limit_is_refused_unread(server: RealServer) -> None:
+def test_a_body_declared_over_8_MiB_is_refused_unread(server: RealServer) -> None:
     token = server.keys["read,write"].encode()
     answered, content_type, body = send_raw("127.0.0.1", server.port, b"POST /api/v1/leads HTTP/1.1" + HEAD
                                             + b"Authorization: Bearer " + token + b"\r\nContent-Type: "
-                                            b"application/json\r\nContent-Length: 5000000\r\n\r\n{")
+                                            b"application/json\r\nContent-Length: 50000000\r\n\r\n{")
     assert (answered, content_type, body["error"]["code"]) == (413, "application/json", "payload_too_large")
+
+
+def test_a_body_over_1_MiB_is_read_and_dropped_so_the_connection_stays_usable(server: RealServer) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Authorization": f"Bearer {server.keys['read,write']}", "Content-Type": "application/json"}
+    connection.request("POST", "/api/v1/leads", body=b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}', headers=headers)
+    too_large = connection.getresponse()
+    assert (too_large.status, json.loads(too_large.read())["error"]["code"]) == (413, "payload_too_large")
+    connection.request("GET", "/api/v1/health")
+    assert connection.getresponse().status == 200  # the same connection
+    connection.close()
 
 
 @pytest.mark.parametrize(("request_head", "status"), [
@@ -88,3 +101,15 @@ def test_a_declared_body_over_the_limit_is_refused_unread(server: RealServer) ->
 def test_what_the_http_core_rejects_is_a_bare_status(server: RealServer, request_head: bytes, status: int) -> None:
     answered, content_type, body = send_raw("127.0.0.1", server.port, request_head + b"\r\n")
     assert (answered, content_type, body) == (status, None, None)
+
+
+def test_sigterm_stops_it_cleanly() -> None:
+    process = subprocess.Popen([str(CLI), "serve", "--port", "0", "--leads-per-org", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    banner = process.stdout.readline()  # printed once the socket is bound and the app built
+    port = int(banner.split("127.0.0.1:")[1].split("/")[0])
+    status, _, _ = send_raw("127.0.0.1", port, b"GET /api/v1/health HTTP/1.1" + HEAD + b"\r\n")
+    process.terminate()
+    _, stderr = process.communicate(timeout=30)
+    assert (status, process.returncode, stderr) == (200, 0, "")

@@ -1,51 +1,27 @@
-"""Signed URLs: deterministic per seed and clock, refused when tampered, gone when expired."""
+"""Signed URLs: stable within a sandbox, keyed per sandbox (a URL opens in no other), refused when tampered,
+gone when expired; served over HTTP."""
 
 from __future__ import annotations
 
 import io
 import re
 import wave
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.runtime import Sandbox
-from sandbox.settings import Settings
-from sandbox.signed_urls import (
-    check_signed,
-    claim_summary_text,
-    recording_bytes,
-    serve_claim_summary,
-    serve_recording,
-    sign_url,
-)
-from tests.conftest import FROZEN_AT
+from sandbox.base.errors import ApiError
+from sandbox.services.bundle import SandboxServices
+from sandbox.services.files import claim_summary_text, recording_bytes
+from sandbox.web.app import runtime_of
+from tests.support import FROZEN_AT
 
-BASE = "http://localhost:4010"
+BASE = "http://localhost"
 
 
-def make_sandbox(seed: int = 7) -> Sandbox:
-    return Sandbox(Settings(SEED=seed, LEADS_PER_ORG=10, CLOCK_START=FROZEN_AT, CLOCK_FROZEN=True))
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Sandbox]:
-    sandbox = make_sandbox()
-    yield sandbox
-    sandbox.close()
-
-
-@pytest.fixture
-def sandbox(world: Sandbox) -> Iterator[Sandbox]:
-    yield world
-    world.reset()
-
-
-def first(sandbox: Sandbox, kind: str, **wanted: Any) -> dict[str, Any]:
+def first(sandbox: SandboxServices, kind: str, **wanted: Any) -> dict[str, Any]:
     org_id = sandbox.world.child_org_ids[0]
     return next(r for r in sandbox.store.scan(kind, org_id) if all(r[k] == v for k, v in wanted.items()))
 
@@ -57,55 +33,70 @@ def signed_parts(url: str) -> tuple[str, str, str]:
     return parts.path, query["exp"][0], query["sig"][0]
 
 
+def fetch(client: Any, url: str) -> Any:
+    """GET a signed URL the way a partner's HTTP client would (no key: the URL is the credential)."""
+    parts = urlsplit(url)
+    return client.get(parts.path, query_string=parts.query)
+
+
 def refusal(action: Any) -> ApiError:
     with pytest.raises(ApiError) as caught:
         action()
     return caught.value
 
 
+def sign(sandbox: SandboxServices, path: str) -> str:
+    return sandbox.signed_urls.sign(BASE, path)
+
+
 def test_url_shape_and_one_hour_expiry(sandbox):
-    url = sign_url(sandbox, BASE, "/_sandbox/recordings/call_abc")
-    assert re.fullmatch(rf"{BASE}/_sandbox/recordings/call_abc\?exp=\d+&sig=[0-9a-f]{{64}}", url)
+    url = sign(sandbox, "/_sandbox/recordings/call_abc")
+    assert re.fullmatch(rf"{BASE}/_sandbox/recordings/call_abc\?sandbox={sandbox.id}&exp=\d+&sig=[0-9a-f]{{64}}", url)
     assert int(signed_parts(url)[1]) == int(FROZEN_AT.timestamp()) + 3600
 
 
-def test_urls_are_deterministic_per_seed_and_clock(sandbox):
+def test_urls_are_stable_within_a_sandbox_and_keyed_per_sandbox(app, client, sandbox):
     path = "/_sandbox/recordings/call_abc"
-    assert sign_url(sandbox, BASE, path) == sign_url(sandbox, BASE, path)
-    other = make_sandbox(seed=8)
+    assert sign(sandbox, path) == sign(sandbox, path)
+    assert parse_qs(urlsplit(sign(sandbox, path)).query)["sandbox"] == [sandbox.id]
+    other = runtime_of(app).sandboxes.create(seed=sandbox.settings.SEED)  # the same seed, the same records
     try:
-        assert signed_parts(sign_url(other, BASE, path))[2] != signed_parts(sign_url(sandbox, BASE, path))[2]
+        assert signed_parts(sign(other, path))[2] != signed_parts(sign(sandbox, path))[2]
+        call_record = first(sandbox, "call", status="completed")
+        mine = sign(sandbox, f"/_sandbox/recordings/{call_record['id']}")
+        forged = mine.replace(sandbox.id, other.id)  # another sandbox's key does not verify this signature
+        assert fetch(client, mine).status_code == 200 and fetch(client, forged).status_code == 403
     finally:
-        other.close()
-    before = sign_url(sandbox, BASE, path)
+        runtime_of(app).sandboxes.delete(other)
+    before = sign(sandbox, path)
     sandbox.clock.advance(timedelta(seconds=1))
-    assert sign_url(sandbox, BASE, path) != before
+    assert sign(sandbox, path) != before
 
 
-def test_valid_recording_is_a_wav(sandbox):
+def test_valid_recording_is_a_wav(client, sandbox):
     call_record = first(sandbox, "call", status="completed")
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, f"/_sandbox/recordings/{call_record['id']}"))
-    audio, mimetype = serve_recording(sandbox, call_record["id"], exp, sig)
-    assert mimetype == "audio/wav" and audio == recording_bytes(call_record)
+    response = fetch(client, sign(sandbox, f"/_sandbox/recordings/{call_record['id']}"))
+    audio = response.get_data()
+    assert response.mimetype == "audio/wav" and audio == recording_bytes(call_record)
     with wave.open(io.BytesIO(audio)) as reader:
         assert (reader.getnchannels(), reader.getframerate()) == (1, 8000)
         assert reader.getnframes() == 4000
 
 
-def test_expired_url_is_gone(sandbox):
+def test_expired_url_is_gone(client, sandbox):
     call_record = first(sandbox, "call", status="completed")
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, f"/_sandbox/recordings/{call_record['id']}"))
+    url = sign(sandbox, f"/_sandbox/recordings/{call_record['id']}")
     sandbox.clock.advance(timedelta(minutes=59))
-    serve_recording(sandbox, call_record["id"], exp, sig)
+    assert fetch(client, url).status_code == 200
     sandbox.clock.advance(timedelta(minutes=1))
-    error = refusal(lambda: serve_recording(sandbox, call_record["id"], exp, sig))
-    assert (error.status, error.code) == (410, "url_expired")
+    response = fetch(client, url)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (410, "url_expired")
 
 
 @pytest.mark.parametrize("tamper", ["sig", "exp", "path", "missing_sig", "missing_exp", "junk_exp"])
 def test_tampered_or_unsigned_url_is_forbidden(sandbox, tamper):
     path = "/_sandbox/recordings/call_abc"
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, path))
+    _, exp, sig = signed_parts(sign(sandbox, path))
     changed = {
         "sig": (path, exp, sig[:-1] + ("0" if sig[-1] != "0" else "1")),
         "exp": (path, str(int(exp) + 3600), sig),
@@ -114,20 +105,19 @@ def test_tampered_or_unsigned_url_is_forbidden(sandbox, tamper):
         "missing_exp": (path, None, sig),
         "junk_exp": (path, "tomorrow", sig),
     }[tamper]
-    error = refusal(lambda: check_signed(sandbox, *changed))
+    error = refusal(lambda: sandbox.signed_urls.check(*changed))
     assert (error.status, error.code) == (403, "invalid_signature")
 
 
-def test_recording_of_an_unknown_call_is_404(sandbox):
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, "/_sandbox/recordings/call_nothere"))
-    assert refusal(lambda: serve_recording(sandbox, "call_nothere", exp, sig)).status == 404
+def test_recording_of_an_unknown_call_is_404(client, sandbox):
+    assert fetch(client, sign(sandbox, "/_sandbox/recordings/call_nothere")).status_code == 404
 
 
 @pytest.mark.parametrize("fmt", ["txt", "pdf"])
-def test_claim_summary_is_served_in_both_formats(sandbox, fmt):
+def test_claim_summary_is_served_in_both_formats(client, sandbox, fmt):
     claim = first(sandbox, "claim", status="ready_for_review")
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, f"/_sandbox/claims/{claim['id']}/summary.{fmt}"))
-    body, mimetype = serve_claim_summary(sandbox, claim["id"], fmt, exp, sig)
+    response = fetch(client, sign(sandbox, f"/_sandbox/claims/{claim['id']}/summary.{fmt}"))
+    body, mimetype = response.get_data(), response.mimetype
     if fmt == "txt":
         assert mimetype == "text/plain" and body.decode() == claim_summary_text(claim)
     else:
@@ -136,11 +126,10 @@ def test_claim_summary_is_served_in_both_formats(sandbox, fmt):
         assert claim["id"].encode() in body
 
 
-def test_summary_url_for_one_format_does_not_open_the_other(sandbox):
+def test_summary_url_for_one_format_does_not_open_the_other(client, sandbox):
     claim = first(sandbox, "claim", status="ready_for_review")
-    _, exp, sig = signed_parts(sign_url(sandbox, BASE, f"/_sandbox/claims/{claim['id']}/summary.txt"))
-    error = refusal(lambda: serve_claim_summary(sandbox, claim["id"], "pdf", exp, sig))
-    assert error.status == 403
+    url = sign(sandbox, f"/_sandbox/claims/{claim['id']}/summary.txt")
+    assert fetch(client, url.replace("summary.txt", "summary.pdf")).status_code == 403
 
 
 def test_summary_text_lists_every_scope_item(sandbox):

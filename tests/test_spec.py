@@ -16,7 +16,7 @@ from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from sandbox.spec import resolve as resolve_in
+from sandbox.base.spec import resolve as resolve_in
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -121,7 +121,7 @@ def test_every_list_is_paginated() -> None:
             continue
         success = next(resolve(r) for code, r in op["responses"].items() if code.startswith("2"))
         schema = resolve(success.get("content", {}).get("application/json", {}).get("schema"))
-        if isinstance(schema, dict) and set(schema.get("required", [])) == {"data", "next_cursor"}:
+        if isinstance(schema, dict) and {"data", "next_cursor"} <= set(schema.get("properties", {})):
             names = {resolve(p)["name"] for p in op.get("parameters", [])}
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
 
@@ -146,3 +146,15 @@ def test_example_matches_its_schema(example: Any, schema: Any) -> None:
     # Local "#/components/..." references resolve against the document root, so carry the components along.
     rooted = {**schema, "components": SPEC["components"]}
     OAS31Validator(rooted, format_checker=FORMATS).validate(example)
+
+
+def test_the_inline_scenario_requires_what_the_loader_requires() -> None:
+    from sandbox.services.scenarios.schema import SCENARIO_SCHEMA
+
+    body = SPEC["paths"]["/_sandbox/scenarios/active"]["post"]["requestBody"]["content"]["application/json"]
+    inline = body["schema"]["properties"]["scenario"]
+    assert inline["required"] == SCENARIO_SCHEMA["required"]
+    assert set(inline["properties"]) == set(SCENARIO_SCHEMA["properties"])
+    assert inline["additionalProperties"] is SCENARIO_SCHEMA["additionalProperties"] is False
+    for name in ("version", "name", "description"):
+        assert inline["properties"][name] == SCENARIO_SCHEMA["properties"][name], name

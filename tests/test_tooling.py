@@ -1,4 +1,5 @@
-"""The project's own tooling (configured in pyproject.toml) passes: ruff on the code and tests, mypy on sandbox/."""
+"""The project's own tooling (configured in pyproject.toml) passes: ruff on the code and tests, mypy --strict on
+sandbox/, and import-linter's layer contracts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("command", [
     ["ruff", "check", "sandbox", "tests"],
     ["mypy", "sandbox"],
-], ids=["ruff", "mypy"])
+    ["lint-imports"],
+], ids=["ruff", "mypy", "lint-imports"])
 def test_tool_passes(command: list[str]) -> None:
     tool = Path(sys.executable).parent / command[0]
     result = subprocess.run([str(tool), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)

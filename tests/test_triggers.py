@@ -11,10 +11,9 @@ import jsonschema_rs
 import pytest
 from click.testing import CliRunner
 
-from sandbox.spec import load_spec
-from sandbox.webhooks import EVENT_TYPES, verify_signature
-from tests.conftest import auth
-from tests.scenarios.support import clean_slate, live_sandbox, receiver, subscribe  # noqa: F401  (fixtures)
+from sandbox.base.spec import load_spec
+from sandbox.services.webhooks import EVENT_TYPES, verify_signature
+from tests.support import auth
 
 pytestmark = pytest.mark.usefixtures("clean_slate")
 
@@ -40,11 +39,11 @@ def test_a_trigger_delivers_its_event_signed(
     client: Any,
     keys: dict[str, Any],
     sandbox: Any,
-    receiver: Any,  # noqa: F811
-    subscribe: Any,  # noqa: F811
+    receiver: Any,
+    subscribe: Any,
 ) -> None:
     webhook = subscribe(receiver.url, list(EVENT_TYPES))
-    assert sandbox.webhooks.drain(5)
+    assert sandbox.webhooks.settle(None, 5)
     already = len(receiver.wait_for(1))  # the audit.log.event of creating the subscription
     response = client.post("/_sandbox/trigger", headers=auth(keys["write"]), json={"event": event})
     assert response.status_code == 201
@@ -52,7 +51,7 @@ def test_a_trigger_delivers_its_event_signed(
     emitted = [e["type"] for e in result["events"]]
     assert [t for t in emitted if t != "audit.log.event"] == STORIES[event]
     assert "audit.log.event" in emitted
-    assert sandbox.webhooks.drain(5)
+    assert sandbox.webhooks.settle(None, 5)
     delivered = receiver.wait_for(already + len(emitted))[already:]
     assert sorted(d.event_type for d in delivered) == sorted(emitted)
     for delivery in delivered:
@@ -68,7 +67,7 @@ def test_a_trigger_delivers_its_event_signed(
 
 @cache
 def webhook_validator(event_type: str) -> Any:
-    spec = load_spec()
+    spec = load_spec().document
     schema = spec["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
     return jsonschema_rs.Draft202012Validator({**schema, "components": spec["components"]})
 
@@ -108,7 +107,7 @@ def test_triggers_need_the_write_scope_and_a_known_event(client: Any, keys: dict
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "validation_error"
 
 
-def test_the_trigger_command_reports_what_it_made(live_sandbox: Any) -> None:  # noqa: F811
+def test_the_trigger_command_reports_what_it_made(live_sandbox: Any) -> None:
     result = CliRunner().invoke(
         main_command(),
         ["trigger", "call.qualified", "--url", live_sandbox.base_url, "--key", live_sandbox.keys["write"]],

@@ -1,15 +1,13 @@
-"""``eal-sandbox`` commands that drive a running sandbox: ``clock``, ``reset``, ``trigger``,
-``scenarios``, ``journal`` and ``check-receiver`` (see ``common`` for ``--url``/``--key``)."""
+"""``eal-sandbox`` commands that drive a running sandbox's control plane: ``clock``, ``reset``,
+``trigger`` and ``journal`` (see ``common`` for ``--url``/``--key``/``--json``)."""
 
 from __future__ import annotations
 
-import json
-import sys
+from typing import Any
 
 import click
 
-from ..webhooks.subscriptions import EVENT_TYPES
-from .common import Control, connection_options, scenario_or_exit, show_json
+from .common import Control, Duration, EventType, connection_options, json_option, output, table
 
 # clock -----------------------------------------------------------------------------------------
 
@@ -19,29 +17,28 @@ def clock() -> None:
     """Read or advance the sandbox clock (one clock per sandbox instance)."""
 
 
+def _clock_line(state: dict[str, Any]) -> list[str]:
+    fired = f"  fired={state['fired']}" if "fired" in state else ""
+    return [f"{state['now']}  virtual={str(state['virtual']).lower()}{fired}  pending_tasks={state['pending_tasks']}"]
+
+
 @clock.command("show")
 @connection_options
-def clock_show(url: str, key: str | None) -> None:
-    """Print the sandbox clock."""
-    state = Control(url, key or "unused").get("/_sandbox/clock", keyed=False)
-    click.echo(
-        f"{state['now']}  virtual={str(state['virtual']).lower()}  pending_tasks={state['pending_tasks']}"
-    )
+@json_option
+def clock_show(url: str, key: str | None, as_json: bool) -> None:
+    """Print the sandbox clock (no key needed; a --key given is sent)."""
+    output(Control(url, key).get("/_sandbox/clock", keyed=None), as_json, _clock_line)
 
 
 @clock.command("advance")
-@click.argument("duration")
+@click.argument("duration", type=Duration())
 @connection_options
-def clock_advance(duration: str, url: str, key: str | None) -> None:
-    """Advance the clock by DURATION (90s, 5m, 24h, 7d, 1h30m), firing everything due on the way."""
-    from ..durations import parse_duration
+@json_option
+def clock_advance(duration: str, url: str, key: str | None, as_json: bool) -> None:
+    """Advance the clock by DURATION (90s, 5m, 24h, 7d, 1h30m), firing everything due on the way.
 
-    try:
-        parse_duration(duration)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="DURATION") from None
-    state = Control(url, key).post("/_sandbox/clock/advance", {"by": duration})
-    click.echo(f"{state['now']}  fired={state.get('fired', 0)}  pending_tasks={state['pending_tasks']}")
+    Takes an admin key."""
+    output(Control(url, key).post("/_sandbox/clock/advance", {"by": duration}), as_json, _clock_line)
 
 
 # reset -----------------------------------------------------------------------------------------
@@ -50,86 +47,43 @@ def clock_advance(duration: str, url: str, key: str | None) -> None:
 @click.command()
 @click.option("--world", is_flag=True, help="reset every organization, not only the key's")
 @connection_options
-def reset(world: bool, url: str, key: str | None) -> None:
+@json_option
+def reset(world: bool, url: str, key: str | None, as_json: bool) -> None:
     """Put the key's organization (or, with --world, everything) back to the seed."""
     body = Control(url, key, network=world).post("/_sandbox/reset", {"scope": "world" if world else "organization"})
-    target = "the whole world" if body["reset"] == "world" else f"organization {body['organization_id']}"
-    click.echo(f"reset {target} to seed {body['seed']}")
+
+    def summary(body: dict[str, Any]) -> list[str]:
+        target = "the whole world" if body["reset"] == "world" else f"organization {body['organization_id']}"
+        return [f"reset {target} to seed {body['seed']}"]
+
+    output(body, as_json, summary)
 
 
 # trigger ---------------------------------------------------------------------------------------
 
 
-@click.command()
-@click.argument("event", type=click.Choice(EVENT_TYPES))
-@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 50))
+def _trigger_help() -> str:
+    from ..services.webhooks import EVENT_TYPES
+
+    return (
+        "Create the state behind EVENT and deliver its webhooks (like `stripe trigger`).\n\n"
+        f"EVENT is one of: {', '.join(EVENT_TYPES)}."
+    )
+
+
+@click.command(help=_trigger_help())
+@click.argument("event", type=EventType())
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 50), help="how many times")
 @connection_options
-def trigger(event: str, count: int, url: str, key: str | None) -> None:
-    """Create the state behind EVENT and deliver its webhooks (like `stripe trigger`)."""
+@json_option
+def trigger(event: str, count: int, url: str, key: str | None, as_json: bool) -> None:
     result = Control(url, key).post("/_sandbox/trigger", {"event": event, "count": count})
-    for kind, ids in result["records"].items():
-        click.echo(f"{kind:<8} {', '.join(ids)}")
-    for emitted in result["events"]:
-        click.echo(f"emitted {emitted['type']:<24} {emitted['id']}")
 
+    def summary(result: dict[str, Any]) -> list[str]:
+        lines = [f"{kind:<8} {', '.join(ids)}" for kind, ids in result["records"].items()]
+        return lines + [f"emitted {emitted['type']:<24} {emitted['id']}" for emitted in result["events"]]
 
-# scenarios -------------------------------------------------------------------------------------
-
-
-@click.group()
-def scenarios() -> None:
-    """List, validate, start, stop and inspect scenarios."""
-
-
-@scenarios.command("list")
-def scenarios_list() -> None:
-    """The shipped scenarios (no server needed)."""
-    from ..scenarios import ScenarioError, available, load
-
-    for name, path in available().items():
-        try:
-            description = load(name).description
-        except ScenarioError as error:
-            description = f"INVALID: {error.problems[0]}"
-        click.echo(f"{name:<18} {description.splitlines()[0][:100]}  ({path})")
-
-
-@scenarios.command("validate")
-@click.argument("scenario")
-def scenarios_validate(scenario: str) -> None:
-    """Check a scenario file (or shipped name); exit 2 with every problem if it is invalid."""
-    loaded = scenario_or_exit(scenario)
-    click.echo(f"{loaded.source}: valid scenario '{loaded.name}' ({len(loaded.timeline)} steps)")
-
-
-@scenarios.command("start")
-@click.argument("scenario")
-@connection_options
-def scenarios_start(scenario: str, url: str, key: str | None) -> None:
-    """Start SCENARIO (a shipped name, or a file sent inline) for the key's organization."""
-    import yaml
-
-    if "/" in scenario or scenario.endswith((".yaml", ".yml")):
-        loaded = scenario_or_exit(scenario)
-        with open(loaded.source, encoding="utf-8") as handle:
-            body = {"scenario": yaml.safe_load(handle)}
-    else:
-        body = {"name": scenario}
-    show_json(Control(url, key).post("/_sandbox/scenarios/active", body))
-
-
-@scenarios.command("stop")
-@connection_options
-def scenarios_stop(url: str, key: str | None) -> None:
-    """Stop the key's organization's scenario."""
-    show_json(Control(url, key).delete("/_sandbox/scenarios/active"))
-
-
-@scenarios.command("status")
-@connection_options
-def scenarios_status(url: str, key: str | None) -> None:
-    """Show the scenario in force for the key's organization."""
-    show_json(Control(url, key).get("/_sandbox/scenarios/active"))
+    output(result, as_json, summary)
 
 
 # journal ---------------------------------------------------------------------------------------
@@ -141,13 +95,14 @@ def journal() -> None:
 
 
 @journal.command("show")
-@click.option("--method")
+@click.option("--method", help="GET, POST, PATCH, …")
 @click.option("--path", "path_filter", help="exact path, or a prefix ending in *")
 @click.option("--status", type=int)
 @click.option("--operation-id")
 @click.option("--since", help="only requests at or after this ISO 8601 instant (sandbox clock)")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @connection_options
+@json_option
 def journal_show(
     method: str | None,
     path_filter: str | None,
@@ -157,6 +112,7 @@ def journal_show(
     limit: int,
     url: str,
     key: str | None,
+    as_json: bool,
 ) -> None:
     """Print journaled requests, newest first."""
     query = {
@@ -167,52 +123,38 @@ def journal_show(
         "since": since,
         "limit": limit,
     }
-    body = Control(url, key).get(
-        "/_sandbox/journal", params={k: v for k, v in query.items() if v is not None}
-    )
-    for entry in body["data"]:
-        click.echo(
+    body = Control(url, key).get("/_sandbox/journal", params={k: v for k, v in query.items() if v is not None})
+
+    def summary(body: dict[str, Any]) -> list[str]:
+        return [
             f"{entry['at']}  {entry['status']}  {entry['method']:<6} {entry['path']}  "
-            f"{entry['operation_id'] or '-'}  {entry['correlation_id'] or ''}"
-        )
+            f"{entry['operation_id'] or '-'}  {entry['correlation_id'] or ''}".rstrip()
+            for entry in body["data"]
+        ] or ["no journaled request matches"]
+
+    output(body, as_json, summary)
 
 
 @journal.command("coverage")
 @connection_options
-def journal_coverage(url: str, key: str | None) -> None:
+@json_option
+def journal_coverage(url: str, key: str | None, as_json: bool) -> None:
     """Print which operations and status codes the key's organization exercised."""
-    body = Control(url, key).get("/_sandbox/journal/coverage")
-    for row in body["operations"]:
-        seen = ", ".join(f"{code}x{count}" for code, count in row["statuses"].items()) or "never called"
-        click.echo(f"{row['method']:<6} {row['path']:<45} {seen}")
-    click.echo(f"\n{body['called']}/{body['total']} operations called")
+
+    def summary(body: dict[str, Any]) -> list[str]:
+        rows = [
+            (row["method"], row["path"],
+             ", ".join(f"{code}x{count}" for code, count in row["statuses"].items()) or "never called")
+            for row in body["operations"]
+        ]
+        return table(("METHOD", "PATH", "STATUSES"), rows) + ["", f"{body['called']}/{body['total']} operations called"]
+
+    output(Control(url, key).get("/_sandbox/journal/coverage"), as_json, summary)
 
 
 @journal.command("clear")
 @connection_options
-def journal_clear(url: str, key: str | None) -> None:
+@json_option
+def journal_clear(url: str, key: str | None, as_json: bool) -> None:
     """Forget the key's organization's journal and coverage."""
-    click.echo(f"cleared {Control(url, key).delete('/_sandbox/journal')['cleared']} requests")
-
-
-# check-receiver --------------------------------------------------------------------------------
-
-
-@click.command("check-receiver")
-@click.argument("url")
-@click.option(
-    "--secret", required=True, envvar="EAL_WEBHOOK_SECRET", help="the receiver's whsec_ signing secret"
-)
-@click.option("--timeout", default=5.0, show_default=True, type=float, help="seconds per request")
-@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
-def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None:
-    """Send signed, forged, stale, replayed and altered deliveries to URL; exit 1 on any FAIL."""
-    from ..receiver_check import check_receiver as run_checks
-    from ..receiver_check import summary, table
-
-    results = run_checks(url, secret, timeout=timeout)
-    click.echo(json.dumps(summary(results), indent=2) if as_json else table(results))
-    if not all(result.passed for result in results):
-        sys.exit(1)
-
-
+    output(Control(url, key).delete("/_sandbox/journal"), as_json, lambda body: [f"cleared {body['cleared']} requests"])

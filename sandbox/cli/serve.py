@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..settings import Settings
+from ..base.settings import Settings
 from .common import scenario_or_exit
 
 DEFAULT_PORT = 4010
@@ -40,24 +40,21 @@ def _world_names(sandbox: Any) -> dict[str, str]:
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
           cors_origins: str, scenario: str | None) -> None:
     """Run the sandbox on granian's HTTP core and print its base URL and keys."""
-    from ..app import create_app, sandbox_of
-    from ..scenarios import attach
     from ..server import ServeError
     from ..server import serve as run_server
+    from ..web.app import create_app, runtime_of
 
     chosen = scenario_or_exit(scenario) if scenario else None
-    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org,
-              "CORS_ORIGINS": cors_origins, "SCENARIO": chosen.source if chosen else None}
-    built: list[Any] = []
+    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org, "CORS_ORIGINS": cors_origins}
 
     def load_app(bound_port: int) -> Any:
         app = create_app(config)
-        sandbox = sandbox_of(app)
-        built.append(sandbox)
+        runtime = runtime_of(app)
+        sandbox = runtime.sandbox
         click.echo(f"EAL Sandbox listening on http://{host}:{bound_port}/api/v1  (seed {seed})")
         click.echo(f"Spec: http://{host}:{bound_port}/openapi.yaml")
         if chosen is not None:
-            run = attach(sandbox).start(chosen, None, base_url=f"http://{host}:{bound_port}")
+            run = runtime.control.scenarios.start(sandbox, chosen, None, base_url=f"http://{host}:{bound_port}")
             click.echo(f"Scenario '{chosen.name}' in force for every organization "
                        f"(timeline: {run.state}, {run.next_step}/{len(chosen.timeline)} steps)")
         _print_keys(sandbox.world.keys, _world_names(sandbox))
@@ -69,16 +66,13 @@ def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, 
     except ServeError as error:
         click.echo(f"eal-sandbox serve: {error}", err=True)
         sys.exit(2)
-    finally:
-        for sandbox in built:
-            sandbox.close()
 
 
 @click.command()
 @click.option("--seed", default=Settings.SEED, show_default=True, type=int)
 def keys(seed: int) -> None:
     """Print the seeded API keys of a world."""
-    from ..app import create_app, sandbox_of
+    from ..web.app import create_app, sandbox_of
 
     sandbox = sandbox_of(create_app({"SEED": seed, "LEADS_PER_ORG": 1}))
     _print_keys(sandbox.world.keys, _world_names(sandbox))

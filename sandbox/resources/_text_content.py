@@ -21,7 +21,7 @@ def count_words(text: str) -> int:
 
 
 def read_time_minutes(words: int) -> int:
-    return max(1, math.ceil(words / BLOG["words_per_minute"]))
+    return max(1, math.ceil(words / int(BLOG["words_per_minute"])))
 
 
 def slugify(text: str) -> str:
@@ -49,7 +49,7 @@ def blog_slots(keyword: str, area: dict[str, Any], service_type: str | None, loc
 
 
 def blog_title(slots: dict[str, str]) -> str:
-    return BLOG["title"].format(headline=slots["keyword_title"], **slots)
+    return str(BLOG["title"]).format(headline=slots["keyword_title"], **slots)
 
 
 def blog_body(slots: dict[str, str], target: int, rng: random.Random) -> str:

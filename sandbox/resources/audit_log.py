@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..call import Call, Reply
-from ..pagination import list_page
-from ._shared import find, matching, project
+from .lookups import find, matching, project
+from .pagination import list_page
+from .request import ApiRequest, Reply
 
 FIELDS = ("id", "organization_id", "action", "source", "correlation_id", "payload", "created_at")
 CSV_COLUMNS = ("id", "organization_id", "action", "source", "correlation_id", "key_id", "payload",
@@ -20,20 +20,20 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 view = project(FIELDS, shared=True)
 
 
-def list_audit_events(call: Call) -> dict[str, Any]:
+def list_audit_events(request: ApiRequest) -> dict[str, Any]:
     """Page through the organization's audit events, newest first."""
-    return list_page(call, "audit_event", where=matching(call, ("action", "source")), view=view)
+    return list_page(request, "audit_event", where=matching(request, ("action", "source")), view=view)
 
 
-def get_audit_event(call: Call) -> dict[str, Any]:
+def get_audit_event(request: ApiRequest) -> dict[str, Any]:
     """One audit event with its full payload; another tenant's id is a 404."""
-    return view(find(call, "audit_event", call.path["id"], label="audit event"))
+    return view(find(request, "audit_event", request.path["id"], label="audit event"))
 
 
-def export_audit_log_csv(call: Call) -> Reply:
+def export_audit_log_csv(request: ApiRequest) -> Reply:
     """Stream every matching event as CSV, newest first, one row at a time."""
-    where = matching(call, ("action", "source"))
-    events = call.sandbox.store.scan("audit_event", call.org_id)  # a snapshot taken now
+    where = matching(request, ("action", "source"))
+    events = request.sandbox.store.scan("audit_event", request.org_id)  # a snapshot taken now
     chosen = (event for event in events if where is None or where(event))
     return Reply(csv_rows(chosen), 200, mimetype="text/csv",
                  headers={"Content-Disposition": "attachment; filename=audit-log.csv"})

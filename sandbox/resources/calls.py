@@ -6,11 +6,10 @@ import statistics
 from datetime import timedelta
 from typing import Any
 
-from ..call import Call
-from ..clock import isoformat
-from ..pagination import list_page
-from ..signed_urls import sign_url
-from ._shared import find, matching
+from ..base.clock import isoformat
+from .lookups import find, matching
+from .pagination import list_page
+from .request import ApiRequest
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
@@ -28,14 +27,14 @@ def summary(call_record: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def recording_url(call: Call, call_record: dict[str, Any]) -> str | None:
+def recording_url(request: ApiRequest, call_record: dict[str, Any]) -> str | None:
     """A one-hour signed URL to the recording; a missed call has none."""
     if call_record["status"] == "missed":
         return None
-    return sign_url(call.sandbox, call.base_url, f"/_sandbox/recordings/{call_record['id']}")
+    return request.sandbox.signed_urls.sign(request.base_url, f"/_sandbox/recordings/{call_record['id']}")
 
 
-def detail(call: Call, call_record: dict[str, Any]) -> dict[str, Any]:
+def detail(request: ApiRequest, call_record: dict[str, Any]) -> dict[str, Any]:
     """The full record: recording, transcript, classification and dispatch decision."""
     return {
         "id": call_record["id"],
@@ -43,7 +42,7 @@ def detail(call: Call, call_record: dict[str, Any]) -> dict[str, Any]:
         "caller_number": call_record["caller_number"],
         "duration_seconds": call_record["duration_seconds"],
         "status": call_record["status"],
-        "recording_url": recording_url(call, call_record),
+        "recording_url": recording_url(request, call_record),
         "transcript": call_record["transcript"],
         "classification": {
             "intent": call_record["intent"],
@@ -56,22 +55,22 @@ def detail(call: Call, call_record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_calls(call: Call) -> dict[str, Any]:
+def list_calls(request: ApiRequest) -> dict[str, Any]:
     """Page through the organization's calls, newest first."""
-    where = matching(call, ("status", "classification", "qualified"))
-    return list_page(call, "call", where=where, view=summary)
+    where = matching(request, ("status", "classification", "qualified"))
+    return list_page(request, "call", where=where, view=summary)
 
 
-def get_call(call: Call) -> dict[str, Any]:
+def get_call(request: ApiRequest) -> dict[str, Any]:
     """The full call record with a fresh signed recording URL."""
-    return detail(call, find(call, "call", call.path["id"]))
+    return detail(request, find(request, "call", request.path["id"]))
 
 
-def calls_in_window(call: Call, window: str) -> list[dict[str, Any]]:
+def calls_in_window(request: ApiRequest, window: str) -> list[dict[str, Any]]:
     """The caller's calls received in the ``window`` that ends now."""
-    now = call.sandbox.clock.now()
+    now = request.sandbox.clock.now()
     start, end = isoformat(now - WINDOWS[window]), isoformat(now)
-    return [record for record in call.sandbox.store.scan("call", call.org_id)
+    return [record for record in request.sandbox.store.scan("call", request.org_id)
             if start < record["received_at"] <= end]
 
 
@@ -80,10 +79,10 @@ def half_up(value: float) -> int:
     return int(value + 0.5)
 
 
-def get_call_stats(call: Call) -> dict[str, Any]:
+def get_call_stats(request: ApiRequest) -> dict[str, Any]:
     """Counts by intent and qualified flag, and the median classification time, for a window."""
-    window = call.query.get("window", "7d")
-    records = calls_in_window(call, window)
+    window = request.query.get("window", "7d")
+    records = calls_in_window(request, window)
     by_intent = dict.fromkeys(INTENTS, 0)
     for record in records:
         by_intent[record["intent"]] += 1

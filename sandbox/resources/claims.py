@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..call import Call, Reply
-from ..clock import isoformat, parse_iso
-from ..errors import Conflict, ValidationFailed, field_error
-from ..pagination import list_page
-from ..signed_urls import sign_url
-from ..world import extract_claim_scope
-from ._shared import find, now_iso, project
-
-if TYPE_CHECKING:
-    from ..runtime import Sandbox
+from ..base.clock import isoformat, parse_iso
+from ..base.errors import Conflict, ValidationFailed, field_error
+from ..services.bundle import SandboxServices
+from ..services.world import extract_claim_scope
+from .lookups import find, project
+from .pagination import list_page
+from .request import ApiRequest, Reply
 
 SUMMARY_FIELDS = ("id", "job_external_ref", "loss_type", "status", "scope_item_count", "photo_count",
                   "created_at")
@@ -30,18 +27,18 @@ DETAIL_FIELDS = ("id", "job_external_ref", "loss_type", "status", "source", "pho
 summary = project(SUMMARY_FIELDS, shared=True)
 
 
-def detail(claim: dict[str, Any], sandbox: Sandbox, base_url: str) -> dict[str, Any]:
+def detail(claim: dict[str, Any], sandbox: SandboxServices, base_url: str) -> dict[str, Any]:
     """Rooms with dimensions and scope items, plus signed summary URLs once extraction is done."""
     view = {name: claim.get(name) for name in DETAIL_FIELDS}
     ready = claim["status"] != "extracting"
     path = f"/_sandbox/claims/{claim['id']}/summary"
     view["rooms"] = copy.deepcopy(claim["rooms"]) if ready else []
-    view["summary_pdf_url"] = sign_url(sandbox, base_url, f"{path}.pdf") if ready else None
-    view["summary_txt_url"] = sign_url(sandbox, base_url, f"{path}.txt") if ready else None
+    view["summary_pdf_url"] = sandbox.signed_urls.sign(base_url, f"{path}.pdf") if ready else None
+    view["summary_txt_url"] = sandbox.signed_urls.sign(base_url, f"{path}.txt") if ready else None
     return view
 
 
-def complete_extraction(sandbox: Sandbox, org_id: str, claim_id: str) -> dict[str, Any] | None:
+def complete_extraction(sandbox: SandboxServices, org_id: str, claim_id: str) -> dict[str, Any] | None:
     """Finish a claim's extraction once; later calls change nothing and emit nothing."""
     with sandbox.store.transaction():
         claim = sandbox.store.get("claim", org_id, claim_id)
@@ -59,39 +56,39 @@ def complete_extraction(sandbox: Sandbox, org_id: str, claim_id: str) -> dict[st
     return claim
 
 
-def settled(call: Call, claim: dict[str, Any]) -> dict[str, Any]:
+def settled(request: ApiRequest, claim: dict[str, Any]) -> dict[str, Any]:
     """The claim, finished first if it is past its ready time but the task has not run yet."""
-    if claim["status"] == "extracting" and call.sandbox.clock.now() >= parse_iso(claim["estimated_ready_at"]):
-        return complete_extraction(call.sandbox, call.org_id, claim["id"]) or claim
+    if claim["status"] == "extracting" and request.sandbox.clock.now() >= parse_iso(claim["estimated_ready_at"]):
+        return complete_extraction(request.sandbox, request.org_id, claim["id"]) or claim
     return claim
 
 
-def list_claims(call: Call) -> dict[str, Any]:
+def list_claims(request: ApiRequest) -> dict[str, Any]:
     """Page through the organization's extraction runs, newest first."""
-    return list_page(call, "claim", view=lambda claim: summary(settled(call, claim)))
+    return list_page(request, "claim", view=lambda claim: summary(settled(request, claim)))
 
 
-def get_claim(call: Call) -> dict[str, Any]:
+def get_claim(request: ApiRequest) -> dict[str, Any]:
     """The claim with its rooms, scope items and signed summary URLs."""
-    return detail(settled(call, find(call, "claim", call.path["id"])), call.sandbox, call.base_url)
+    return detail(settled(request, find(request, "claim", request.path["id"])), request.sandbox, request.base_url)
 
 
-def create_claim(call: Call) -> Reply:
+def create_claim(request: ApiRequest) -> Reply:
     """Start an extraction run; it is ready for review ``CLAIM_EXTRACTION_SECONDS`` later."""
-    sandbox, now, org_id = call.sandbox, call.sandbox.clock.now(), call.org_id
+    sandbox, now, org_id = request.sandbox, request.sandbox.clock.now(), request.org_id
     claim_id = sandbox.ids.prefixed("clm")
     ready_at = now + timedelta(seconds=sandbox.settings.CLAIM_EXTRACTION_SECONDS)
     claim = {
         "id": claim_id, "organization_id": org_id, "status": "extracting",
-        "loss_type": call.body["loss_type"], "job_external_ref": call.body.get("job_external_ref"),
-        "source": call.body.get("source"), "photo_count": sandbox.rng("claim", claim_id).randint(12, 80),
+        "loss_type": request.body["loss_type"], "job_external_ref": request.body.get("job_external_ref"),
+        "source": request.body.get("source"), "photo_count": sandbox.rng("claim", claim_id).randint(12, 80),
         "rooms": [], "scope_item_count": 0, "estimated_ready_at": isoformat(ready_at), "ready_at": None,
         "decisions_recorded": 0, "reviewed_at": None, "created_at": isoformat(now),
-        "updated_at": isoformat(now), "_correlation_id": call.correlation_id, "_base_url": call.base_url,
+        "updated_at": isoformat(now), "_correlation_id": request.correlation_id, "_base_url": request.base_url,
     }
     with sandbox.store.transaction():
         sandbox.store.insert("claim", claim)
-        sandbox.audit.from_call(call, "claim.created",
+        request.audit("claim.created",
                                 {"claim_id": claim_id, "loss_type": claim["loss_type"]})
     sandbox.clock.call_at(ready_at, lambda: complete_extraction(sandbox, org_id, claim_id))
     body = {name: claim[name] for name in ("id", "status", "estimated_ready_at", "created_at")}
@@ -127,11 +124,11 @@ def _decided(item: dict[str, Any], decision: dict[str, Any], at: str) -> None:
             item[name] = decision[name]
 
 
-def review_claim(call: Call) -> dict[str, Any]:
+def review_claim(request: ApiRequest) -> dict[str, Any]:
     """Record approve / edit / reject per scope item and mark the claim reviewed."""
-    sandbox, decisions, now = call.sandbox, call.body["decisions"], now_iso(call)
+    sandbox, decisions, now = request.sandbox, request.body["decisions"], request.now_iso()
     with sandbox.store.transaction():
-        claim = settled(call, find(call, "claim", call.path["id"]))
+        claim = settled(request, find(request, "claim", request.path["id"]))
         if claim["status"] == "extracting":
             raise Conflict("Claim is still extracting; review it once it is ready_for_review",
                            details={"estimated_ready_at": claim["estimated_ready_at"]})
@@ -140,9 +137,9 @@ def review_claim(call: Call) -> dict[str, Any]:
         _checked(decisions, items)
         for decision in decisions:
             _decided(items[decision["scope_item_id"]], decision, now)
-        reviewed = sandbox.store.update("claim", call.org_id, claim["id"], {
+        reviewed = sandbox.store.update("claim", request.org_id, claim["id"], {
             "rooms": rooms, "status": "reviewed", "decisions_recorded": len(decisions),
             "reviewed_at": now, "updated_at": now})
         assert reviewed is not None
-        sandbox.audit.from_call(call, "claim.reviewed", {"claim_id": reviewed["id"], "decisions": decisions})
+        request.audit("claim.reviewed", {"claim_id": reviewed["id"], "decisions": decisions})
     return {name: reviewed[name] for name in ("id", "status", "decisions_recorded", "reviewed_at")}

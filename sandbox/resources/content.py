@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from ..call import Call, Reply
-from ..clock import isoformat, parse_iso
-from ..errors import Conflict
-from ..pagination import list_page
-from ._shared import find, matching, now_iso, project
+from ..base.clock import isoformat, parse_iso
+from ..base.errors import Conflict
 from ._text_content import (
     TEMPLATES,
     blog_body,
@@ -25,6 +23,9 @@ from ._text_content import (
     video_scenes,
 )
 from ._text_review import classify, compose
+from .lookups import find, matching, project
+from .pagination import list_page
+from .request import ApiRequest, Reply
 
 LIST_FIELDS = ("id", "type", "title", "status", "channel", "url", "word_count", "target_keyword",
                "published_at", "scheduled_for", "created_at")
@@ -38,43 +39,43 @@ review_view = project(("id", "type", "status", "review_id", "response_text", "se
 DIRECT_CHANNELS: dict[str, str] = TEMPLATES["publish"]["direct"]
 
 
-def list_content(call: Call) -> dict[str, Any]:
+def list_content(request: ApiRequest) -> dict[str, Any]:
     """Page through the organization's content, newest first."""
-    return list_page(call, "content", where=matching(call, ("type", "status", "channel")), view=summary)
+    return list_page(request, "content", where=matching(request, ("type", "status", "channel")), view=summary)
 
 
-def _location(call: Call) -> str:
+def _location(request: ApiRequest) -> str:
     """The franchise name the copy speaks for."""
-    organization = call.sandbox.store.get("organization", None, call.org_id) or {}
+    organization = request.sandbox.store.get("organization", None, request.org_id) or {}
     return str(organization.get("name") or "our team")
 
 
-def _store(call: Call, fields: dict[str, Any], *extra: dict[str, Any]) -> dict[str, Any]:
+def _store(request: ApiRequest, fields: dict[str, Any], *extra: dict[str, Any]) -> dict[str, Any]:
     """Insert a draft content record (plus any variants) and audit its creation."""
-    sandbox, now = call.sandbox, now_iso(call)
+    sandbox, now = request.sandbox, request.now_iso()
     base: dict[str, Any] = {name: None for name in LIST_FIELDS}
-    base.update(organization_id=call.org_id, status="draft", created_at=now, updated_at=now)
+    base.update(organization_id=request.org_id, status="draft", created_at=now, updated_at=now)
     record = {**base, **fields}
     with sandbox.store.transaction():
         for item in (record, *({**base, **variant} for variant in extra)):
             sandbox.store.insert("content", item)
-        sandbox.audit.from_call(call, "content.created", {
+        request.audit("content.created", {
             "content_id": record["id"], "type": record["type"],
             **({"routed_to": record["routed_to"]} if record.get("routed_to") else {})})
     return record
 
 
-def create_blog_draft(call: Call) -> Reply:
+def create_blog_draft(request: ApiRequest) -> Reply:
     """Draft an SEO post for a keyword and service area, sized to the word-count target."""
-    body = call.body
+    body = request.body
     target = body.get("word_count_target") or TEMPLATES["blog"]["default_word_count"]
     slots = blog_slots(body["target_keyword"], body.get("service_area") or {}, body.get("service_type"),
-                       _location(call))
-    rng = call.sandbox.rng("blog", call.org_id, body["target_keyword"], sorted(slots.items()), target)
+                       _location(request))
+    rng = request.sandbox.rng("blog", request.org_id, body["target_keyword"], sorted(slots.items()), target)
     text = blog_body(slots, target, rng)
     words = count_words(text)
-    record = _store(call, {
-        "id": call.sandbox.ids.prefixed("ctnt"), "type": "blog", "title": blog_title(slots),
+    record = _store(request, {
+        "id": request.sandbox.ids.prefixed("ctnt"), "type": "blog", "title": blog_title(slots),
         "target_keyword": body["target_keyword"], "service_area": body.get("service_area"),
         "service_type": body.get("service_type"), "body": text, "word_count": words,
         "word_count_target": target, "estimated_read_time_min": read_time_minutes(words),
@@ -82,16 +83,16 @@ def create_blog_draft(call: Call) -> Reply:
     return Reply(blog_view(record), 201)
 
 
-def create_video_script(call: Call) -> Reply:
+def create_video_script(request: ApiRequest) -> Reply:
     """Script a video in ~20-second scenes, with a stored 30-second cutdown variant."""
-    body, location = call.body, _location(call)
+    body, location = request.body, _location(request)
     seconds = body.get("duration_seconds") or 60
-    rng = call.sandbox.rng("video", call.org_id, body["topic"], body.get("format"), seconds)
+    rng = request.sandbox.rng("video", request.org_id, body["topic"], body.get("format"), seconds)
     scenes = video_scenes(body["topic"], seconds, location, rng)
-    content_id, short = call.sandbox.ids.prefixed("ctnt"), cutdown(scenes)
+    content_id, short = request.sandbox.ids.prefixed("ctnt"), cutdown(scenes)
     video = {"type": "video", "title": body["topic"], "target_keyword": None, "format": body.get("format")}
     record = _store(
-        call,
+        request,
         {**video, "id": content_id, "duration_seconds": seconds, "scenes": scenes,
          "word_count": _spoken_words(scenes), "cutdown_30s_id": f"{content_id}_30s"},
         {**video, "id": f"{content_id}_30s", "title": f"{body['topic']} (30s cutdown)",
@@ -105,16 +106,16 @@ def _spoken_words(scenes: list[dict[str, Any]]) -> int:
     return sum(count_words(scene["voiceover"]) for scene in scenes)
 
 
-def create_review_response(call: Call) -> Reply:
+def create_review_response(request: ApiRequest) -> Reply:
     """Reply to a review; negative ones go to the owner and are never auto-published."""
-    review, sandbox = call.body, call.sandbox
+    review, sandbox = request.body, request.sandbox
     sentiment = classify(review["rating"], review.get("review_text") or "")
-    rng = sandbox.rng("review", call.org_id, review["review_id"], sentiment, review.get("tone"))
-    response_text = compose(sentiment, review, _location(call), rng)
+    rng = sandbox.rng("review", request.org_id, review["review_id"], sentiment, review.get("tone"))
+    response_text = compose(sentiment, review, _location(request), rng)
     negative = sentiment == "negative"
     who = f"{review['reviewer_name']}'s" if review.get("reviewer_name") else "a"
     platform = review.get("platform") or "google"
-    record = _store(call, {
+    record = _store(request, {
         "id": sandbox.ids.prefixed("ctnt"), "type": "review_response", "channel": platform,
         "title": f"Reply to {who} {review['rating']}-star {platform.title()} review",
         "review_id": review["review_id"], "platform": platform, "rating": review["rating"],
@@ -124,7 +125,7 @@ def create_review_response(call: Call) -> Reply:
         "approval_status": "awaiting_owner" if negative else "not_required",
     })
     if negative:
-        sandbox.webhooks.emit(call.org_id, "review.received", {
+        sandbox.webhooks.emit(request.org_id, "review.received", {
             "content_id": record["id"], "review_id": record["review_id"], "platform": platform,
             "rating": record["rating"], "sentiment": sentiment, "routed_to": "owner",
             "auto_publish_recommended": False, "review_text": record["review_text"],
@@ -145,8 +146,9 @@ def _channel_result(record: dict[str, Any], channel: str, now: datetime,
     if channel not in DIRECT_CHANNELS:
         return {"channel": channel, "status": "queued", "estimated_publish_at": isoformat(_next_slot(now))}
     short_id = record["id"].removeprefix("ctnt_")
-    url = DIRECT_CHANNELS[channel].format(slug=slugify(record.get("title") or short_id), short_id=short_id,
-                                          review_id=record.get("review_id") or short_id)
+    url = DIRECT_CHANNELS[channel].format(slug=quote(slugify(record.get("title") or short_id), safe=""),
+                                          short_id=quote(short_id, safe=""),
+                                          review_id=quote(record.get("review_id") or short_id, safe=""))
     return {"channel": channel, "status": "published", "url": url}
 
 
@@ -155,14 +157,14 @@ def _awaiting_owner(record: dict[str, Any]) -> bool:
             and record.get("approval_status") != "approved")
 
 
-def publish_content(call: Call) -> dict[str, Any]:
+def publish_content(request: ApiRequest) -> dict[str, Any]:
     """Publish or schedule to each channel; negative review replies wait for the owner."""
-    sandbox, now = call.sandbox, call.sandbox.clock.now()
-    scheduled_for = call.body.get("scheduled_for")
+    sandbox, now = request.sandbox, request.sandbox.clock.now()
+    scheduled_for = request.body.get("scheduled_for")
     scheduled = parse_iso(scheduled_for) if scheduled_for else None
     scheduled = scheduled if scheduled and scheduled > now else None
     with sandbox.store.transaction():
-        record = find(call, "content", call.path["id"], "content")
+        record = find(request, "content", request.path["id"], "content")
         if _awaiting_owner(record):
             raise Conflict(
                 f"Content '{record['id']}' replies to a negative review and is awaiting the franchise "
@@ -170,9 +172,9 @@ def publish_content(call: Call) -> dict[str, Any]:
                 details={"id": record["id"], "sentiment": "negative", "routed_to": "owner",
                          "approval_status": "awaiting_owner"})
         results = [_channel_result(record, channel, now, scheduled)
-                   for channel in dict.fromkeys(call.body["channels"])]
-        sandbox.store.update("content", call.org_id, record["id"], _publication(record, results, now))
-        sandbox.audit.from_call(call, "content.published", {
+                   for channel in dict.fromkeys(request.body["channels"])]
+        sandbox.store.update("content", request.org_id, record["id"], _publication(record, results, now))
+        request.audit("content.published", {
             "content_id": record["id"], "results": [{"channel": r["channel"], "status": r["status"]}
                                                     for r in results]})
     return {"id": record["id"], "results": results}

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..call import Call
-from ..clock import isoformat
+from ..base.clock import isoformat
+from .request import ApiRequest
 
 
-def get_health(call: Call) -> dict[str, Any]:
+def get_health(request: ApiRequest) -> dict[str, Any]:
     """Say the API is up; with a key, who is calling and what it may do."""
     health: dict[str, Any] = {"status": "ok", "version": "v1"}
-    if call.key is not None:
-        quota = call.sandbox.limiter.peek(call.key["id"])
+    if request.key is not None:
+        quota = request.sandbox.limits.peek(request.key)
         health.update(
-            tenant_id=call.org_id,
+            tenant_id=request.org_id,
             environment="test",
-            scopes=list(call.key["scopes"]),
+            scopes=list(request.key["scopes"]),
             rate_limit_remaining=quota.remaining,
         )
-    health["timestamp"] = isoformat(call.sandbox.clock.now())
+    health["timestamp"] = isoformat(request.sandbox.clock.now())
     return health

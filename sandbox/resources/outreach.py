@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..call import Call, Reply
-from ..errors import Conflict
-from ..pagination import list_page
-from ._shared import find, matching, now_iso, project
+from ..base.errors import Conflict
+from .lookups import find, matching, project
+from .pagination import list_page
+from .request import ApiRequest, Reply
 
 sequence_view = project(("id", "name", "channel", "steps", "active", "stats", "created_at"))
 suppression_view = project(("id", "channel", "address", "reason", "source", "added_at"))
@@ -26,68 +26,68 @@ def normalize_address(channel: str, address: str) -> str:
     return f"+{digits}"
 
 
-def list_sequences(call: Call) -> dict[str, Any]:
+def list_sequences(request: ApiRequest) -> dict[str, Any]:
     """The organization's email and SMS sequences with their funnel stats."""
-    return list_page(call, "sequence", where=matching(call, ("channel", "active")), view=sequence_view)
+    return list_page(request, "sequence", where=matching(request, ("channel", "active")), view=sequence_view)
 
 
-def list_suppressions(call: Call) -> dict[str, Any]:
+def list_suppressions(request: ApiRequest) -> dict[str, Any]:
     """Blocked addresses and numbers, each with its source and reason."""
-    return list_page(call, "suppression", where=matching(call, ("channel",)), view=suppression_view)
+    return list_page(request, "suppression", where=matching(request, ("channel",)), view=suppression_view)
 
 
-def suppression_for(call: Call, channel: str, address: str) -> dict[str, Any] | None:
+def suppression_for(request: ApiRequest, channel: str, address: str) -> dict[str, Any] | None:
     """The organization's suppression entry for this channel and (normalised) address, if any."""
     wanted = normalize_address(channel, address)
-    for entry in call.sandbox.store.scan("suppression", call.org_id):
+    for entry in request.sandbox.store.scan("suppression", request.org_id):
         if entry["channel"] == channel and normalize_address(channel, entry["address"]) == wanted:
             return entry
     return None
 
 
-def create_suppression(call: Call) -> Reply:
+def create_suppression(request: ApiRequest) -> Reply:
     """Block all outbound to an address or number; a second entry for it is a 409."""
-    sandbox, body, now = call.sandbox, call.body, now_iso(call)
+    sandbox, body, now = request.sandbox, request.body, request.now_iso()
     channel = body["channel"]
     with sandbox.store.transaction():
-        existing = suppression_for(call, channel, body["address"])
+        existing = suppression_for(request, channel, body["address"])
         if existing is not None:
             raise Conflict(f"{existing['address']} is already suppressed for {channel} as {existing['id']}",
                            details={"existing_id": existing["id"], **suppression_view(existing)})
-        entry = {"id": sandbox.ids.prefixed("sup"), "organization_id": call.org_id, "channel": channel,
+        entry = {"id": sandbox.ids.prefixed("sup"), "organization_id": request.org_id, "channel": channel,
                  "address": normalize_address(channel, body["address"]),
                  "reason": body.get("reason") or DEFAULT_SUPPRESSION_REASON, "source": "api",
                  "added_at": now, "created_at": now}
         sandbox.store.insert("suppression", entry)
-        sandbox.audit.from_call(call, "suppression.added", {
+        request.audit("suppression.added", {
             "suppression_id": entry["id"], "channel": channel, "address": entry["address"],
             "reason": entry["reason"]})
     return Reply(suppression_view(entry), 201)
 
 
-def send_outreach(call: Call) -> Reply:
+def send_outreach(request: ApiRequest) -> Reply:
     """Queue one email or SMS unless the recipient is suppressed; nothing is really sent."""
-    sandbox, body, now = call.sandbox, call.body, now_iso(call)
+    sandbox, body, now = request.sandbox, request.body, request.now_iso()
     channel = body["channel"]
     with sandbox.store.transaction():
-        blocked = suppression_for(call, channel, body["to"])
+        blocked = suppression_for(request, channel, body["to"])
         if blocked is not None:
             raise Conflict(
                 f"{body['to']} is on this organization's {channel} suppression list ({blocked['id']}, "
                 f"reason {blocked['reason']}); remove it there before sending",
                 code="suppressed_recipient", details={"suppression": suppression_view(blocked)})
         if body.get("lead_id"):
-            find(call, "lead", body["lead_id"])
-        message = {"id": sandbox.ids.prefixed("msg"), "organization_id": call.org_id, "channel": channel,
+            find(request, "lead", body["lead_id"])
+        message = {"id": sandbox.ids.prefixed("msg"), "organization_id": request.org_id, "channel": channel,
                    "to": normalize_address(channel, body["to"]), "subject": body.get("subject"),
                    "body": body["body"], "lead_id": body.get("lead_id"), "status": "queued",
                    "queued_at": now, "created_at": now}
         sandbox.store.insert("message", message)
-        sandbox.audit.from_call(call, "outreach.sent", {
+        request.audit("outreach.sent", {
             "message_id": message["id"], "channel": channel, "to": message["to"],
             "lead_id": message["lead_id"]})
     if channel == "email":
-        sandbox.webhooks.emit(call.org_id, "outreach.email.sent", _message_event(message))
+        sandbox.webhooks.emit(request.org_id, "outreach.email.sent", _message_event(message))
     return Reply({"message_id": message["id"], "status": "queued", "channel": channel, "queued_at": now}, 202)
 
 

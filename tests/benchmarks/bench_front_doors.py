@@ -4,8 +4,8 @@ Candidates (one process each, the app built the same way, 4 app threads):
 
 - ``eal-sandbox serve``: granian's Rust HTTP core, bodies read on its event loop (sandbox/http_bridge.py)
 - granian's own WSGI interface (``granian --interface wsgi``, 4 blocking threads)
-- gunicorn ``gthread`` (1 worker, 4 threads): the front door before this one
-- waitress (4 threads), when installed (``pip install waitress``)
+- gunicorn ``gthread`` (1 worker, 4 threads): the front door before this one, when installed
+- waitress (4 threads), when installed (``pip install gunicorn waitress`` for both)
 
 For each: wrk -t1 -c16 on GET /api/v1/leads?limit=20 and POST /api/v1/leads, rounds alternating
 between the servers, medians; then the slow-client scenario of tests/slow_clients.py (shortened by
@@ -35,7 +35,7 @@ THREADS = 4
 
 def sandbox_app() -> Any:
     """The app every candidate serves (a factory: each server builds it in its own process)."""
-    from sandbox.app import create_app
+    from sandbox.web.app import create_app
 
     app = create_app({"RATE_LIMIT": 1_000_000_000})
     gc.freeze()
@@ -43,7 +43,7 @@ def sandbox_app() -> Any:
 
 
 def admin_token() -> str:
-    from sandbox.app import create_app, sandbox_of
+    from sandbox.web.app import create_app, sandbox_of
 
     keys = sandbox_of(create_app({"LEADS_PER_ORG": 1})).world.keys
     return next(key["token"] for key in keys if "admin" in key["scopes"])
@@ -57,10 +57,11 @@ def commands(port: int) -> dict[str, list[str]]:
         "granian wsgi": [str(bin_dir / "granian"), "--interface", "wsgi", "--factory", "--workers", "1",
                          "--blocking-threads", str(THREADS), "--http", "1", "--no-ws", "--log-level", "warning",
                          "--port", str(port), "bench_front_doors:sandbox_app"],
-        "gunicorn gthread": [str(bin_dir / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
-                             "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "bench_front_doors:sandbox_app()"],
     }
+    if importlib.util.find_spec("gunicorn"):
+        found["gunicorn gthread"] = [str(bin_dir / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
+                                     "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "--log-level",
+                                     "warning", "bench_front_doors:sandbox_app()"]
     if importlib.util.find_spec("waitress"):
         found["waitress"] = [str(bin_dir / "waitress-serve"), "--threads", str(THREADS), "--listen",
                              f"127.0.0.1:{port}", "--call", "bench_front_doors:sandbox_app"]

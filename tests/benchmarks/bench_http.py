@@ -91,12 +91,11 @@ def _latency(output: str, label: str) -> float:
 
 def validation_cost() -> float:
     """Microseconds per request for parameter + body validation on POST /api/v1/leads."""
-    from sandbox.spec import load_spec, operations
-    from sandbox.validation import RequestValidator
+    from sandbox.base.spec import load_spec
+    from sandbox.services.validation import RequestValidator
 
     spec = load_spec()
-    operation = next(op for op in operations(spec) if op.id == "create_lead")
-    validator = RequestValidator(operation, spec["components"])
+    validator = RequestValidator(spec.by_id["create_lead"], spec.components)
     body = {"name": "Bench Lead", "email": "bench.lead@example.com", "source": "website"}
     rounds = 20000
     started = time.perf_counter()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sandbox.ids import IdFactory  # noqa: E402
-from sandbox.store import MemoryStore  # noqa: E402
-from sandbox.world import RECORD_KINDS as KINDS  # noqa: E402
-from sandbox.world import build_world  # noqa: E402
+from sandbox.base.ids import IdFactory  # noqa: E402
+from sandbox.base.store import MemoryStore  # noqa: E402
+from sandbox.services.world import RECORD_KINDS as KINDS  # noqa: E402
+from sandbox.services.world import build_world  # noqa: E402
 
 ANCHOR = datetime(2026, 4, 27, 19, 0, tzinfo=UTC)
 

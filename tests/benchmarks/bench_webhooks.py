@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "webhooks"))
 
-from webhook_fixtures import ORG, Receiver  # noqa: E402
-
-from sandbox.clock import Clock  # noqa: E402
-from sandbox.ids import IdFactory  # noqa: E402
-from sandbox.store import MemoryStore  # noqa: E402
-from sandbox.webhooks import RetrySchedule, WebhookService  # noqa: E402
+from sandbox.base.clock import Clock  # noqa: E402
+from sandbox.base.ids import IdFactory  # noqa: E402
+from sandbox.base.store import MemoryStore  # noqa: E402
+from sandbox.services.webhooks import RetrySchedule, WebhookService  # noqa: E402
+from tests.webhooks.receiver import ORG, Receiver  # noqa: E402
 
 
 class LocalReceiver(Receiver):
@@ -75,7 +73,7 @@ def run(events: int, workers: int, same_process: bool) -> None:
     for n in range(events):
         service.emit(ORG, "lead.created", {"lead_id": f"lead-{n}", "name": "Ana Müller", "score": n % 100})
     emitted = time.perf_counter() - started
-    drained = service.drain(120)
+    drained = service.settle(None, 120)
     elapsed = time.perf_counter() - started
     delivered = receiver.delivered_count()
     service.close()

@@ -1,8 +1,9 @@
 """An example a partner can paste into their own suite.
 
-It needs only ``pip install eal-sandbox httpx pytest``: the ``eal_sandbox`` fixture comes from the
-package's pytest plugin (registered through the ``pytest11`` entry point), starts the sandbox
-in-process on a free port and puts the world back to its seed after every test.
+It needs only the sandbox (installed from its repository or a wheel built from it), httpx and
+pytest: the ``eal_sandbox`` fixture comes from the package's pytest plugin (registered through
+the ``pytest11`` entry point), starts the sandbox in-process on a free port and puts the world
+back to its seed after every test.
 """
 
 from __future__ import annotations

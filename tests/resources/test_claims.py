@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.resources.claims import complete_extraction
-from sandbox.signed_urls import serve_claim_summary
-from tests.conftest import FROZEN_AT, auth
+from sandbox.web.app import runtime_of, sandbox_of
+from tests.support import FROZEN_AT, auth, make_app
 
 NEW_CLAIM = {"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
              "job_external_ref": "jn_117422"}
@@ -117,8 +117,8 @@ def test_summary_urls_are_signed_and_served(client, keys, sandbox):
         assert parts.path == f"/_sandbox/claims/{claim['id']}/summary.{fmt}"
         query = parse_qs(parts.query)
         assert int(query["exp"][0]) == int((FROZEN_AT + EXTRACTION).timestamp()) + 3600
-        body, served = serve_claim_summary(sandbox, claim["id"], fmt, query["exp"][0], query["sig"][0])
-        assert served == mimetype and claim["id"].encode() in body
+        served = client.get(parts.path, query_string=parts.query)
+        assert served.mimetype == mimetype and claim["id"].encode() in served.get_data()
 
 
 def test_review_records_each_decision(client, keys, sandbox):
@@ -185,11 +185,26 @@ def test_another_tenants_claim_is_404(client, keys, sandbox):
     assert response.status_code == 404
 
 
-def test_extraction_is_deterministic_per_seed(client, keys, sandbox):
+def test_extraction_is_deterministic_per_seed_with_reproducible_ids() -> None:
+    app = make_app(REPRODUCIBLE_IDS=True, LEADS_PER_ORG=10)
+    try:
+        client, sandbox = app.test_client(), sandbox_of(app)
+        keys = {"write": next(k["token"] for k in sandbox.world.keys
+                              if k["organization_id"] == sandbox.world.child_org_ids[0] and "write" in k["scopes"])}
+        keys["read"] = keys["write"]
+        first = ready_claim(client, keys, sandbox)
+        sandbox.reset()
+        again = ready_claim(client, keys, sandbox)
+        assert first == again
+    finally:
+        runtime_of(app).close()
+
+
+def test_run_time_ids_never_repeat_after_a_reset(client, keys, sandbox):
     first = ready_claim(client, keys, sandbox)
     sandbox.reset()
     again = ready_claim(client, keys, sandbox)
-    assert first == again
+    assert first["id"] != again["id"]
 
 
 def test_a_second_review_overwrites_the_first(client, keys, sandbox):

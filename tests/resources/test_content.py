@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.support import auth
 
 BLOG = {"target_keyword": "mold removal roswell",
         "service_area": {"city": "Roswell", "region": "GA", "postal_code": "30075"},

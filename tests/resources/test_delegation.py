@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.clock import isoformat
+from tests.support import FROZEN_AT, auth
 
 HEADER = "X-EAL-Organization"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

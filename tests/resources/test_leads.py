@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.clock import isoformat
+from tests.support import FROZEN_AT, auth
 
 NOW = isoformat(FROZEN_AT)
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")
@@ -193,6 +193,13 @@ def test_invalid_create_is_400_and_stores_nothing(client, keys, sandbox, body):
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "validation_error"
     assert sandbox.store.count("lead", keys["org_id"]) == before
+
+
+@pytest.mark.parametrize("body", [{}, {"name": "Only A Name"}, {"company": "Only A Company", "source": "yelp"}])
+def test_a_lead_without_email_or_name_and_company_is_one_any_of_required_problem(client, keys, body):
+    fields = create(client, keys["write"], body).get_json()["error"]["details"]["fields"]
+    assert fields == [{"location": "body", "message": "needs at least one of: email, or name + company",
+                       "rule": "any_of_required"}]
 
 
 @pytest.mark.parametrize(("method", "path"), [("post", "/leads"), ("patch", "/leads/{id}"),

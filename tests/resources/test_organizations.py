@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.clock import isoformat, parse_iso
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.clock import isoformat, parse_iso
+from tests.support import FROZEN_AT, auth
 
 NOW = isoformat(FROZEN_AT)
 ORG_FIELDS = ("id", "name", "industry", "parent_organization_id", "settings", "created_at")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.support import auth
 
 EMAIL = {"channel": "email", "to": "new.customer@example.com", "subject": "Your inspection",
          "body": "Hi Sam, confirming your moisture inspection tomorrow at 9am."}

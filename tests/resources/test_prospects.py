@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.support import auth
 
 QUALIFY = "/api/v1/prospects/qualify"
 ENRICHED = {"vertical": "property_management", "buildings_managed": 28, "units": 640,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import auth
+from tests.support import auth
 
 INLINE = {
     "version": 1,
@@ -74,3 +74,45 @@ def test_bad_requests_say_what_is_wrong(client: Any, keys: dict[str, Any]) -> No
         ).status_code
         == 403
     )
+
+
+TWO_STEPS = {"version": 1, "name": "two-steps", "description": "Two events, one after the other.",
+             "timeline": [{"trigger": "lead.created"}, {"trigger": "lead.updated"}]}
+
+
+def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys: dict[str, Any],
+                                                             sandbox: Any) -> None:
+    """Each step waits for its deliveries in flight, not for the retries a 500 parks on the clock."""
+    from tests.support import Receiver, subscribe_with
+
+    failing = Receiver(status=500)
+    try:
+        subscribe_with(client, keys["admin"], failing.url, ["lead.created", "lead.updated"])
+        started = client.post("/_sandbox/scenarios/active", headers=auth(keys["admin"]), json={"scenario": TWO_STEPS})
+        assert started.status_code == 201, started.get_json()
+        steps = started.get_json()["timeline"]["steps"]
+        assert [step["result"]["deliveries_settled"] for step in steps] == [True, True]
+        assert len(failing.wait_for(2)) >= 2  # both events were attempted (and refused) before start answered
+        assert sandbox.webhooks.next_retry_at() is not None  # their retries are parked on the frozen clock
+    finally:
+        failing.close()
+
+
+def test_another_organizations_parked_retries_do_not_hold_up_a_scenario(client: Any, keys: dict[str, Any],
+                                                                        sandbox: Any) -> None:
+    from tests.support import Receiver, subscribe_with
+
+    failing, healthy = Receiver(status=500), Receiver()
+    try:
+        subscribe_with(client, keys["other_admin"], failing.url, ["lead.created"])
+        client.post("/api/v1/leads", headers=auth(keys["other_write"]), json={"email": "parked@example.com"})
+        assert sandbox.webhooks.settle(keys["other_org_id"], 5)
+        assert sandbox.webhooks.next_retry_at() is not None  # the sibling's retry waits on the clock
+        subscribe_with(client, keys["admin"], healthy.url, ["lead.created", "lead.updated"])
+        started = client.post("/_sandbox/scenarios/active", headers=auth(keys["admin"]), json={"scenario": TWO_STEPS})
+        steps = started.get_json()["timeline"]["steps"]
+        assert [step["result"]["deliveries_settled"] for step in steps] == [True, True]
+        assert {d.event_type for d in healthy.wait_for(2)} >= {"lead.created", "lead.updated"}
+    finally:
+        failing.close()
+        healthy.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from sandbox.spec import load_spec
-from tests.conftest import FROZEN_AT, auth
+from sandbox.base.spec import load_spec
+from tests.support import auth
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
@@ -32,7 +33,7 @@ def test_code_forces_a_success_with_the_operation_example(
     client: Any, keys: dict[str, Any], sandbox: Any
 ) -> None:
     created = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": "code=201"}, json=LEAD)
-    media = load_spec()["paths"]["/api/v1/leads"]["post"]["responses"]["201"]["content"]["application/json"]
+    media = load_spec().document["paths"]["/api/v1/leads"]["post"]["responses"]["201"]["content"]["application/json"]
     assert created.status_code == 201 and created.get_json() == media["example"]
     assert created.headers["Preference-Applied"] == "code=201"
     assert sandbox.store.get("lead", keys["org_id"], created.get_json()["id"]) is None
@@ -75,7 +76,9 @@ def test_a_forced_429_reads_like_a_real_one(client: Any, keys: dict[str, Any]) -
     assert set(error["details"]) == {"limit", "window_seconds", "retry_after_seconds"}  # as the limiter's
     assert forced.headers["Retry-After"] == str(error["details"]["retry_after_seconds"])
     assert forced.headers["X-RateLimit-Remaining"] == "0"
-    assert int(forced.headers["X-RateLimit-Reset"]) == FROZEN_AT.timestamp() + error["details"]["retry_after_seconds"]
+    # Wall-clock unix seconds (what a client compares with its own clock), not the sandbox's frozen clock.
+    reset_in = int(forced.headers["X-RateLimit-Reset"]) - time.time()
+    assert abs(reset_in - error["details"]["retry_after_seconds"]) <= 2
 
 
 def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[str, Any]) -> None:
@@ -85,3 +88,24 @@ def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[
                           headers={**auth(keys["read"]), "Prefer": "scenario=webhook-replay"})
     assert response.status_code == 404
     assert response.headers["Preference-Applied"] == "scenario=webhook-replay"
+
+
+@pytest.mark.parametrize("prefer", ["code=201", "code=503", "example=anonymous", "scenario=flaky-api"])
+def test_a_forced_answer_needs_a_valid_request(client: Any, keys: dict[str, Any], prefer: str) -> None:
+    """As with Prism: the request is validated first, so an invalid one earns its own 400."""
+    typo = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": prefer},
+                       json={"emial": "ana@example.com"})
+    assert typo.status_code == 400 and typo.get_json()["error"]["code"] == "validation_error"
+    assert "Preference-Applied" not in typo.headers
+    bad_query = client.get("/api/v1/leads?limit=0", headers={**auth(keys["read"]), "Prefer": prefer})
+    assert bad_query.status_code == 400 and bad_query.get_json()["error"]["details"]["fields"][0]["location"] == \
+        "query.limit"
+    unauthenticated = client.get("/api/v1/leads", headers={"Prefer": prefer})
+    assert unauthenticated.status_code == 401
+
+
+def test_the_pipeline_runs_its_steps_in_the_documented_order() -> None:
+    from sandbox.operations.pipeline import RequestPipeline
+
+    assert RequestPipeline.STEPS == ("authenticate", "admit", "rate_limit", "authorize", "scenario", "validate",
+                                     "prefer", "quota", "invoke")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.scenarios import ScenarioError, available, load, parse
+from sandbox.services.scenarios import ScenarioError, available, load, parse
 
 SHIPPED = ["claim-lifecycle", "flaky-api", "rate-limit", "secret-rotation", "storm-night", "webhook-replay"]
 
@@ -58,7 +58,7 @@ def test_the_six_scenarios_of_the_issue_ship_and_load() -> None:
             "version: 1\nname: x\ndescription: d\ntimeline:\n  - advance: 1 day\n",
             5,
             "timeline[0].advance",
-            "does not match",
+            "'1 day' is not a duration: write a number and a unit (ms, s, m, h, d, w), like 90s, 5m",
         ),
         (
             "version: 1\nname: x\ndescription: d\ntimeline:\n  - sleep: 5m\n",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from webhook_fixtures import FAST_RETRIES, Receiver
 
-from sandbox.clock import Clock
-from sandbox.ids import IdFactory
-from sandbox.store import MemoryStore
-from sandbox.webhooks import WebhookService
+from sandbox.base.clock import Clock
+from sandbox.base.ids import IdFactory
+from sandbox.base.store import MemoryStore
+from sandbox.services.webhooks import WebhookService
+from tests.webhooks.receiver import FAST_RETRIES, Receiver
 
 
 @pytest.fixture
@@ -34,12 +35,9 @@ def receiver(make_receiver: Callable[[], Receiver]) -> Receiver:
 
 
 @pytest.fixture
-def clock() -> Iterator[Clock]:
-    """A real-time clock whose ticker fires retries; tests may still ``advance`` it."""
-    running = Clock()
-    running.start()
-    yield running
-    running.stop()
+def clock() -> Clock:
+    """A frozen virtual clock: retries fire only when a test advances it (``run_out`` does)."""
+    return Clock(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True)
 
 
 @pytest.fixture
@@ -60,3 +58,20 @@ def make_service(clock: Clock) -> Iterator[Callable[..., WebhookService]]:
 @pytest.fixture
 def service(make_service: Callable[..., WebhookService]) -> WebhookService:
     return make_service()
+
+
+@pytest.fixture
+def run_out() -> Callable[[WebhookService], None]:
+    """Deliver everything a service has to send: its attempts in flight, then each retry parked on
+    its clock, advancing the clock to it — no sleeps, whatever the schedule."""
+
+    def run(service: WebhookService, rounds: int = 50) -> None:
+        for _ in range(rounds):
+            assert service.settle(None, 10), "attempts still in flight after 10 s"
+            due = service.next_retry_at()
+            if due is None:
+                return
+            service.clock.advance(max(due - service.clock.now(), timedelta(0)))
+        raise AssertionError(f"retries still waiting after {rounds} rounds")
+
+    return run

@@ -9,13 +9,13 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from webhook_fixtures import Receiver, node_sample_verifies, wait_until
 
-from sandbox.spec import load_spec
-from sandbox.webhooks import verify_signature
-from tests.conftest import auth
+from sandbox.base.spec import load_spec
+from sandbox.services.webhooks import verify_signature
+from tests.support import auth
+from tests.webhooks.receiver import Receiver, node_sample_verifies, wait_until
 
-SPEC = load_spec()
+SPEC = load_spec().document
 
 
 def conforms(event: dict[str, Any]) -> None:
@@ -101,7 +101,7 @@ def test_only_the_events_organization_is_notified(client, keys, sandbox, receive
         subscribe(client, keys, receiver.url, ["lead.created"])
         client.post("/api/v1/leads", json={"email": "mine@example.com"}, headers=auth(keys["write"]))
         receiver.wait_for(1)
-        assert sandbox.webhooks.drain(5)
+        assert sandbox.webhooks.settle(None, 5)
         assert other.requests == []
     finally:
         other.close()
@@ -132,7 +132,7 @@ def test_deleted_subscription_gets_nothing_more(client, keys, sandbox, receiver)
     deleted = client.delete(f"/api/v1/webhooks/{created['id']}", headers=auth(keys["admin"]))
     assert deleted.get_json() == {"id": created["id"], "deleted": True}
     patch_a_lead(client, keys, sandbox, lead_score=5)
-    assert sandbox.webhooks.drain(5)
+    assert sandbox.webhooks.settle(None, 5)
     assert receiver.requests == []
     assert client.get(f"/api/v1/webhooks/{created['id']}", headers=auth(keys["read"])).status_code == 404
 
@@ -176,7 +176,7 @@ def test_each_event_type_arrives_signed_and_conforming(client, keys, sandbox, re
     response = client.post("/_sandbox/trigger", json={"event": event_type}, headers=auth(keys["write"]))
     assert response.status_code in (200, 201, 202), response.get_json()
     [first, *_] = receiver.wait_for(1)
-    assert sandbox.webhooks.drain(5)
+    assert sandbox.webhooks.settle(None, 5)
     for delivery in receiver.requests:
         event = json.loads(delivery.body)
         assert event["type"] == event_type and event["organization_id"] == keys["org_id"]

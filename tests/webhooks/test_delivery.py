@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from webhook_fixtures import ORG, OTHER_ORG, Receiver, node_sample_verifies
 
-from sandbox.webhooks import EVENT_TYPES, WebhookService, verify_signature
-from sandbox.webhooks.delivery import Sender
+from sandbox.services.webhooks import EVENT_TYPES, WebhookService, verify_signature
+from sandbox.services.webhooks.delivery import Sender
+from tests.webhooks.receiver import ORG, OTHER_ORG, Receiver, node_sample_verifies
 
 EXPECTED_EVENT_TYPES = (
     "call.received", "call.classified", "call.qualified", "lead.created", "lead.updated",
@@ -28,7 +28,7 @@ def test_every_event_type_is_delivered_and_verifies_with_the_node_sample(
         service: WebhookService, receiver: Receiver) -> None:
     _, secret = service.create_subscription(ORG, receiver.url, list(EVENT_TYPES), "all events")
     events = [service.emit(ORG, kind, {"n": n, "name": "Ana Müller"}) for n, kind in enumerate(EVENT_TYPES)]
-    assert service.drain(5)
+    assert service.settle(None, 5)
     received = {r.headers["x-eal-event-type"]: r for r in receiver.delivered()}
     assert sorted(received) == sorted(EVENT_TYPES)
     for event in events:
@@ -45,7 +45,7 @@ def test_every_event_type_is_delivered_and_verifies_with_the_node_sample(
 def test_delivery_headers(service: WebhookService, receiver: Receiver) -> None:
     record, secret = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     event = service.emit(ORG, "lead.created", {"lead_id": "l1"})
-    assert service.drain(5) and event is not None
+    assert service.settle(None, 5) and event is not None
     (request,) = receiver.delivered()
     assert request.headers["content-type"] == "application/json"
     assert request.headers["user-agent"] == "EAL-Sandbox-Webhooks/1.0"
@@ -60,7 +60,7 @@ def test_a_localhost_url_is_pinned_to_the_vetted_address_but_keeps_its_host(
     url = receiver.url.replace("127.0.0.1", "localhost")
     service.create_subscription(ORG, url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     (request,) = receiver.delivered()
     assert request.headers["host"] == url.split("/")[2]
 
@@ -72,7 +72,7 @@ def test_only_the_events_organization_and_subscribed_types_receive_it(
     service.create_subscription(OTHER_ORG, theirs.url, ["lead.created"], None)
     service.create_subscription(ORG, other_type.url, ["call.received"], None)
     service.emit(ORG, "lead.created", {"lead_id": "l1"})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     assert len(mine.delivered()) == 1
     assert theirs.requests == [] and other_type.requests == []
 
@@ -84,15 +84,17 @@ def test_emit_returns_at_once_and_never_sends_on_the_callers_thread(
     send = Sender.send
     monkeypatch.setattr(Sender, "send", lambda self, *args: senders.add(threading.current_thread().name)
                         or send(self, *args))
-    service = make_service(timeout=2.0)
-    receiver.always(200, sleep=1.0)
+    service = make_service(timeout=5.0)
+    receiver.hold()  # no delivery can finish: an emit that waited for one would never return
     service.create_subscription(ORG, receiver.url, ["lead.created"], None)
-    started = time.perf_counter()
-    for n in range(50):
-        service.emit(ORG, "lead.created", {"n": n})
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.2, f"50 emits took {elapsed * 1000:.1f} ms; one blocking send takes 1000 ms"
+    events = [service.emit(ORG, "lead.created", {"n": n}) for n in range(50)]
+    assert all(event is not None for event in events)
     receiver.wait_for(1)
+    # Every emit has returned while the deliveries it queued are still waiting on the receiver.
+    assert not service.settle(None, 0), "emit must not wait for its deliveries"
+    receiver.release()
+    assert service.settle(None, 10)
+    assert len(receiver.delivered()) == 50
     assert threading.current_thread().name not in senders
 
 
@@ -108,9 +110,9 @@ def test_deliveries_log_newest_first_and_subscription_summary(
         service: WebhookService, receiver: Receiver) -> None:
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {"n": 1})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     service.emit(ORG, "lead.created", {"n": 2})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     newest, oldest = service.deliveries(ORG, record["id"])
     assert newest["status"] == oldest["status"] == "delivered"
     assert newest["id"] == receiver.delivered()[1].headers["x-eal-delivery-id"]
@@ -128,7 +130,7 @@ def test_the_log_keeps_the_last_100_attempts(service: WebhookService, receiver: 
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.updated"], None)
     for n in range(105):
         service.emit(ORG, "lead.updated", {"n": n})
-    assert service.drain(10)
+    assert service.settle(None, 10)
     assert len(service.deliveries(ORG, record["id"])) == 100
     assert service.store.count("delivery", ORG) == 100
 
@@ -146,12 +148,12 @@ def test_replay_sends_the_same_event_id_with_a_fresh_signature(
         service: WebhookService, receiver: Receiver) -> None:
     record, secret = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     event = service.emit(ORG, "lead.created", {"lead_id": "l1"})
-    assert service.drain(5) and event is not None
+    assert service.settle(None, 5) and event is not None
     assert service.replay_event(ORG, event["id"]) == 1
-    assert service.drain(5)
+    assert service.settle(None, 5)
     (delivery, _) = service.deliveries(ORG, record["id"])
     assert service.replay_delivery(ORG, delivery["id"]) == 1
-    assert service.drain(5)
+    assert service.settle(None, 5)
     first, *replays = receiver.delivered()
     assert [r.event_id for r in replays] == [event["id"], event["id"]]
     assert all(r.body == first.body and node_sample_verifies(secret, r) for r in replays)
@@ -162,7 +164,7 @@ def test_replay_sends_the_same_event_id_with_a_fresh_signature(
 
 
 def test_creating_a_subscription_checks_the_url(service: WebhookService) -> None:
-    from sandbox.webhooks import EndpointRefused
+    from sandbox.services.webhooks import EndpointRefused
 
     with pytest.raises(EndpointRefused):
         service.create_subscription(ORG, "https://169.254.169.254/latest", ["lead.created"], None)

@@ -9,21 +9,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from webhook_fixtures import FAST_RETRIES, ORG, Receiver, wait_until
 
-from sandbox.clock import Clock, parse_iso
-from sandbox.webhooks import RetrySchedule, WebhookService, urls
+from sandbox.base.clock import Clock, parse_iso
+from sandbox.services.webhooks import RetrySchedule, WebhookService, urls
+from tests.webhooks.receiver import FAST_RETRIES, ORG, Receiver, wait_until
 
 
 def test_a_receiver_failing_its_first_requests_still_gets_every_event_once(
-        make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
+        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
     service = make_service(timeout=0.3)
     receiver.fail_first(3, 500)
     receiver.fail_first(2, 504, sleep=0.6)  # slower than the client timeout
     receiver.fail_first(2, 429, headers={"Retry-After": "0"})
     service.create_subscription(ORG, receiver.url, ["lead.created", "call.received"], None)
     events = [service.emit(ORG, "lead.created" if n % 2 else "call.received", {"n": n}) for n in range(20)]
-    assert service.drain(10)
+    run_out(service)
     delivered = Counter(r.event_id for r in receiver.delivered())
     assert delivered == Counter({event["id"]: 1 for event in events if event})
     retried = [r for r in receiver.requests if r.headers["x-eal-delivery-attempt"] != "1"]
@@ -31,12 +31,13 @@ def test_a_receiver_failing_its_first_requests_still_gets_every_event_once(
 
 
 def test_retries_keep_the_event_id_and_re_sign_with_a_fresh_timestamp(
-        make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
+        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
     service = make_service()
     receiver.fail_first(2, 500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     event = service.emit(ORG, "lead.created", {})
-    assert service.drain(5) and event is not None
+    run_out(service)
+    assert event is not None
     attempts = receiver.requests
     assert [r.headers["x-eal-delivery-attempt"] for r in attempts] == ["1", "2", "3"]
     assert {r.event_id for r in attempts} == {event["id"]}
@@ -48,29 +49,31 @@ def test_retries_keep_the_event_id_and_re_sign_with_a_fresh_timestamp(
 
 
 def test_after_the_last_attempt_the_delivery_is_failed(
-        make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
+        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.01, max_attempts=3))
     receiver.always(500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
+    run_out(service)
     assert len(receiver.requests) == 3
     assert [d["status"] for d in service.deliveries(ORG, record["id"])] == ["failed", "retrying", "retrying"]
 
 
 def test_retry_after_is_honoured_on_429(make_service: Callable[..., WebhookService],
-                                        receiver: Receiver) -> None:
+                                        receiver: Receiver, clock: Clock) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.01, max_attempts=3))
     receiver.fail_first(1, 429, headers={"Retry-After": "1"})
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
-    started = time.monotonic()
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
-    assert time.monotonic() - started >= 0.9
+    assert service.settle(None, 5)
+    clock.advance(timedelta(seconds=0.9))  # the backoff alone (0.01 s) would have retried by now
+    assert service.settle(None, 5) and len(receiver.requests) == 1
+    clock.advance(timedelta(seconds=0.1))
+    assert service.settle(None, 5) and len(receiver.requests) == 2
     retrying = service.deliveries(ORG, record["id"])[1]
     assert retrying["response_status"] == 429
     wait = parse_iso(retrying["next_attempt_at"]) - parse_iso(retrying["delivered_at"])
-    assert timedelta(seconds=0.9) <= wait <= timedelta(seconds=1.5)
+    assert wait == timedelta(seconds=1)
 
 
 def test_410_disables_the_subscription(make_service: Callable[..., WebhookService],
@@ -79,9 +82,9 @@ def test_410_disables_the_subscription(make_service: Callable[..., WebhookServic
     receiver.fail_first(1, 410)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     assert len(receiver.requests) == 1
     subscription = service.subscriptions.get(ORG, record["id"])
     assert subscription is not None and subscription["enabled"] is False
@@ -89,18 +92,18 @@ def test_410_disables_the_subscription(make_service: Callable[..., WebhookServic
 
 
 def test_a_deleted_subscription_gets_nothing_more_not_even_queued_retries(
-        make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
+        make_service: Callable[..., WebhookService], receiver: Receiver, clock: Clock) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.3, max_attempts=5, jitter=0))
     receiver.always(500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     for n in range(5):
         service.emit(ORG, "lead.created", {"n": n})
-    receiver.wait_for(5)
-    time.sleep(0.05)  # let the first attempts settle into waiting retries
+    assert service.settle(None, 5) and service.next_retry_at() is not None  # five retries parked
     service.delete_subscription(ORG, record["id"])
-    assert service.drain(1), "cancelled retries must not count as work in flight"
+    assert service.next_retry_at() is None, "deleting cancels the parked retries"
     service.emit(ORG, "lead.created", {})
-    time.sleep(0.5)  # past the first retry's due time
+    clock.advance(timedelta(seconds=1))  # past the first retry's due time
+    assert service.settle(None, 5)
     assert len(receiver.requests) == 5
     assert service.store.count("delivery", ORG) == 0
 
@@ -113,11 +116,11 @@ def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookServi
     first_id = service.create_subscription(ORG, receiver.url, ["lead.created"], None)[0]["id"]
     service.emit(ORG, "lead.created", {})
     wait_until(lambda: [d["status"] for d in service.deliveries(ORG, first_id)] == ["retrying"])
-    assert not service.drain(0.1), "the retry waits for the clock"
+    assert service.settle(None, 5) and service.next_retry_at() is not None, "the retry waits for the clock"
     frozen.advance(timedelta(seconds=59))
     assert len(receiver.requests) == 1
     frozen.advance(timedelta(seconds=1))
-    assert service.drain(5)
+    assert service.settle(None, 5)
     first, second = receiver.requests
     # Re-signed for the retry, with a wall-clock timestamp a receiver's 5-minute check accepts.
     assert int(first.headers["x-eal-timestamp"]) <= int(second.headers["x-eal-timestamp"]) <= time.time() + 1
@@ -126,7 +129,7 @@ def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookServi
 
 def test_the_url_is_checked_again_before_every_attempt(
         make_service: Callable[..., WebhookService], receiver: Receiver,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, run_out: Callable[..., None]) -> None:
     service = make_service(schedule=FAST_RETRIES)
     port = int(receiver.url.split(":")[2].split("/")[0])
     record, _ = service.create_subscription(ORG, f"http://localhost:{port}/hook", ["lead.created"], None)
@@ -135,7 +138,7 @@ def test_the_url_is_checked_again_before_every_attempt(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))]
     monkeypatch.setattr(urls.socket, "getaddrinfo", rebound)  # DNS now points inside
     service.emit(ORG, "lead.created", {})
-    assert service.drain(5)
+    run_out(service)
     assert receiver.requests == []
     log = service.deliveries(ORG, record["id"])
     assert log[0]["status"] == "failed" and "10.0.0.7" in log[0]["error"]

@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from webhook_fixtures import ORG, Receiver, node_sample_verifies
-
-from sandbox.clock import Clock
-from sandbox.webhooks import WebhookService, verify_signature
+from sandbox.base.clock import Clock
+from sandbox.services.webhooks import WebhookService, verify_signature
+from tests.webhooks.receiver import ORG, Receiver, node_sample_verifies
 
 
 def deliver_one(service: WebhookService, receiver: Receiver) -> tuple[bytes, dict[str, str], float]:
     """Emit one event and return what the receiver got, with the receiver's (real) now."""
     count = len(receiver.requests)
     service.emit(ORG, "lead.updated", {"lead_id": "l1"})
-    assert service.drain(5)
+    assert service.settle(None, 5)
     request = receiver.requests[count]
     return request.body, request.headers, time.time()
 

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from sandbox.webhooks import (
+from sandbox.services.webhooks import (
     SIGNATURE_FORMAT_DOC,
     SignatureVerificationError,
     sign,

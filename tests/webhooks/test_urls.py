@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from sandbox.webhooks import EndpointRefused, check_endpoint_url, urls
+from sandbox.services.webhooks import EndpointRefused, check_endpoint_url, urls
 
 REFUSED = [
     ("https://10.0.0.1/hook", "private"),

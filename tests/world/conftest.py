@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from world_fixtures import Seeded, seed_world
+
+from tests.world.seeded import Seeded, seed_world
 
 
 @pytest.fixture(scope="session")

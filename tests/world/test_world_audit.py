@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from world_fixtures import Seeded
+from tests.world.seeded import Seeded
 
 SOURCES = {"api", "cron", "n8n", "worker", "system"}
 REFERENCES = {

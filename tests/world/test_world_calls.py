@@ -6,11 +6,11 @@ import random
 from collections import Counter
 
 import pytest
-from world_fixtures import ANCHOR, Seeded
 
-from sandbox.clock import parse_iso
-from sandbox.world import transcript_for, transcript_intent
-from sandbox.world.scripts import CLASSIFICATION_OF, CLASSIFICATIONS, DAMAGE_KINDS, INTENTS
+from sandbox.base.clock import parse_iso
+from sandbox.services.world import transcript_for, transcript_intent
+from sandbox.services.world.scripts import CLASSIFICATION_OF, CLASSIFICATIONS, DAMAGE_KINDS, INTENTS
+from tests.world.seeded import ANCHOR, Seeded
 
 
 def test_every_transcript_matches_its_intent_template(seeded: Seeded) -> None:

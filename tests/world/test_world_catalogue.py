@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from sandbox.world import catalogue
-from sandbox.world.scripts import DEFAULT_SLOTS, INTENTS
+from sandbox.services.world import catalogue
+from sandbox.services.world.scripts import DEFAULT_SLOTS, INTENTS
 
 KNOWN_SLOTS = {*DEFAULT_SLOTS, "room", "minutes"}
 MEASURES = {"floor_sf", "ceiling_sf", "perimeter_lf", "wall_sf", "surface_sf", "end_wall_sf"}

@@ -6,10 +6,10 @@ import random
 import re
 
 import pytest
-from world_fixtures import Seeded
 
-from sandbox.world import expected_quantity, extract_claim_scope, measures
-from sandbox.world.catalogue import scope
+from sandbox.services.world import expected_quantity, extract_claim_scope, measures
+from sandbox.services.world.catalogue import scope
+from tests.world.seeded import Seeded
 
 CODE = re.compile(r"[A-Z]{2,4} [A-Z0-9/]+")
 

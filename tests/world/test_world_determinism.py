@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from world_fixtures import ANCHOR, Seeded, dump, seed_world
+from tests.world.seeded import ANCHOR, Seeded, dump, seed_world
 
 
 def test_same_seed_builds_identical_world(seeded: Seeded) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from world_fixtures import Seeded
-
-from sandbox.world.fit import assess
+from sandbox.services.world.fit import assess
+from tests.world.seeded import Seeded
 
 SOURCES = {"website", "google_ads", "lsa", "referral", "phone", "facebook", "yelp", "callrail", "manual"}
 STAGES = {"new", "contacted", "qualified", "proposal", "won", "lost"}

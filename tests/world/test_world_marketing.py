@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from world_fixtures import Seeded
+from tests.world.seeded import Seeded
 
 CHANNELS = {"wordpress", "instagram", "facebook", "gbp", "linkedin", "google"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from faker import Faker
 
-from sandbox.world import RestorationProvider, transcript_intent
-from sandbox.world.catalogue import areas
+from sandbox.services.world import RestorationProvider, transcript_intent
+from sandbox.services.world.catalogue import areas
 
 
 def seeded_faker(seed: int) -> Faker:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from world_fixtures import ANCHOR, KINDS, Seeded
 
-from sandbox.clock import isoformat, parse_iso
+from sandbox.base.clock import isoformat, parse_iso
+from sandbox.base.overlay import SeededBase
+from tests.world.seeded import ANCHOR, KINDS, Seeded
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 ID_FORMATS = {
@@ -76,7 +77,7 @@ def test_one_parent_and_three_children(seeded: Seeded) -> None:
 
 
 def test_the_world_seeds_every_listed_kind_and_nothing_else(seeded: Seeded) -> None:
-    assert set(seeded.store.snapshot()["by_id"]) == set(KINDS)
+    assert set(SeededBase(seeded.store).by_id) == set(KINDS)
     assert all(seeded.store.count(kind) > 0 for kind in KINDS)
 
 

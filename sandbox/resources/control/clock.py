@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...call import Call
-from ...clock import isoformat
-from ...durations import parse_duration
+from ...base.clock import isoformat
+from ...base.durations import parse_duration
+from ...base.errors import ValidationFailed, field_error
+from ..request import ApiRequest
 
 
-def _clock_state(call: Call, fired: int | None = None) -> dict[str, Any]:
-    clock = call.sandbox.clock
+def _clock_state(request: ApiRequest, fired: int | None = None) -> dict[str, Any]:
+    clock = request.sandbox.clock
     state = {"now": isoformat(clock.now()), "virtual": clock.is_virtual, "pending_tasks": clock.pending()}
     if fired is not None:
         state["fired"] = fired
     return state
 
 
-def get_clock(call: Call) -> dict[str, Any]:
+def get_clock(request: ApiRequest) -> dict[str, Any]:
     """The sandbox clock's current instant."""
-    return _clock_state(call)
+    return _clock_state(request)
 
 
-def advance_clock(call: Call) -> dict[str, Any]:
+def advance_clock(request: ApiRequest) -> dict[str, Any]:
     """Move the clock forward, firing everything due on the way, in order."""
-    fired = call.sandbox.clock.advance(parse_duration(call.body["by"]))
-    return _clock_state(call, fired=len(fired))
+    try:
+        fired = request.sandbox.clock.advance(parse_duration(request.body["by"]))
+    except ValueError as error:  # past the clock's horizon
+        raise ValidationFailed([field_error("body.by", str(error), "horizon")]) from None
+    return _clock_state(request, fired=len(fired))

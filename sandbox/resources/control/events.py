@@ -4,29 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...call import Call, Reply
-from ...errors import NotFound
-from ...pagination import list_page
+from ...base.errors import NotFound
+from ..pagination import list_page
+from ..request import ApiRequest, Reply
 
 
-def list_events(call: Call) -> dict[str, Any]:
+def list_events(request: ApiRequest) -> dict[str, Any]:
     """The organization's emitted webhook events, newest first."""
-    return list_page(call, "event", view=lambda event: {k: event[k] for k in
+    return list_page(request, "event", view=lambda event: {k: event[k] for k in
                                                          ("id", "type", "created_at", "organization_id", "data")})
 
 
-def replay_event(call: Call) -> Reply:
+def replay_event(request: ApiRequest) -> Reply:
     """Deliver a past event again (same event id, fresh timestamp and signature)."""
-    webhook_id = (call.body or {}).get("webhook_id")
-    deliveries = call.sandbox.webhooks.replay_event(call.org_id, call.path["event_id"], webhook_id)
+    webhook_id = (request.body or {}).get("webhook_id")
+    deliveries = request.sandbox.webhooks.replay_event(request.org_id, request.path["event_id"], webhook_id)
     if deliveries is None:
-        raise NotFound(f"No event with id '{call.path['event_id']}' in this organization")
-    return Reply({"event_id": call.path["event_id"], "deliveries_scheduled": deliveries}, 202)
+        raise NotFound(f"No event with id '{request.path['event_id']}' in this organization")
+    return Reply({"event_id": request.path["event_id"], "deliveries_scheduled": deliveries}, 202)
 
 
-def replay_delivery(call: Call) -> Reply:
+def replay_delivery(request: ApiRequest) -> Reply:
     """Deliver a past delivery's event again to its subscription."""
-    deliveries = call.sandbox.webhooks.replay_delivery(call.org_id, call.path["delivery_id"])
+    deliveries = request.sandbox.webhooks.replay_delivery(request.org_id, request.path["delivery_id"])
     if deliveries is None:
-        raise NotFound(f"No delivery with id '{call.path['delivery_id']}' in this organization")
-    return Reply({"delivery_id": call.path["delivery_id"], "deliveries_scheduled": deliveries}, 202)
+        raise NotFound(f"No delivery with id '{request.path['delivery_id']}' in this organization")
+    return Reply({"delivery_id": request.path["delivery_id"], "deliveries_scheduled": deliveries}, 202)
+
+
+def enable_webhook(request: ApiRequest) -> dict[str, Any]:
+    """Turn a subscription back on (a 410 from its receiver disabled it)."""
+    record = request.sandbox.webhooks.subscriptions.get(request.org_id, request.path["webhook_id"])
+    if record is None:
+        raise NotFound(f"No webhook with id '{request.path['webhook_id']}' in this organization",
+                       details={"id": request.path["webhook_id"]})
+    if not record["enabled"]:
+        record = request.sandbox.webhooks.subscriptions.update(request.org_id, record["id"], {"enabled": True})
+        request.audit("webhook.enabled", {"webhook_id": request.path["webhook_id"]})
+    assert record is not None
+    return request.sandbox.webhooks.public_view(record)

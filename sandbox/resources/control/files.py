@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from ... import signed_urls
-from ...call import Call, Reply
+from ...base.errors import Conflict, NotFound
+from ...services.files import SUMMARY_MIMETYPES, claim_summary_text, recording_bytes, summary_pdf
+from ..request import ApiRequest, Reply
 
 
-def get_recording(call: Call) -> Reply:
+def get_recording(request: ApiRequest) -> Reply:
     """A call recording behind a signed, expiring URL."""
-    audio, mimetype = signed_urls.serve_recording(call.sandbox, call.path["call_id"],
-                                                  call.query.get("exp"), call.query.get("sig"))
-    return Reply(audio, 200, mimetype=mimetype)
+    call_id = request.path["call_id"]
+    request.sandbox.signed_urls.check(f"/_sandbox/recordings/{call_id}", request.query.get("exp"),
+                                      request.query.get("sig"))
+    call_record = request.sandbox.store.get("call", None, call_id)
+    if call_record is None:
+        raise NotFound(f"No recording for call '{call_id}'", details={"id": call_id})
+    return Reply(recording_bytes(call_record), 200, mimetype="audio/wav")
 
 
-def get_claim_summary_txt(call: Call) -> Reply:
+def get_claim_summary_txt(request: ApiRequest) -> Reply:
     """A claim's plain-text summary behind a signed URL."""
-    return _claim_summary(call, "txt")
+    return _claim_summary(request, "txt")
 
 
-def get_claim_summary_pdf(call: Call) -> Reply:
+def get_claim_summary_pdf(request: ApiRequest) -> Reply:
     """A claim's PDF summary behind a signed URL."""
-    return _claim_summary(call, "pdf")
+    return _claim_summary(request, "pdf")
 
 
-def _claim_summary(call: Call, fmt: str) -> Reply:
-    content, mimetype = signed_urls.serve_claim_summary(call.sandbox, call.path["claim_id"], fmt,
-                                                        call.query.get("exp"), call.query.get("sig"))
-    return Reply(content, 200, mimetype=mimetype)
+def _claim_summary(request: ApiRequest, fmt: str) -> Reply:
+    claim_id = request.path["claim_id"]
+    request.sandbox.signed_urls.check(f"/_sandbox/claims/{claim_id}/summary.{fmt}", request.query.get("exp"),
+                                      request.query.get("sig"))
+    claim = request.sandbox.store.get("claim", None, claim_id)
+    if claim is None:
+        raise NotFound(f"No claim with id '{claim_id}'", details={"id": claim_id})
+    if claim["status"] == "extracting":
+        raise Conflict("Claim is still extracting; its summary is not ready")
+    text = claim_summary_text(claim)
+    body = text.encode() if fmt == "txt" else summary_pdf(text)
+    return Reply(body, 200, mimetype=SUMMARY_MIMETYPES[fmt])

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...call import Call
-from ...errors import Forbidden
+from ...base.errors import Forbidden, NotFound
+from ..request import ApiRequest
+from .sandboxes import access_keys
 
 
-def list_sandbox_keys(call: Call) -> dict[str, Any]:
-    """Every seeded key with its organization and scopes (the sandbox has no secrets)."""
-    organizations = {org["id"]: org for org in call.sandbox.store.scan("organization")}
-    return {"data": [
-        {"token": key["token"], "key_id": key["id"], "organization_id": key["organization_id"],
-         "organization_name": organizations.get(key["organization_id"], {}).get("name"),
-         "parent_organization_id": organizations.get(key["organization_id"], {}).get("parent_organization_id"),
-         "scopes": list(key["scopes"]), "label": key.get("label")}
-        for key in call.sandbox.keys
-    ]}
+def list_sandbox_keys(request: ApiRequest) -> dict[str, Any]:
+    """The start-up sandbox's keys with their organizations and scopes (it guards nothing real);
+    not served by a hosted server, where no sandbox's keys are public."""
+    if request.sandbox.settings.HOSTED:
+        raise NotFound("No route for GET /_sandbox/keys on a hosted sandbox server: no keys are public here; "
+                       "mint a sandbox of your own with POST /_sandbox/sandboxes (its keys are in that answer)",
+                       details={"path": "/_sandbox/keys"})
+    return {"data": access_keys(request.sandbox, tokens=True)}
 
 
-def reset_sandbox(call: Call) -> dict[str, Any]:
+def reset_sandbox(request: ApiRequest) -> dict[str, Any]:
     """Put the caller's organization, or the whole world, back to the seed."""
-    scope = (call.body or {}).get("scope", "organization")
+    scope = (request.body or {}).get("scope", "organization")
     if scope == "world":
-        organization = call.sandbox.store.get("organization", None, call.org_id)
+        organization = request.sandbox.store.get("organization", None, request.org_id)
         if organization is None or organization.get("parent_organization_id") is not None:
             raise Forbidden(
                 "Resetting the whole world takes the admin key of a top-level (network) organization: "
                 "it resets every tenant. This key can reset its own organization (scope: organization)",
-                details={"scope": "world", "organization_id": call.org_id})
-    call.sandbox.reset(None if scope == "world" else call.org_id)
-    return {"reset": scope, "organization_id": None if scope == "world" else call.org_id,
-            "seed": call.sandbox.settings.SEED}
+                details={"scope": "world", "organization_id": request.org_id})
+    request.sandbox.reset(None if scope == "world" else request.org_id)
+    return {"reset": scope, "organization_id": None if scope == "world" else request.org_id,
+            "seed": request.sandbox.settings.SEED}

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...call import Call, Reply
-from ...errors import NotFound
+from ...base.errors import NotFound, ValidationFailed, field_error
+from ...services.scenarios import Scenario, ScenarioError, available, from_mapping, load
+from ..request import ApiRequest, Reply
 
 
-def _runner(call: Call) -> Any:
-    from ...scenarios import attach
-
-    return attach(call.sandbox)
-
-
-def _scenario_summary(scenario: Any) -> dict[str, Any]:
+def _scenario_summary(scenario: Scenario) -> dict[str, Any]:
     limit = scenario.rate_limit
     return {"name": scenario.name, "description": scenario.description,
             "rate_limit": None if limit is None else {"limit": limit.limit, "window_seconds": limit.window},
@@ -22,11 +17,9 @@ def _scenario_summary(scenario: Any) -> dict[str, Any]:
             "steps": len(scenario.timeline)}
 
 
-def list_scenarios(call: Call) -> dict[str, Any]:
+def list_scenarios(request: ApiRequest) -> dict[str, Any]:
     """The shipped scenarios, and which one is in force for the caller's organization."""
-    from ...scenarios import ScenarioError, available, load
-
-    running = _runner(call).status(call.org_id)
+    running = request.sandbox.runs.status(request.org_id)
     data = []
     for name in available():
         try:
@@ -38,36 +31,37 @@ def list_scenarios(call: Call) -> dict[str, Any]:
     return {"data": data}
 
 
-def get_active_scenario(call: Call) -> dict[str, Any]:
+def get_active_scenario(request: ApiRequest) -> dict[str, Any]:
     """The scenario in force for the caller's organization, with its timeline so far."""
-    run = _runner(call).status(call.org_id)
+    run = request.sandbox.runs.status(request.org_id)
     return {"running": run is not None, "run": None if run is None else run.view()}
 
 
-def start_scenario(call: Call) -> Reply:
-    """Put a shipped (``name``) or inline (``scenario``) scenario in force for the caller's organization."""
-    from ...errors import ValidationFailed, field_error
-    from ...scenarios import ScenarioError, from_mapping, load
-
-    body = call.body
+def _requested_scenario(body: dict[str, Any]) -> Scenario:
+    """The shipped (``name``) or inline (``scenario``) scenario of the body, or the 404/400 saying why not."""
     try:
         if "scenario" in body:
-            scenario = from_mapping(body["scenario"], "body.scenario")
-        else:
-            scenario = load(body["name"])
+            return from_mapping(body["scenario"], "body.scenario")
+        return load(body["name"])
     except ScenarioError as error:
-        if "scenario" not in body and not error.problems[0].location and "no shipped" in error.problems[0].message:
-            raise NotFound(f"No scenario named '{body['name']}': {error.problems[0].message}",
+        first = error.problems[0]
+        if "scenario" not in body and not first.location and "no shipped" in first.message:
+            raise NotFound(f"No scenario named '{body['name']}': {first.message}",
                            details={"name": body["name"]}) from None
         prefix = "body.scenario" if "scenario" in body else f"scenarios/{body['name']}.yaml"
         raise ValidationFailed([field_error(f"{prefix}.{problem.location}".rstrip("."), problem.message, "scenario")
                                 for problem in error.problems]) from None
-    run = _runner(call).start(scenario, call.org_id, base_url=call.base_url)
-    call.sandbox.audit.from_call(call, "sandbox.scenario_started", {"scenario": scenario.name})
+
+
+def start_scenario(request: ApiRequest) -> Reply:
+    """Put a shipped or inline scenario in force for the caller's organization and play its timeline."""
+    scenario = _requested_scenario(request.body)
+    run = request.control.start_scenario(request, scenario)
+    request.audit("sandbox.scenario_started", {"scenario": scenario.name})
     return Reply(run.view(), 201)
 
 
-def stop_scenario(call: Call) -> dict[str, Any]:
+def stop_scenario(request: ApiRequest) -> dict[str, Any]:
     """Take the caller's organization's scenario out of force; its records stay."""
-    run = _runner(call).stop(call.org_id)
+    run = request.sandbox.runs.stop(request.org_id)
     return {"stopped": run is not None, "run": None if run is None else run.view()}

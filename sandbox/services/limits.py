@@ -1,0 +1,156 @@
+"""Rate limits: fixed windows on the sandbox clock. The default limit counts every request of one
+sandbox together (not per key: minting organizations, and so keys, does not multiply it); a
+scenario's limit replaces it, per key, for its organization's keys while it is in force.
+
+Windows are measured on the sandbox clock, so ``clock advance 60s`` opens the next one. The reset
+instant a client is told (``X-RateLimit-Reset``) is wall-clock unix seconds — now plus what is left
+of the window — because a client compares it with its own clock, like ``X-EAL-Timestamp``.
+Control operations (``/_sandbox/…``) always count against the default limit, so a scenario's low
+limit never locks a partner out of stopping it or advancing the clock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..base.clock import Clock
+from ..base.errors import rate_limited
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A limit of ``limit`` requests per ``seconds``."""
+
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    limit: int
+    remaining: int
+    reset_in: float  # seconds of sandbox time until the window ends
+
+    @property
+    def reset_at(self) -> int:
+        """Wall-clock unix seconds when the window ends, rounded up; a millisecond of slack absorbs
+        the time between reading the sandbox clock and the wall clock, so on a real-time clock this
+        is the window's end itself, not the second after it."""
+        return math.ceil(time.time() + self.reset_in - 0.001)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+
+class RateLimiter:
+    """``window.limit`` requests per counter per ``window.seconds``, windows on the sandbox clock."""
+
+    def __init__(self, clock: Clock, window: Window) -> None:
+        self.clock, self.window = clock, window
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, int]] = {}  # counter -> (window start, used)
+        self._newest = 0  # the latest window start seen: counters of older windows are dropped
+
+    def _now(self) -> tuple[float, int]:
+        now = self.clock.now().timestamp()
+        start = int(now // self.window.seconds) * self.window.seconds
+        if start > self._newest:  # a new window: forget the old one's counters (they would all restart)
+            with self._lock:
+                if start > self._newest:
+                    self._newest = start
+                    self._counts = {name: entry for name, entry in self._counts.items() if entry[0] >= start}
+        return now, start
+
+    def peek(self, counter: str) -> Quota:
+        """The quota left without spending any."""
+        now, start = self._now()
+        with self._lock:
+            window_start, used = self._counts.get(counter, (start, 0))
+        used = used if window_start == start else 0
+        return self._quota(max(0, self.window.limit - used), start + self.window.seconds - now)
+
+    def hit(self, counter: str, details: Mapping[str, Any] | None = None) -> Quota:
+        """Spend one request; raise 429 with ``Retry-After`` when none is left."""
+        now, start = self._now()
+        reset_in = start + self.window.seconds - now
+        with self._lock:
+            window_start, used = self._counts.get(counter, (start, 0))
+            if window_start != start:
+                used = 0
+            if used >= self.window.limit:
+                retry_after = max(1, math.ceil(reset_in))
+                limit, seconds = self.window.limit, self.window.seconds
+                raise rate_limited(
+                    f"Rate limit of {limit} requests per {seconds}s exceeded "
+                    f"{'for this key' if details else 'for this sandbox (all its keys together)'}; "
+                    f"retry after {retry_after}s",
+                    limit=limit, window_seconds=seconds, retry_after=retry_after,
+                    reset_at=self._quota(0, reset_in).reset_at, details=dict(details or {}))
+            self._counts[counter] = (start, used + 1)
+        return self._quota(self.window.limit - used - 1, reset_in)
+
+    def _quota(self, remaining: int, reset_in: float) -> Quota:
+        return Quota(self.window.limit, remaining, reset_in)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class RequestLimits:
+    """The limiter each request counts against: its organization's scenario's, else the sandbox's."""
+
+    def __init__(self, clock: Clock, default: Window,
+                 scenario_window: Callable[[str], tuple[str, Window] | None], *, sandbox_id: str = "sandbox") -> None:
+        """``scenario_window(org_id)`` names the scenario in force and its window, or None."""
+        self.clock, self.default, self.sandbox_id = clock, RateLimiter(clock, default), sandbox_id
+        self._scenario_window = scenario_window
+        self._lock = threading.Lock()
+        self._scenario: dict[tuple[str, Window], RateLimiter] = {}
+
+    def hit(self, key: Mapping[str, Any], *, control: bool = False) -> Quota:
+        """Spend one request of ``key``; 429 when its window is used up."""
+        limiter, details = self._for(key, control)
+        return limiter.hit(self._counter(limiter, key), details)
+
+    def peek(self, key: Mapping[str, Any]) -> Quota:
+        limiter = self._for(key, False)[0]
+        return limiter.peek(self._counter(limiter, key))
+
+    def _counter(self, limiter: RateLimiter, key: Mapping[str, Any]) -> str:
+        """The sandbox's one counter for the default limit; a scenario's limit counts each key."""
+        return self.sandbox_id if limiter is self.default else str(key["id"])
+
+    def forget(self, org_id: str | None) -> None:
+        """Drop a stopped scenario's counters (all if None), so a restart starts a fresh window."""
+        with self._lock:
+            for slot in [slot for slot in self._scenario if org_id is None or slot[0] == org_id]:
+                del self._scenario[slot]
+
+    def clear(self) -> None:
+        """Every window starts afresh (a whole-sandbox reset)."""
+        self.default.clear()
+        self.forget(None)
+
+    def _for(self, key: Mapping[str, Any], control: bool) -> tuple[RateLimiter, dict[str, Any]]:
+        if control:
+            return self.default, {}
+        org_id = str(key["organization_id"])
+        found = self._scenario_window(org_id)
+        if found is None:
+            return self.default, {}
+        scenario, window = found
+        with self._lock:
+            limiter = self._scenario.get((org_id, window))
+            if limiter is None:
+                limiter = self._scenario[(org_id, window)] = RateLimiter(self.clock, window)
+        return limiter, {"scenario": scenario}

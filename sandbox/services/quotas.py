@@ -1,0 +1,108 @@
+"""Quotas per sandbox: what one sandbox may take of a shared server.
+
+Each quota is a setting (``QUOTA_…``, see ``base/settings.py`` and the README's "Hosting" table).
+Over one, the answer is ``429 quota_exceeded`` naming the quota, its limit and how to free it, and
+nothing is stored: writes are checked before their handler runs (``check_writes``), scenarios
+before they start (``check_scenario``), the rest where the thing is made.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..base.errors import QuotaExceeded
+from ..base.overlay import OverlayStore
+from ..base.settings import Settings
+from .scenarios.loader import Scenario
+
+# Operations that only free what a sandbox holds: never refused for being over a quota.
+FREEING = frozenset({"reset_sandbox", "delete_current_sandbox", "clear_journal", "stop_scenario"})
+STEP_KINDS_THAT_MAKE_RECORDS = ("trigger", "create")
+
+
+class EventBudget:
+    """Webhook events emitted per wall-clock minute (an observer of the webhook service)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._lock = threading.Lock()
+        self._minute, self._count = 0, 0
+
+    def observe(self, event: Mapping[str, Any]) -> None:
+        minute = int(time.time() // 60)
+        with self._lock:
+            if minute != self._minute:
+                self._minute, self._count = minute, 0
+            self._count += 1
+
+    def spent(self) -> int:
+        with self._lock:
+            return self._count if self._minute == int(time.time() // 60) else 0
+
+
+class Quotas:
+    """One sandbox's quotas, checked against its store and its event budget."""
+
+    def __init__(self, settings: Settings, store: OverlayStore, events: EventBudget) -> None:
+        self.settings, self.store, self.events = settings, store, events
+
+    def check_writes(self, operation_id: str) -> None:
+        """Refuse a write while the sandbox is full of one kind of record or of events this minute."""
+        if operation_id in FREEING:
+            return
+        fullest = self.store.fullest()
+        limit = self.settings.QUOTA_RECORDS_PER_KIND
+        if fullest is not None and fullest[1] >= limit:
+            raise QuotaExceeded(f"records_per_kind:{fullest[0]}", limit,
+                                f"this sandbox holds {fullest[1]} {fullest[0]} records it added; delete some, "
+                                "reset the sandbox (POST /_sandbox/reset) or mint a new one",
+                                details={"kind": fullest[0], "records": fullest[1]})
+        spent = self.events.spent()
+        if spent >= self.events.per_minute:
+            wait = 60 - int(time.time()) % 60
+            raise QuotaExceeded("events_per_minute", self.events.per_minute,
+                                f"this sandbox emitted {spent} webhook events this minute; wait {wait} s",
+                                retry_after=wait, details={"events": spent})
+
+    def check_count(self, quota: str, used: int, limit: int, how_to_free: str) -> None:
+        if used >= limit:
+            raise QuotaExceeded(quota, limit, how_to_free, details={"used": used})
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """Refuse a scenario whose latency or timeline is more than one sandbox may have."""
+        cap = self.settings.QUOTA_LATENCY_MS
+        slowest = max((rule.ms + rule.jitter_ms for rule in scenario.latency), default=0)
+        if slowest > cap:
+            raise QuotaExceeded("latency_ms", cap, f"a latency rule adds up to {slowest} ms to a request; "
+                                f"keep ms + jitter_ms at or under {cap}", details={"scenario": scenario.name})
+        records = sum(int(step.options.get("count", 1)) for step in scenario.timeline
+                      if step.kind in STEP_KINDS_THAT_MAKE_RECORDS)
+        limit = self.settings.QUOTA_SCENARIO_RECORDS
+        if records > limit:
+            raise QuotaExceeded("scenario_records", limit, f"the timeline makes {records} stories and records "
+                                f"(the counts of its trigger and create steps); make at most {limit}",
+                                details={"scenario": scenario.name, "records": records})
+
+
+class Admission:
+    """How many of one sandbox's requests are in progress, at most ``limit`` (0: no cap)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._in_progress = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            if self.limit and self._in_progress >= self.limit:
+                raise QuotaExceeded("concurrent_requests", self.limit,
+                                    f"this sandbox already has {self._in_progress} requests in progress; "
+                                    "send fewer at once (a scenario's latency holds each one)", retry_after=1)
+            self._in_progress += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_progress -= 1

@@ -1,0 +1,285 @@
+"""The webhook service: subscriptions, event fan-out, background delivery, retries, replay.
+
+``emit`` stores the event, tells the observers given at construction, finds the organization's
+matching subscriptions in memory and returns; a thread pool serializes the event and POSTs each
+delivery. A failed attempt is retried on the sandbox clock (see ``retries``), so advancing a
+virtual clock fires due retries. Deleting a subscription cancels its queued retries, and an attempt
+already queued or running checks the subscription again before it sends or logs anything.
+``settle`` waits for an organization's attempts in flight, never for retries parked on the clock.
+
+Lock order, to stay deadlock-free: store transaction, then the retry queue or service lock, then
+the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ...base.clock import Clock, isoformat
+from ...base.ids import IdFactory
+from ...base.store import Record, Store
+from .delivery import Attempt, Outcome, Sender, default_client
+from .inflight import Epoch, Epochs, InFlight
+from .log import DeliveryLog
+from .retries import RetryQueue
+from .schedule import RetrySchedule
+from .subscriptions import EVENT_TYPES, Subscriptions, public_view
+from .workers import DeliveryWorkers
+
+logger = logging.getLogger("sandbox.webhooks")
+EventObserver = Callable[[Record], None]  # told of every event emitted, on the emitting thread
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One delivery of one event to one subscription, at attempt ``number``."""
+
+    org_id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    body: bytes
+    number: int
+    epoch: Epoch
+
+
+class Transport:
+    """What every sandbox's webhook service shares: the delivery workers and the HTTP sender."""
+
+    def __init__(self, *, timeout: float = 5.0, allow_private: bool = False, workers: int = 8,
+                 per_owner: int | None = None, per_endpoint: int = 2, http_client: httpx.Client | None = None) -> None:
+        self.allow_private = allow_private
+        self.workers = DeliveryWorkers(workers, per_owner, per_endpoint)
+        self._client, self._owns_client = http_client or default_client(timeout, workers), http_client is None
+        self.sender = Sender(self._client, timeout=timeout, allow_private=allow_private)
+
+    def close(self) -> None:
+        self.workers.shutdown()
+        if self._owns_client:
+            self._client.close()
+
+
+class WebhookService:
+    """Signed, retried, logged delivery of every organization's events to its subscriptions."""
+
+    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, transport: Transport | None = None,
+                 owner: str = "sandbox", schedule: RetrySchedule | None = None,
+                 observers: Sequence[EventObserver] = (), max_previous_secrets: int = 5,
+                 **own_transport: Any) -> None:
+        """``transport`` is shared with the other sandboxes of the process (``owner`` names this one in
+        it); without one the service makes its own from ``own_transport`` (``Transport``'s options)."""
+        self.store, self.clock, self.ids = store, clock, ids
+        self.owner = owner
+        self.schedule = schedule or RetrySchedule()
+        self._owns_transport = transport is None
+        self.transport = transport or Transport(**own_transport)
+        self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private,
+                                           max_previous_secrets=max_previous_secrets)
+        self.log = DeliveryLog(store)
+        self._in_flight = InFlight()
+        self._retries = RetryQueue(clock)
+        self._observers = tuple(observers)
+        self._lock = threading.Lock()
+        self._epochs = Epochs()
+        self._closed = False
+        # Deliveries happen on pool threads in no fixed order; drawing their ids and jitter from
+        # the world's generator would make every later id depend on thread timing.
+        seed = repr(ids.state())
+        self._delivery_ids = IdFactory(random.Random(seed + "|deliveries"))
+        self._jitter = random.Random(seed + "|jitter")
+
+    def create_subscription(self, org_id: str, url: str, events: list[str],
+                            description: str | None = None) -> tuple[Record, str]:
+        """Subscribe ``url`` to ``events``; return the record and its signing secret."""
+        return self.subscriptions.create(org_id, url, events, description)
+
+    def rotate_secret(self, org_id: str, webhook_id: str) -> tuple[Record, str]:
+        """Issue a new signing secret; the previous one keeps verifying for 24 hours."""
+        rotated = self.subscriptions.rotate(org_id, webhook_id)
+        if rotated is None:
+            raise KeyError(f"no webhook {webhook_id} in organization {org_id}")
+        return rotated
+
+    def delete_subscription(self, org_id: str, webhook_id: str) -> Record | None:
+        """Remove a subscription and stop its deliveries at once, queued retries included."""
+        with self.store.transaction():
+            record = self.subscriptions.delete(org_id, webhook_id)
+            if record is not None:
+                self._retries.cancel({webhook_id})
+        if record is not None:
+            self.log.remove(webhook_id)
+        return record
+
+    @staticmethod
+    def public_view(record: Record) -> dict[str, Any]:
+        """The subscription without its internal fields (secrets)."""
+        return public_view(record)
+
+    def deliveries(self, org_id: str, webhook_id: str, limit: int = 100) -> list[Record]:
+        """The subscription's last ``limit`` delivery attempts, newest first."""
+        return self.log.recent(org_id, webhook_id, limit)
+
+    def emit(self, org_id: str, event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Store an event and deliver it in the background; None once the service is closed."""
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown webhook event type {event_type!r}")
+        if self._closed:
+            return None
+        event = {"id": self.ids.prefixed("evt"), "type": event_type,
+                 "created_at": isoformat(self.clock.now()), "organization_id": org_id, "data": data}
+        self.store.insert("event", event)
+        for observe in self._observers:
+            observe(event)
+        # Matching is an in-memory lookup, so it happens here: the subscriptions at the moment of
+        # the event get it, and the many events nobody subscribes to never wake the pool.
+        targets = [s["id"] for s in self.subscriptions.matching(org_id, event_type)]
+        if targets:  # queued once the event is stored, never for one a failed transaction leaves out
+            epoch = self._epochs.current(org_id)
+            self.store.after_commit(lambda: self._submit(org_id, self._fan_out, event, targets, epoch))
+        return event
+
+    def replay_event(self, org_id: str, event_id: str, webhook_id: str | None = None) -> int | None:
+        """Deliver a stored event again (same id, fresh signature); None if there is no such event."""
+        event = self.store.get("event", org_id, event_id)
+        if event is None:
+            return None
+        targets = [s["id"] for s in self.subscriptions.matching(org_id, event["type"])
+                   if webhook_id is None or s["id"] == webhook_id]
+        return self._fan_out(event, targets, self._epochs.current(org_id))
+
+    def replay_delivery(self, org_id: str, delivery_id: str) -> int | None:
+        """Deliver a logged attempt's event again to its subscription; None if no such delivery."""
+        delivery = self.log.get(org_id, delivery_id)
+        if delivery is None:
+            return None
+        return self.replay_event(org_id, delivery["event_id"], delivery["webhook_id"]) or 0
+
+    def _fan_out(self, event: Record, webhook_ids: list[str], epoch: Epoch) -> int:
+        """Serialize the event once and queue one delivery per subscription; return how many."""
+        org_id = event["organization_id"]
+        if not webhook_ids or self._epochs.stale(org_id, epoch):
+            return 0
+        body = json.dumps(event, separators=(",", ":"), default=str).encode()
+        for webhook_id in webhook_ids:
+            job = _Job(org_id, webhook_id, event["id"], event["type"], body, 1, epoch)
+            self._submit(org_id, self._attempt, job, endpoint=self._endpoint(job))
+        return len(webhook_ids)
+
+    def _attempt(self, job: _Job) -> None:
+        """Send one attempt, unless the subscription has gone or been disabled meanwhile."""
+        now = self.clock.now()
+        with self.store.transaction():
+            subscription = None if self._gone(job) else self.subscriptions.get(job.org_id, job.webhook_id)
+            if subscription is None or not subscription["enabled"]:
+                return
+            # X-EAL-Timestamp is wall-clock time even when the sandbox clock has been advanced: it is
+            # what receivers hold against their own clock to refuse replays (5 minutes).
+            attempt = Attempt(self._new_delivery_id(), job.event_id, job.event_type, job.body, job.number,
+                              int(time.time()))
+            self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
+        signing_secrets = self.subscriptions.signing_secrets(subscription)
+        outcome = self.transport.sender.send(subscription["url"], attempt, signing_secrets)
+        self._settle(job, attempt, outcome, isoformat(now))
+
+    def _settle(self, job: _Job, attempt: Attempt, outcome: Outcome, attempted_at: str) -> None:
+        """Log the outcome, update the subscription, and schedule a retry if one is due."""
+        final = outcome.ok or outcome.gone or job.number >= self.schedule.max_attempts
+        delay = None if final else self.schedule.delay(job.number, self._jitter, outcome.retry_after)
+        next_at = None if delay is None else self.clock.now() + timedelta(seconds=delay)
+        status = "delivered" if outcome.ok else "failed" if final else "retrying"
+        with self.store.transaction():
+            if self._gone(job):
+                return  # deleted or reset while the request was in flight
+            self.log.finish(job.org_id, attempt.delivery_id, {
+                "status": status, "response_status": outcome.response_status,
+                "latency_ms": outcome.latency_ms, "error": outcome.error,
+                "next_attempt_at": None if next_at is None else isoformat(next_at)})
+            changes: dict[str, Any] = {"last_delivery_at": attempted_at,
+                                       "last_delivery_status": outcome.response_status}
+            if outcome.gone:  # 410 Gone: the receiver asks us to stop for good
+                changes["enabled"] = False
+                self._retries.cancel({job.webhook_id})
+            self.subscriptions.update(job.org_id, job.webhook_id, changes)
+            if next_at is not None:
+                retry = replace(job, number=job.number + 1)
+                self._retries.schedule(job.webhook_id, next_at, lambda: self._submit(
+                    retry.org_id, self._attempt, retry, endpoint=self._endpoint(retry)))
+
+    def _pending_record(self, job: _Job, delivery_id: str, attempted_at: str) -> Record:
+        return {"id": delivery_id, "organization_id": job.org_id, "webhook_id": job.webhook_id,
+                "event": job.event_type, "event_id": job.event_id, "status": "pending",
+                "response_status": None, "latency_ms": 0, "attempt": job.number,
+                "delivered_at": attempted_at, "created_at": attempted_at, "error": None,
+                "next_attempt_at": None}
+
+    def _new_delivery_id(self) -> str:
+        with self._lock:
+            return self._delivery_ids.prefixed("whd")
+
+    def _endpoint(self, job: _Job) -> str | None:
+        """The host and port the job's subscription delivers to (attempts to one are capped)."""
+        subscription = self.subscriptions.get(job.org_id, job.webhook_id)
+        return None if subscription is None else urlsplit(subscription["url"]).netloc.lower()
+
+    def _submit(self, org_id: str, action: Callable[..., Any], *args: Any, endpoint: str | None = None) -> bool:
+        """Run ``action`` on the pool, counted as the organization's work in flight until it returns."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._in_flight.add(org_id)
+        if not self.transport.workers.submit(self.owner, lambda: self._run(org_id, action, args), endpoint):
+            self._in_flight.done(org_id)  # the workers shut down between the check and the submit
+            return False
+        return True
+
+    def _run(self, org_id: str, action: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            action(*args)
+        except Exception:  # one broken delivery must not take down a worker
+            logger.exception("webhook delivery work failed")
+        finally:
+            self._in_flight.done(org_id)
+
+    def _gone(self, job: _Job) -> bool:
+        """Whether the job's subscription was deleted, or its organization reset, since queued."""
+        if self._epochs.stale(job.org_id, job.epoch):
+            return True
+        return self.subscriptions.get(job.org_id, job.webhook_id) is None
+
+    def forget(self, org_id: str | None = None) -> None:
+        """Drop in-flight work and log indexes for an organization (all if None) before a reset."""
+        webhook_ids = None if org_id is None else {r["id"] for r in self.store.scan("webhook", org_id)}
+        self._epochs.bump(org_id)
+        self._retries.cancel(webhook_ids)
+        self.log.forget(webhook_ids)
+
+    def next_retry_at(self) -> datetime | None:
+        """When the earliest retry parked on the clock is due, or None."""
+        return self._retries.next_due()
+
+    def settle(self, org_id: str | None, timeout: float) -> bool:
+        """Wait until none of the organization's (anyone's, if None) attempts is queued or being
+        sent; retries parked on the clock are not waited for. False if ``timeout`` passes first."""
+        return self._in_flight.wait_idle(org_id, timeout)
+
+    def close(self) -> None:
+        """Stop accepting work, cancel retries and drop what is queued (the sandbox is gone)."""
+        with self._lock:
+            self._closed = True
+        self._epochs.bump(None)  # work already taken by a worker finds its world gone
+        self._retries.close()
+        if self._owns_transport:
+            self.transport.close()
+        else:
+            self.transport.workers.drop(self.owner)

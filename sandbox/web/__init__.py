@@ -1,0 +1,1 @@
+"""The web layer: the Flask app, routes generated from the spec, CORS and the docs page."""
