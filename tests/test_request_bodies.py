@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.real_server import real_server
-from tests.support import send_raw
+from tests.support import real_server, send_raw
 
 LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "source": "website"}
 

@@ -2,13 +2,13 @@
 
 Candidates (one process each, the app built the same way, 4 app threads):
 
-- ``eal-sandbox serve``: granian's Rust HTTP core, bodies read on its event loop (sandbox/http_bridge.py)
+- ``eal-sandbox serve``: granian's Rust HTTP core, bodies read on its event loop (sandbox/server/)
 - granian's own WSGI interface (``granian --interface wsgi``, 4 blocking threads)
 - gunicorn ``gthread`` (1 worker, 4 threads): the front door before this one, when installed
 - waitress (4 threads), when installed (``pip install gunicorn waitress`` for both)
 
 For each: wrk -t1 -c16 on GET /api/v1/leads?limit=20 and POST /api/v1/leads, rounds alternating
-between the servers, medians; then the slow-client scenario of tests/slow_clients.py (shortened by
+between the servers, medians; then the slow-client scenario of tests/server/slow_clients.py (shortened by
 ``--slow-seconds``): how many of a normal client's calls failed, and their p50/p99.
 Run: ``python tests/benchmarks/bench_front_doors.py [--seconds 5 --rounds 3 --slow-seconds 20]``.
 """
@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 
-from tests import slow_clients  # noqa: E402
 from tests.benchmarks.harness import HERE, free_port, load, medians, post_script, table, wait_up, wrk  # noqa: E402
+from tests.server import slow_clients  # noqa: E402
 
 THREADS = 4
 

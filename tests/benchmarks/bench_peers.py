@@ -42,7 +42,7 @@ from tests.benchmarks.harness import (  # noqa: E402
     wait_up,
     wrk,
 )
-from tests.real_server import real_server  # noqa: E402
+from tests.support import real_server  # noqa: E402
 
 PEERS = HERE / "peers"
 BIN = PEERS / "node_modules" / ".bin"

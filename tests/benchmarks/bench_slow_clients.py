@@ -1,6 +1,6 @@
 """Latency of normal calls while slow and idle clients hold the sandbox (issue 11's target: p99 < 100 ms).
 
-The scenario of tests/test_slow_clients.py: 200 idle sockets, 50 trickling a request head and 20
+The scenario of tests/server/test_slow_clients.py: 200 idle sockets, 50 trickling a request head and 20
 trickling a body, reconnecting whenever the server cuts them, while a normal client calls GET
 /api/v1/health and GET /api/v1/leads?limit=20 on a fresh connection every 50 ms. Starts
 ``eal-sandbox serve`` as users run it. Run: ``python tests/benchmarks/bench_slow_clients.py [--seconds 30]``.
@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 
-from tests import slow_clients  # noqa: E402
 from tests.benchmarks.harness import load  # noqa: E402
-from tests.real_server import real_server  # noqa: E402
+from tests.server import slow_clients  # noqa: E402
+from tests.support import real_server  # noqa: E402
 
 TARGET_P99_MS = 100.0
 

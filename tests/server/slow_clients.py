@@ -4,7 +4,7 @@ Idle sockets send nothing; header tricklers send a request head one byte at a ti
 send a complete head and then a body one byte at a time. Whenever the server closes one of them,
 it reconnects, so the pressure lasts the whole run. Meanwhile a normal client (its own thread, a
 fresh connection per call) alternates GET /api/v1/health and GET /api/v1/leads?limit=20, each with a
-per-request deadline. Used by ``tests/test_slow_clients.py`` and ``tests/benchmarks/bench_slow_clients.py``.
+per-request deadline. Used by ``tests/server/test_slow_clients.py`` and ``tests/benchmarks/bench_slow_clients.py``.
 Every loop is bounded by the run's duration; everything is on loopback.
 """
 

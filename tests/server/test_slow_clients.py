@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import slow_clients
-from tests.real_server import real_server
+from tests.server import slow_clients
+from tests.support import real_server
 
 SUMMARY = Path(__file__).parent / "artifacts" / "slow-clients.json"
 

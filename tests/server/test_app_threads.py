@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from sandbox.app_threads import AppThreads
+from sandbox.server.app_threads import AppThreads
 
 
 def run_jobs(size: int, work: Callable[[object], None]) -> AppThreads:

@@ -1,5 +1,5 @@
 """The front door's admission and WSGI environ, driven with stand-ins for granian's request objects
-(tests/test_server.py and tests/test_slow_clients.py drive the real server)."""
+(tests/server/test_serve.py and test_slow_clients.py drive the real server)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.http_bridge import Limits, ThreadedWsgi
+from sandbox.server.bridge import Limits, ThreadedWsgi
 
 
 class Headers:

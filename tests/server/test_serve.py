@@ -17,8 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.real_server import CLI, RealServer, real_server
-from tests.support import send_raw
+from tests.support import CLI, RealServer, real_server, send_raw
 
 HEAD = b"\r\nHost: x\r\n"
 
