@@ -16,7 +16,7 @@ import pytest
 from tests.server import slow_clients
 from tests.support import real_server
 
-SUMMARY = Path(__file__).parent / "artifacts" / "slow-clients.json"
+SUMMARY = Path(__file__).parent.parent / "artifacts" / "slow-clients.json"
 
 
 def test_slow_and_idle_clients_do_not_stop_normal_calls(record_property: pytest.RecordProperty) -> None:
