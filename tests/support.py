@@ -278,10 +278,19 @@ class RedisServer:
         process.wait()
 
     def _join(self) -> None:
+        import redis
+
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run([shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *nodes,
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True,
                        text=True, timeout=60)
+        deadline = time.monotonic() + 30
+        for port in self.ports:  # every node agrees the cluster is up (its gossip settles in a moment)
+            with redis.Redis(port=port) as node:
+                while node.cluster("INFO")["cluster_state"] != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the Redis Cluster on {nodes} did not come up in 30 s")
+                    time.sleep(0.05)
 
     def close(self) -> None:
         for process in self.processes:
@@ -302,3 +311,69 @@ def redis_available() -> str | None:
     if not os.path.isfile(REDIS_SERVER) or not os.access(REDIS_SERVER, os.X_OK):
         return f"{REDIS_SERVER} is missing (apt-get install -y redis-server)"
     return None
+
+
+class RoundTrips:
+    """How many times a connection sent something to Redis: each send is one round trip (a pipeline
+    or a script call is one)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def measure(self, action: Any) -> int:
+        """The round trips ``action()`` makes."""
+        before = self.count
+        action()
+        return self.count - before
+
+
+def counting_redis(url: str) -> tuple[Any, RoundTrips]:
+    """A redis-py client on ``url`` whose connections count their round trips."""
+    import redis
+
+    trips = RoundTrips()
+
+    class CountingConnection(redis.Connection):
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            trips.count += 1
+            super().send_packed_command(command, check_health)
+
+    client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, connection_class=CountingConnection))
+    client.ping()  # connect (and its handshake) before anything is measured
+    return client, trips
+
+
+class RedisStores:
+    """Makes ``RedisOverlayStore``s over ``base`` on one Redis or Redis Cluster, each with a connection of
+    its own: ``stores()`` on a new sandbox id, ``stores(sandbox_id)`` on that one. ``client`` is a
+    connection for the test itself; ``close()`` drops every sandbox made and closes the connections."""
+
+    def __init__(self, url: str, base: Any, *, cluster: bool = False) -> None:
+        import redis
+        from redis.cluster import RedisCluster
+
+        self.url, self.base, self.cluster = url, base, cluster
+        self._connect = (lambda: RedisCluster.from_url(url)) if cluster else (lambda: redis.Redis.from_url(url))
+        self.client = self._connect()
+        self.made: list[Any] = []
+
+    def __call__(self, sandbox_id: str | None = None, *, base: Any = None, **options: Any) -> Any:
+        import uuid
+
+        from sandbox.base.redis_store import RedisOverlayStore
+
+        store = RedisOverlayStore(self._connect(), sandbox_id or f"sbx_{uuid.uuid4().hex}", base or self.base,
+                                  **options)
+        self.made.append(store)
+        return store
+
+    def keys_of(self, store: Any) -> list[bytes]:
+        """Every key of the store's sandbox that exists (on every node of a cluster)."""
+        pattern = store.keys.prefix.replace("{", "[{]").replace("}", "[}]") + "*"
+        return sorted(self.client.scan_iter(match=pattern))
+
+    def close(self) -> None:
+        for store in self.made:
+            store.drop()
+            store._redis.close()
+        self.client.close()
