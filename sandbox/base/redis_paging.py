@@ -51,7 +51,7 @@ class Run:
         if self._next >= len(self._items):
             if not self._more or self._refill is None:
                 return None
-            asked = self._asked * 2
+            asked = self._asked * 4
             self._take(self._refill(self._bound, asked), asked)
             if not self._items:
                 return None

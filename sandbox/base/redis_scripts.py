@@ -8,6 +8,7 @@ sandbox's lock key, which routes the call in a cluster).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -88,7 +89,11 @@ def encode(record: Record) -> bytes:
         return b"~" + json.dumps(record).encode()
 
 
+@functools.lru_cache(maxsize=4096)
 def decode(raw: bytes) -> Record:
+    """The record stored as ``raw``. The same bytes give the same (read-only) dict, as the memory store
+    hands out its stored dicts: a page read again decodes nothing, and list views shared by record
+    identity (``resources/lookups.project``) keep working."""
     value: Record = json.loads(raw[1:]) if raw[:1] == b"~" else orjson.loads(raw)
     return value
 
