@@ -217,7 +217,7 @@ def test_use_extends_a_sandboxs_life(client, app):
     first = minted.body["expires_at"]
     sandbox = runtime_of(app).sandboxes.find(minted.id)
     assert sandbox is not None
-    sandbox.lifetime._last_used -= 60  # as if the sandbox had been idle for a minute
+    sandbox.state.put("last-used", sandbox.lifetime.last_used - 60)  # as if the sandbox had been idle for a minute
     idle = sandbox.lifetime.expires_at
     client.get("/api/v1/health", headers=minted.headers("read"))
     assert sandbox.lifetime.expires_at > idle

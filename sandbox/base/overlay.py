@@ -217,6 +217,10 @@ class OverlayStore:
             return (len(self.base.order.get((kind, org_id), _NO_KEYS)) - self._deleted_count.get((kind, org_id), 0)
                     + len(self._inserted.get((kind, org_id), _NO_KEYS)))
 
+    def drop(self) -> None:
+        """Forget every change (the sandbox is gone)."""
+        self.reset()
+
     def reset(self, org_id: str | None = None) -> None:
         """Drop this sandbox's changes: all of them, or one organization's."""
         with self._lock:

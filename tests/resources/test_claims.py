@@ -98,7 +98,7 @@ def test_extraction_finishes_after_five_minutes(client, keys, sandbox, emitted):
 
 
 def test_a_late_read_completes_the_claim_once(client, keys, sandbox, emitted, monkeypatch):
-    monkeypatch.setattr(sandbox.clock, "call_at", lambda due, action: None)  # the task never runs
+    monkeypatch.setattr(sandbox.clock, "call_at", lambda due, name, payload=None, **tag: "never")  # the task never runs
     claim_id = create(client, keys["write"]).get_json()["id"]
     sandbox.clock.advance(EXTRACTION)
     assert sandbox.store.get("claim", keys["org_id"], claim_id)["status"] == "extracting"
