@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sandbox.web.app import sandbox_of
-from tests.support import LiveSandbox, Receiver, make_app, subscribe_with
+from tests.support import LiveSandbox, Receiver, RedisServer, make_app, redis_available, subscribe_with
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +89,17 @@ def clean_slate(sandbox: Any) -> Iterator[None]:
     yield
     sandbox.runs.stop_all()
     sandbox.journal.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis (Debian's redis-server, no persistence) on a free loopback port for the session.
+    Skipped where redis-server is missing — failing under CI (``CI`` set), where .ci/run installs it."""
+    missing = redis_available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}: CI must run the Redis tests (.ci/run installs Debian's redis-server)")
+        pytest.skip(missing)
+    server = RedisServer()
+    yield server.url
+    server.close()
