@@ -11,7 +11,7 @@ from sandbox.base.state import MemoryState
 from sandbox.services.journal import Journal
 from tests.support import FROZEN_AT, auth
 
-pytestmark = pytest.mark.usefixtures("clean_slate")
+pytestmark = [pytest.mark.usefixtures("clean_slate"), pytest.mark.both_stores]
 
 
 def entry(org: str | None, number: int, **fields: Any) -> dict[str, Any]:

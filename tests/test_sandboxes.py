@@ -20,6 +20,8 @@ from flask import Flask
 from sandbox.web.app import runtime_of
 from tests.support import Receiver, auth, make_app, subscribe_with
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Flask]:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -70,6 +70,17 @@ class Tasks:
         return handler(payload)
 
 
+class Watcher(Protocol):
+    """Fires a clock's tasks when real time reaches them: told whenever the clock's next task may have
+    changed (``Ticker`` in one process; the fleet's watches every process's clocks in Redis)."""
+
+    def watch(self, clock: Clock) -> None: ...
+
+    def forget(self, clock: Clock) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Clock:
     """Real time plus an offset, optionally frozen; runs named tasks at instants.
 
@@ -80,7 +91,7 @@ class Clock:
     clock; a process that attaches to an existing sandbox reads what is there.
     """
 
-    def __init__(self, state: State, *, dispatch: Dispatch = _no_dispatch, ticker: Ticker | None = None,
+    def __init__(self, state: State, *, dispatch: Dispatch = _no_dispatch, ticker: Watcher | None = None,
                  name: str = "") -> None:
         self.state, self._dispatch, self._ticker, self.name = state, dispatch, ticker, name
         self._firing = threading.RLock()

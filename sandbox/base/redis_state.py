@@ -1,6 +1,6 @@
 """``State`` on Redis, for a fleet of processes sharing their sandboxes.
 
-Every name is prefixed: ``sbx:{<sandbox id>}:`` for a sandbox (the braces are a Redis Cluster hash
+Every name is prefixed: ``sbx:{<sandbox id>}:s:`` for a sandbox (the braces are a Redis Cluster hash
 tag, so all of one sandbox's keys live in one slot and a script may touch several of them) or
 ``fleet:`` for what the fleet itself keeps. Values are JSON (orjson). Each operation is one round
 trip; the ones that read and write (``zpop_upto``, ``admit``, ``push`` with ``keep``) are Lua scripts,
@@ -45,7 +45,9 @@ return 0
 
 
 def sandbox_prefix(sandbox_id: str) -> str:
-    return "sbx:{" + sandbox_id + "}:"
+    """The prefix of a sandbox's state keys: its hash tag (shared with its records, ``redis_store``) and
+    ``s:``, apart from the record store's own names."""
+    return "sbx:{" + sandbox_id + "}:s:"
 
 
 def _dump(value: Any) -> bytes:

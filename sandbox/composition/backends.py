@@ -2,18 +2,25 @@
 
 A ``Backend`` gives each sandbox its ``State``, its record store and where its delivery work waits,
 and gives the fleet's own keys (the token index, the registry of sandboxes) a ``State`` of their
-own. ``MemoryBackend`` keeps everything in this process; ``sandbox.composition.fleet`` has Redis's.
+own; it fires the sandboxes' clock tasks in real time (its ``ticker``) and, once ``start``ed, runs
+the delivery work waiting for this process. ``MemoryBackend`` keeps everything in this process;
+``sandbox.composition.fleet`` has Redis's.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
-from ..base.clock import Ticker
-from ..base.overlay import OverlayStore, SeededBase
+from ..base.clock import Ticker, Watcher
+from ..base.overlay import OverlayStore, SandboxStore, SeededBase
 from ..base.state import MemoryState, State
+from ..services.bundle import SandboxServices
 from ..services.webhooks.queue import QueueFactory
+from ..services.webhooks.workers import DeliveryWorkers
+
+Find = Callable[[str], SandboxServices | None]  # the live sandbox of an id, attached to this process
 
 
 class Backend(Protocol):
@@ -24,13 +31,17 @@ class Backend(Protocol):
 
     def sandbox_state(self, sandbox_id: str) -> State: ...
 
-    def store(self, sandbox_id: str, base: SeededBase) -> OverlayStore: ...
+    def store(self, sandbox_id: str, base: SeededBase) -> SandboxStore: ...
 
     def queue(self, sandbox_id: str) -> QueueFactory | None:
         """Where the sandbox's delivery jobs wait (None: this process's delivery workers)."""
         ...
 
-    def ticker(self) -> Ticker: ...
+    def ticker(self) -> Watcher: ...
+
+    def start(self, find: Find, workers: DeliveryWorkers) -> None:
+        """Begin running the work waiting for this process: due clock tasks, queued deliveries."""
+        ...
 
     def forget(self, sandbox_id: str) -> None:
         """The sandbox is deleted: drop what the backend keeps for it."""
@@ -64,14 +75,18 @@ class MemoryBackend:
         with self._lock:
             self._states.pop(sandbox_id, None)
 
-    def store(self, sandbox_id: str, base: SeededBase) -> OverlayStore:
+    def store(self, sandbox_id: str, base: SeededBase) -> SandboxStore:
         return OverlayStore(base)
 
     def queue(self, sandbox_id: str) -> QueueFactory | None:
         return None
 
-    def ticker(self) -> Ticker:
+    def ticker(self) -> Watcher:
         return self._ticker
+
+    def start(self, find: Find, workers: DeliveryWorkers) -> None:
+        """Nothing waits elsewhere: the clocks are watched by this process's ``Ticker``, deliveries go
+        straight to its workers."""
 
     def close(self) -> None:
         self._ticker.stop()

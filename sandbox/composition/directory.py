@@ -129,6 +129,7 @@ class SandboxDirectory:
                 default = self.create(seeded_tokens=not settings.HOSTED, ttl=None)
                 self.fleet.put("default-sandbox", default.id)
         self.default = default
+        backend.start(self.find, self.transport.workers)
 
     # TokenIndex ----------------------------------------------------------------------------------
 

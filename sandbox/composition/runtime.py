@@ -40,7 +40,11 @@ def backend_for(settings: Settings) -> Backend:
     """The embedded memory backend, or Redis for ``STORE=redis://…`` (``composition.fleet``)."""
     if settings.STORE == "memory":
         return MemoryBackend()
-    raise ValueError(f"STORE={settings.STORE!r}: only 'memory' is built so far")
+    if settings.REPRODUCIBLE_IDS:
+        raise ValueError("REPRODUCIBLE_IDS needs STORE=memory: in a fleet every process would draw the same ids")
+    from .fleet import RedisBackend
+
+    return RedisBackend(settings.STORE, reclaim_seconds=settings.WEBHOOK_RECLAIM_SECONDS)
 
 
 def build_runtime(settings: Settings) -> Runtime:

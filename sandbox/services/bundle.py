@@ -15,7 +15,7 @@ from typing import Any
 
 from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
-from ..base.overlay import OverlayStore
+from ..base.overlay import SandboxStore
 from ..base.settings import Settings
 from ..base.state import State
 from .audit import AuditLog
@@ -89,7 +89,7 @@ class SandboxServices:
     tasks: Tasks
     lifetime: Lifetime
     clock: Clock
-    store: OverlayStore
+    store: SandboxStore
     ids: IdFactory
     world: WorldInfo
     keys: KeyRing

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import QuotaExceeded
-from ..base.overlay import OverlayStore
+from ..base.overlay import SandboxStore
 from ..base.settings import Settings
 from ..base.state import State
 from .scenarios.loader import Scenario
@@ -40,7 +40,7 @@ class EventBudget:
 class Quotas:
     """One sandbox's quotas, checked against its store and its event budget."""
 
-    def __init__(self, settings: Settings, store: OverlayStore, events: EventBudget) -> None:
+    def __init__(self, settings: Settings, store: SandboxStore, events: EventBudget) -> None:
         self.settings, self.store, self.events = settings, store, events
 
     def check_writes(self, operation_id: str) -> None:

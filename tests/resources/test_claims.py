@@ -12,6 +12,8 @@ from sandbox.resources.claims import complete_extraction
 from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import FROZEN_AT, auth, make_app
 
+pytestmark = pytest.mark.both_stores
+
 NEW_CLAIM = {"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
              "job_external_ref": "jn_117422"}
 EXTRACTION = timedelta(minutes=5)
