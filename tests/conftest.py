@@ -10,15 +10,35 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.web.app import sandbox_of
+from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import LiveSandbox, Receiver, RedisServer, make_app, redis_available, subscribe_with
+
+STORES = ("memory", "redis")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_stores: run the module's app-based tests on the memory store "
+                                       "and on Redis (the fleet's store)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_stores`` that use the suite's app run once per store (``store`` fixture)."""
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store", STORES, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def _shared_app() -> Iterator[Flask]:
-    app = make_app()
+def store(request: pytest.FixtureRequest) -> str:
+    """The ``STORE`` setting of the suite's app: memory, or a session Redis for ``both_stores`` modules."""
+    name = getattr(request, "param", "memory")
+    return "memory" if name == "memory" else str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(scope="session")
+def _shared_app(store: str) -> Iterator[Flask]:
+    app = make_app(STORE=store)
     yield app
-    sandbox_of(app).close()
+    runtime_of(app).close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ by openapi-core, so no test can get a non-conforming response past it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -239,6 +240,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
+
     def _start(self, directory: str, *, cluster: bool) -> None:
         os.makedirs(directory)
         for _ in range(5):  # a free port can be taken between asking for it and binding it: try another
@@ -247,6 +249,8 @@ class RedisServer:
                 port = probe.getsockname()[1]
             options = ["--bind", "127.0.0.1", "--port", str(port), "--dir", directory, "--save", "",
                        "--appendonly", "no", "--protected-mode", "yes", "--logfile", ""]
+            if not cluster:  # a database per fleet test (``fresh_database``)
+                options += ["--databases", "1024"]
             if cluster:
                 options += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             process = subprocess.Popen([REDIS_SERVER, *options], stdout=subprocess.PIPE,
@@ -377,3 +381,11 @@ class RedisStores:
             store.drop()
             store._redis.close()
         self.client.close()
+
+
+_databases = itertools.count(1)
+
+
+def fresh_database(redis_url: str) -> str:
+    """Another, empty database of the session's Redis (the URL's ``/0`` replaced): a fleet of its own."""
+    return redis_url.rsplit("/", 1)[0] + f"/{next(_databases)}"

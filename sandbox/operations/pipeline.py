@@ -85,7 +85,7 @@ class Exchange:
     headers: dict[str, str] = field(default_factory=dict)  # response headers earned so far
     request: ApiRequest | None = None
     reply: Reply | None = None  # set by the step that answers
-    admitted: bool = False  # counts among its sandbox's requests in progress
+    admitted: str | None = None  # its place among its sandbox's requests in progress (a token to give back)
 
 
 class RequestPipeline:
@@ -114,9 +114,9 @@ class RequestPipeline:
             error.headers = {**exchange.headers, **error.headers}
             raise
         finally:
-            if exchange.admitted:
+            if exchange.admitted is not None:
                 assert exchange.sandbox is not None
-                exchange.sandbox.admission.leave()
+                exchange.sandbox.admission.leave(exchange.admitted)
         reply = exchange.reply
         assert reply is not None, "the invoke step always answers"
         reply.headers = {**exchange.headers, **reply.headers}
@@ -138,8 +138,7 @@ class RequestPipeline:
     def admit(self, exchange: Exchange) -> None:
         if exchange.key is not None:  # keyless requests are limited per client address instead
             assert exchange.sandbox is not None
-            exchange.sandbox.admission.enter()
-            exchange.admitted = True
+            exchange.admitted = exchange.sandbox.admission.enter()
 
     def rate_limit(self, exchange: Exchange) -> None:
         if exchange.key is None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..base.errors import Forbidden, LiveKeyRefused, Unauthorized
+from ..base.state import State
 
 TEST_PREFIX = "eal_test_"
 LIVE_PREFIX = "eal_live_"
@@ -22,46 +22,58 @@ class TokenIndex(Protocol):
 
 
 class KeyRing:
-    """One sandbox's API keys, looked up by token, in a stable order (as issued).
+    """One sandbox's API keys, looked up by token, in a stable order (the seed's, then as issued).
 
-    Every token it takes or drops is told to ``index`` (when given), so a request's key finds its
-    sandbox among all the sandboxes of the process.
+    The keys live in the sandbox's ``State`` (so every process of a fleet knows them); every token
+    the ring takes or drops is told to ``index`` (when given), so a request's key finds its sandbox
+    among all the sandboxes. ``establish`` sets a new sandbox's seeded keys; ``restore`` goes back to
+    them (a whole-sandbox reset).
     """
 
-    def __init__(self, keys: Iterable[Mapping[str, Any]], *, sandbox_id: str = "",
-                 index: TokenIndex | None = None) -> None:
-        self.sandbox_id, self._index = sandbox_id, index
-        self._lock = threading.Lock()
-        self._by_token: dict[str, ApiKey] = {}
-        self.replace(keys)
+    def __init__(self, state: State, *, sandbox_id: str = "", index: TokenIndex | None = None) -> None:
+        self.state, self.sandbox_id, self._index = state, sandbox_id, index
 
     def __iter__(self) -> Iterator[ApiKey]:
-        return iter(list(self._by_token.values()))
+        return iter(sorted(self.state.hall("keys").values(), key=lambda key: key["_position"]))
+
+    def find(self, token: str) -> ApiKey | None:
+        return self.state.hget("keys", token)  # type: ignore[no-any-return]
+
+    def establish(self, seeded: Iterable[Mapping[str, Any]]) -> None:
+        """A new sandbox's keys: the seed's (network first), with this sandbox's tokens."""
+        keys = [dict(key) for key in seeded]
+        self.state.put("seeded-keys", keys)
+        self.replace(keys)
+
+    def restore(self) -> None:
+        """Back to the seeded keys only (the organizations created since are gone)."""
+        self.replace(self.state.get("seeded-keys") or [])
 
     def add(self, key: Mapping[str, Any]) -> None:
         """Make a newly issued key usable at once."""
-        with self._lock:
-            self._by_token[key["token"]] = dict(key)
-            if self._index is not None:
-                self._index.claim(key["token"], self.sandbox_id)
+        position = self.state.incr("key-position")
+        self.state.hput("keys", key["token"], {**key, "_position": position})
+        if self._index is not None:
+            self._index.claim(key["token"], self.sandbox_id)
 
     def replace(self, keys: Iterable[Mapping[str, Any]]) -> None:
-        """Hold exactly ``keys`` from now on (a reset)."""
-        fresh = {key["token"]: dict(key) for key in keys}
-        with self._lock:
-            gone, self._by_token = set(self._by_token) - set(fresh), fresh
-            if self._index is not None:
-                for token in gone:
-                    self._index.release(token)
-                for token in fresh:
-                    self._index.claim(token, self.sandbox_id)
+        """Hold exactly ``keys`` from now on, in that order."""
+        fresh = [dict(key) for key in keys]
+        gone = set(self.state.hall("keys")) - {key["token"] for key in fresh}
+        with self.state.lock("keys"):
+            self.state.remove("keys")
+            for position, key in enumerate(fresh):
+                self.state.hput("keys", key["token"], {**key, "_position": position})
+            self.state.put("key-position", len(fresh))
+        if self._index is not None:
+            for token in gone:
+                self._index.release(token)
+            for key in fresh:
+                self._index.claim(key["token"], self.sandbox_id)
 
     def clear(self) -> None:
         """Drop every key (the sandbox is deleted): its tokens are unknown from now on."""
         self.replace(())
-
-    def find(self, token: str) -> ApiKey | None:
-        return self._by_token.get(token)
 
     def authenticate(self, header: str | None) -> ApiKey:
         """The key named by an ``Authorization`` header, or an ``Unauthorized`` error."""

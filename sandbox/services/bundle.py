@@ -8,18 +8,18 @@ constructor. ``reset`` puts the sandbox (or one organization in it) back to its 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base.clock import Clock, isoformat
+from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
-from ..base.overlay import OverlayStore
+from ..base.overlay import SandboxStore
 from ..base.settings import Settings
+from ..base.state import State
 from .audit import AuditLog
-from .auth import ApiKey, KeyRing
+from .auth import KeyRing
 from .journal import Journal
 from .limits import RequestLimits
 from .quotas import Admission, Quotas
@@ -31,36 +31,52 @@ from .world import WorldInfo
 
 
 class Lifetime:
-    """When a sandbox was made and when it expires: ``ttl`` after it was last used (None: never)."""
+    """When a sandbox was made and when it expires: ``ttl`` after it was last used (None: never).
 
-    def __init__(self, ttl: timedelta | None) -> None:
-        self.ttl = ttl
-        self.created_at = datetime.now(UTC)
-        self._lock = threading.Lock()
-        self._last_used = time.time()
+    Kept in the sandbox's ``State`` (a fleet's processes extend the same life). ``establish`` sets a
+    new sandbox's; a process attaching to an existing sandbox reads it.
+    """
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def establish(self, ttl: timedelta | None) -> None:
+        now = time.time()
+        self.state.put("lifetime", {"created_at": now, "ttl": None if ttl is None else ttl.total_seconds()})
+        self.state.put("last-used", now)
+
+    def _fields(self) -> dict[str, Any]:
+        return self.state.get("lifetime") or {"created_at": time.time(), "ttl": None}
+
+    @property
+    def ttl(self) -> timedelta | None:
+        seconds = self._fields()["ttl"]
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.fromtimestamp(self._fields()["created_at"], UTC)
 
     def touch(self) -> None:
-        with self._lock:
-            self._last_used = time.time()
+        self.state.put("last-used", time.time())
 
     @property
     def last_used(self) -> float:
-        return self._last_used
+        return float(self.state.get("last-used") or 0.0)
 
     @property
     def expires_at(self) -> datetime | None:
-        if self.ttl is None:
-            return None
-        return datetime.fromtimestamp(self._last_used, UTC) + self.ttl
+        ttl = self.ttl
+        return None if ttl is None else datetime.fromtimestamp(self.last_used, UTC) + ttl
 
     def expired(self, now: float | None = None) -> bool:
-        return self.ttl is not None and (now if now is not None else time.time()) >= self._last_used + \
-            self.ttl.total_seconds()
+        ttl = self._fields()["ttl"]
+        return ttl is not None and (now if now is not None else time.time()) >= self.last_used + ttl
 
     def view(self) -> dict[str, Any]:
-        expires = self.expires_at
+        expires, ttl = self.expires_at, self.ttl
         return {"created_at": isoformat(self.created_at), "expires_at": None if expires is None else isoformat(expires),
-                "ttl_seconds": None if self.ttl is None else int(self.ttl.total_seconds())}
+                "ttl_seconds": None if ttl is None else int(ttl.total_seconds())}
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,12 +85,13 @@ class SandboxServices:
 
     id: str
     settings: Settings
+    state: State
+    tasks: Tasks
     lifetime: Lifetime
     clock: Clock
-    store: OverlayStore
+    store: SandboxStore
     ids: IdFactory
     world: WorldInfo
-    seeded_keys: tuple[ApiKey, ...]  # the seed's keys with this sandbox's tokens, network first
     keys: KeyRing
     limits: RequestLimits
     webhooks: WebhookService
@@ -110,7 +127,7 @@ class SandboxServices:
                 if record is not None:
                     self.store.insert(kind, record)
         if org_id is None:
-            self.keys.replace(self.seeded_keys)
+            self.keys.restore()
             self.journal.reset()
             self.runs.stop_all()
             self.clock.reset()
@@ -122,8 +139,13 @@ class SandboxServices:
             self.runs.stop(org_id)
 
     def close(self) -> None:
-        """Stop everything the sandbox had pending (timers, deliveries) and forget its keys."""
-        self.runs.stop_all()
+        """This process lets go of the sandbox: its clock and deliveries stop here (its state stays)."""
         self.clock.stop()
         self.webhooks.close()
+
+    def destroy(self) -> None:
+        """The sandbox is deleted: its keys stop working, its timers, deliveries, records and state go."""
         self.keys.clear()
+        self.close()
+        self.store.drop()
+        self.state.drop()
