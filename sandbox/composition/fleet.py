@@ -79,7 +79,8 @@ def connect(url: str) -> Any:
     """A client for ``redis://`` / ``rediss://`` (one server) or ``redis-cluster://host:port`` (a Redis
     Cluster, found from that node)."""
     if url.startswith("redis-cluster://"):
-        return RedisCluster.from_url("redis://" + url.removeprefix("redis-cluster://"))  # type: ignore[no-untyped-call]
+        from_url: Any = RedisCluster.from_url  # typed from redis-py 8 on (pyproject pins 8.x), untyped before
+        return from_url("redis://" + url.removeprefix("redis-cluster://"))
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"STORE must be 'memory', redis://HOST:PORT/DB or redis-cluster://HOST:PORT, not {url!r}")
     return redis.Redis.from_url(url, health_check_interval=30)
