@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,7 @@ from ..services.webhooks.recorder import EmittedEvents
 from ..services.world import WorldInfo, build_world
 from .backends import Backend
 
+TOKEN_CACHE = 100_000  # tokens whose sandbox this process remembers
 SWEEP_SECONDS = 30.0  # how often expired sandboxes are looked for (a request to one finds it at once)
 TaskHandlers = Callable[[SandboxServices], dict[str, Callable[[dict[str, Any]], object]]]
 
@@ -118,6 +121,7 @@ class SandboxDirectory:
                                     name="keyless")
         self._lock = threading.RLock()
         self._attached: dict[str, SandboxServices] = {}
+        self._token_sandboxes: dict[str, str] = {}
         self._sweeper = Clock.make(dispatch=lambda name, payload: self._sweep_and_reschedule(), ticker=self.ticker)
         self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), "sweep")
         # The sandbox made at start-up never expires; locally it keeps the seed's tokens (`eal-sandbox keys`),
@@ -216,15 +220,15 @@ class SandboxDirectory:
         """The live sandbox of that id (attached to this process on first use), or None."""
         with self._lock:
             sandbox = self._attached.get(sandbox_id)
-        if sandbox is None or self.backend.shared:
+        if sandbox is None:
             registered = self.fleet.hget("sandboxes", sandbox_id)
             if registered is None:  # deleted (by any process) or never made
-                if sandbox is not None:
-                    self._detach(sandbox)
                 return None
-            if sandbox is None:
-                sandbox = self._attach(sandbox_id, dataclasses.replace(
-                    self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+            sandbox = self._attach(sandbox_id, dataclasses.replace(
+                self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+        elif self.backend.shared and not sandbox.lifetime.exists:  # another process deleted it
+            self._detach(sandbox)
+            return None
         if sandbox.lifetime.expired():
             self.delete(sandbox)
             return None
@@ -266,24 +270,50 @@ class SandboxDirectory:
 
     # The pipeline's Sandboxes ---------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> tuple[SandboxServices, ApiKey]:
+    def authenticate(self, authorization: str | None,
+                     scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
+        """The sandbox and key of a Bearer token. With a ``scope`` (the request's), what the request reads
+        of the sandbox every time is prefetched for as long as the scope lasts: one round trip in a fleet."""
         token = bearer_token(authorization)
-        sandbox_id = self.fleet.hget("tokens", token)
-        sandbox = None if sandbox_id is None else self.find(sandbox_id)
-        key = None if sandbox is None else sandbox.keys.find(token)
+        sandbox_id = self._token_sandboxes.get(token)
+        if sandbox_id is None:
+            sandbox_id = self.fleet.hget("tokens", token)
+            if sandbox_id is not None:  # a token names one sandbox for good (revoking it is the key ring's)
+                if len(self._token_sandboxes) >= TOKEN_CACHE:
+                    self._token_sandboxes.clear()
+                self._token_sandboxes[token] = sandbox_id
+        sandbox = None if sandbox_id is None else self._attached_or_find(sandbox_id)
+        key = None
+        if sandbox is not None:
+            with ExitStack() as own:
+                got = (scope or own).enter_context(
+                    sandbox.state.prefetched(sandbox.request_reads(token), [("put", "last-used", time.time())]))
+                if got[("get", "lifetime")] is None:  # deleted, by this process or another
+                    self._detach(sandbox)
+                    sandbox = None
+                elif sandbox.lifetime.expired(last_used=float(got[("get", "last-used")] or 0.0)):
+                    self.delete(sandbox)
+                    sandbox = None
+                else:
+                    key = sandbox.keys.find(token)
         if sandbox is None or key is None:
             raise Unauthorized("Unknown API key: it is not a key of any live sandbox here (a deleted or "
                                "expired sandbox's keys stop working)")
-        sandbox.lifetime.touch()
         return sandbox, key
 
-    def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
-        """The sandbox a request without a key acts in: the one it names, else the start-up one."""
-        if sandbox_id is None:
-            return self.default
-        sandbox = self.find(sandbox_id)
+    def _attached_or_find(self, sandbox_id: str) -> SandboxServices | None:
+        with self._lock:
+            sandbox = self._attached.get(sandbox_id)
+        return sandbox if sandbox is not None else self.find(sandbox_id)
+
+    def anonymous(self, sandbox_id: str | None = None, scope: ExitStack | None = None) -> SandboxServices:
+        """The sandbox a request without a key acts in: the one it names, else the start-up one (with a
+        ``scope``, its clock and scenarios are prefetched for the request)."""
+        sandbox = self.default if sandbox_id is None else self.find(sandbox_id)
         if sandbox is None:
             raise NotFound(f"No live sandbox '{sandbox_id}' (deleted or expired)", details={"sandbox": sandbox_id})
+        if scope is not None:
+            scope.enter_context(sandbox.state.prefetched(sandbox.anonymous_reads()))
         return sandbox
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
 from ..base.overlay import SandboxStore
 from ..base.settings import Settings
-from ..base.state import State
+from ..base.state import Read, State
 from .audit import AuditLog
 from .auth import KeyRing
 from .journal import Journal
@@ -57,6 +57,13 @@ class Lifetime:
     def created_at(self) -> datetime:
         return datetime.fromtimestamp(self._fields()["created_at"], UTC)
 
+    READS: tuple[Read, ...] = (("get", "lifetime"), ("get", "last-used"))
+
+    @property
+    def exists(self) -> bool:
+        """False once the sandbox is deleted (by any process of a fleet)."""
+        return self.state.get("lifetime") is not None
+
     def touch(self) -> None:
         self.state.put("last-used", time.time())
 
@@ -69,9 +76,11 @@ class Lifetime:
         ttl = self.ttl
         return None if ttl is None else datetime.fromtimestamp(self.last_used, UTC) + ttl
 
-    def expired(self, now: float | None = None) -> bool:
+    def expired(self, now: float | None = None, last_used: float | None = None) -> bool:
+        """Whether it was idle past its ttl at ``now`` (default: now), since ``last_used`` (default: its last use)."""
         ttl = self._fields()["ttl"]
-        return ttl is not None and (now if now is not None else time.time()) >= self.last_used + ttl
+        since = self.last_used if last_used is None else last_used
+        return ttl is not None and (now if now is not None else time.time()) >= since + ttl
 
     def view(self) -> dict[str, Any]:
         expires, ttl = self.expires_at, self.ttl
@@ -112,6 +121,15 @@ class SandboxServices:
     def is_seeded(self, org_id: str) -> bool:
         """Whether the organization comes from the seed (not created through the API)."""
         return org_id == self.world.parent_org_id or org_id in self.world.child_org_ids
+
+    def request_reads(self, token: str) -> list[Read]:
+        """What every request with ``token`` reads of the sandbox's state: prefetched at once (``State.prefetched``)."""
+        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation")]
+
+    @staticmethod
+    def anonymous_reads() -> list[Read]:
+        """What every request reads, with a key or without: the clock and the scenarios in force."""
+        return [("get", "clock"), ("hall", "in-force")]
 
     def reset(self, org_id: str | None = None) -> None:
         """Put the whole sandbox, or one organization's records, back to the seed."""

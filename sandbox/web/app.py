@@ -148,6 +148,6 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
             "request_id": g.request_id, "organization_id": g.get("org_id"),
             "method": served.method, "path": served.path, "operation_id": served.endpoint,
             "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
-            "at": sandbox.clock.now(),
+            "at": g.get("answered_at") or sandbox.clock.now(),
         })
         return response
