@@ -21,7 +21,7 @@ from typing import Any
 
 from ..base.clock import Clock, Tasks
 from ..base.errors import NotFound, QuotaExceeded, RateLimited, Unauthorized
-from ..base.ids import IdFactory, random_token, run_time_ids
+from ..base.ids import IdFactory, new_sandbox_id, run_time_ids, token_sandbox
 from ..base.overlay import SeededBase
 from ..base.settings import Settings
 from ..base.store import MemoryStore
@@ -156,11 +156,10 @@ class SandboxDirectory:
             self._evict_longest_idle()
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
-        sandbox = self._attach(random_token("sbx_", 24), settings)
+        sandbox = self._attach(new_sandbox_id(), settings)
         sandbox.clock.establish(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
         sandbox.lifetime.establish(ttl)
-        sandbox.keys.establish(sandbox.world.keys if seeded_tokens else
-                               [{**key, "token": random_token("eal_test_")} for key in sandbox.world.keys])
+        sandbox.keys.establish(world_tokens=seeded_tokens)
         self.fleet.hput("sandboxes", sandbox.id, {"seed": settings.SEED, "leads_per_org": settings.LEADS_PER_ORG})
         return sandbox
 
@@ -181,12 +180,14 @@ class SandboxDirectory:
         limits = RequestLimits(state, clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW),
                                behaviour.window_for, sandbox_id=sandbox_id)
         state.put_new("signing-key", secrets.token_hex(32))
+        secret = bytes.fromhex(str(state.get("signing-key")))
         sandbox = SandboxServices(
             id=sandbox_id, settings=settings, state=state, tasks=tasks, lifetime=Lifetime(state), clock=clock,
-            store=store, ids=ids, world=world.info, keys=KeyRing(state, sandbox_id=sandbox_id, index=self),
+            store=store, ids=ids, world=world.info,
+            keys=KeyRing(state, world.info.keys, secret, sandbox_id=sandbox_id, index=self),
             limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
             journal=Journal(state, max_bytes=settings.QUOTA_JOURNAL_BYTES),
-            signed_urls=SignedUrls(clock, sandbox_id, bytes.fromhex(str(state.get("signing-key")))),
+            signed_urls=SignedUrls(clock, sandbox_id, secret),
             behaviour=behaviour, runs=ScenarioRuns(state, clock, behaviour, limits),
             quotas=Quotas(settings, store, budget), admission=Admission(state, settings.QUOTA_CONCURRENT_REQUESTS),
             _ids_state=ids.state())
@@ -275,7 +276,7 @@ class SandboxDirectory:
         """The sandbox and key of a Bearer token. With a ``scope`` (the request's), what the request reads
         of the sandbox every time is prefetched for as long as the scope lasts: one round trip in a fleet."""
         token = bearer_token(authorization)
-        sandbox_id = self._token_sandboxes.get(token)
+        sandbox_id = token_sandbox(token) or self._token_sandboxes.get(token)
         if sandbox_id is None:
             sandbox_id = self.fleet.hget("tokens", token)
             if sandbox_id is not None:  # a token names one sandbox for good (revoking it is the key ring's)
