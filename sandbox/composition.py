@@ -32,6 +32,7 @@ from .services.quotas import Admission, EventBudget, Quotas
 from .services.scenarios import ScenarioBehaviour, ScenarioRuns
 from .services.signed_urls import SignedUrls
 from .services.webhooks import RetrySchedule, Transport, WebhookService
+from .services.webhooks.feed import EventFeed, StreamSlots, listener_secret
 from .services.webhooks.recorder import EmittedEvents
 from .services.world import WorldInfo, build_world
 
@@ -107,6 +108,7 @@ class SandboxDirectory:
         self.ticker = Ticker()
         self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
                                    workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
+        self.streams = StreamSlots(settings.STREAMS_MAX)
         wall = Clock()  # abuse limits run on real time, whatever a sandbox's clock does
         self._creations = RateLimiter(wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60))
         self._keyless = RateLimiter(wall, Window(settings.KEYLESS_REQUESTS_PER_MINUTE, 60))
@@ -155,22 +157,24 @@ class SandboxDirectory:
         store = OverlayStore(world.base)
         ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
         emitted, budget = EmittedEvents(), EventBudget(settings.QUOTA_EVENTS_PER_MINUTE)
+        seeded_keys = tuple(world.info.keys if seeded_tokens else
+                            ({**key, "token": random_token("eal_test_")} for key in world.info.keys))
+        feed = EventFeed(self.streams, secret=listener_secret(seeded_keys[0]["token"]), backlog=settings.STREAM_BACKLOG,
+                         attempts=settings.INSPECTOR_ATTEMPTS, per_sandbox=settings.STREAMS_PER_SANDBOX)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(store, clock, ids, transport=self.transport, owner=sandbox_id,
-                                  observers=(emitted.observe, budget.observe), schedule=retries,
-                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP)
+                                  observers=(emitted.observe, budget.observe, feed.observe), schedule=retries,
+                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP, tap=feed)
         behaviour = ScenarioBehaviour(settings.SEED, max_latency_ms=settings.QUOTA_LATENCY_MS)
         limits = RequestLimits(clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW), behaviour.window_for,
                                sandbox_id=sandbox_id)
-        seeded_keys = tuple(world.info.keys if seeded_tokens else
-                            ({**key, "token": random_token("eal_test_")} for key in world.info.keys))
         return SandboxServices(
             id=sandbox_id, settings=settings, lifetime=Lifetime(ttl), clock=clock, store=store, ids=ids,
             world=world.info, seeded_keys=seeded_keys, keys=KeyRing(seeded_keys, sandbox_id=sandbox_id, index=self),
             limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
             journal=Journal(max_bytes=settings.QUOTA_JOURNAL_BYTES), signed_urls=SignedUrls(clock, sandbox_id),
             behaviour=behaviour, runs=ScenarioRuns(clock, behaviour, limits), quotas=Quotas(settings, store, budget),
-            admission=Admission(settings.QUOTA_CONCURRENT_REQUESTS), _ids_state=ids.state())
+            admission=Admission(settings.QUOTA_CONCURRENT_REQUESTS), feed=feed, _ids_state=ids.state())
 
     def _evict_longest_idle(self) -> None:
         with self._lock:
@@ -250,6 +254,7 @@ class SandboxDirectory:
         return sandbox
 
     def close(self) -> None:
+        self.streams.close()
         with self._lock:
             sandboxes = list(self._sandboxes.values())
             self._sandboxes.clear()

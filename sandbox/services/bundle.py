@@ -26,6 +26,7 @@ from .quotas import Admission, Quotas
 from .scenarios import ScenarioBehaviour, ScenarioRuns
 from .signed_urls import SignedUrls
 from .webhooks import WebhookService
+from .webhooks.feed import EventFeed
 from .webhooks.recorder import EmittedEvents
 from .world import WorldInfo
 
@@ -86,6 +87,7 @@ class SandboxServices:
     runs: ScenarioRuns
     quotas: Quotas
     admission: Admission
+    feed: EventFeed  # what listeners stream: its events, numbered, and its delivery attempts
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:
@@ -122,7 +124,8 @@ class SandboxServices:
             self.runs.stop(org_id)
 
     def close(self) -> None:
-        """Stop everything the sandbox had pending (timers, deliveries) and forget its keys."""
+        """Stop everything the sandbox had pending (timers, deliveries, streams) and forget its keys."""
+        self.feed.close("sandbox_expired" if self.lifetime.expired() else "sandbox_deleted")
         self.runs.stop_all()
         self.clock.stop()
         self.webhooks.close()

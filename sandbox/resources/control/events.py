@@ -30,3 +30,9 @@ def replay_delivery(request: ApiRequest) -> Reply:
     if deliveries is None:
         raise NotFound(f"No delivery with id '{request.path['delivery_id']}' in this organization")
     return Reply({"delivery_id": request.path["delivery_id"], "deliveries_scheduled": deliveries}, 202)
+
+
+def list_delivery_attempts(request: ApiRequest) -> dict[str, Any]:
+    """The sandbox's latest delivery attempts (every organization's), newest first, with what was sent."""
+    event_id = request.query.get("event_id")
+    return {"data": request.sandbox.feed.attempts(event_id, int(request.query.get("limit", 50)))}
