@@ -199,8 +199,8 @@ class EventFeed:
         if last_event_id is None:
             return max(newest - backlog, oldest - 1, 0)
         token, _, number = last_event_id.partition(".")
-        if token != self.token:
-            return 0  # an id of another feed (the server restarted): this one is all new to the client
+        if token != self.token or not (number.isascii() and number.isdigit()):
+            return 0  # not a position of this feed (the server restarted since): all of it is new to the client
         seq = int(number)
         if seq > newest:
             raise BadPosition(f"'{last_event_id}' is ahead of this sandbox's newest event "
