@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from .base.clock import Clock, Ticker
 from .base.errors import NotFound, QuotaExceeded, RateLimited, Unauthorized
 from .base.ids import IdFactory, random_token, run_time_ids
+from .base.overlay import OverlayStore, SeededBase
 from .base.settings import Settings
-from .base.store import MemoryStore, OverlayStore, SeededBase
+from .base.store import MemoryStore
 from .operations.control import ControlPlane
 from .operations.pipeline import RequestPipeline
 from .operations.registry import OperationRegistry, registry
@@ -160,7 +161,8 @@ class SandboxDirectory:
         seeded_keys = tuple(world.info.keys if seeded_tokens else
                             ({**key, "token": random_token("eal_test_")} for key in world.info.keys))
         feed = EventFeed(self.streams, secret=listener_secret(seeded_keys[0]["token"]), backlog=settings.STREAM_BACKLOG,
-                         attempts=settings.INSPECTOR_ATTEMPTS, per_sandbox=settings.STREAMS_PER_SANDBOX)
+                         attempts=settings.INSPECTOR_ATTEMPTS, per_sandbox=settings.STREAMS_PER_SANDBOX,
+                         after_commit=store.after_commit)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(store, clock, ids, transport=self.transport, owner=sandbox_id,
                                   observers=(emitted.observe, budget.observe, feed.observe), schedule=retries,

@@ -12,7 +12,7 @@ from .request import ApiRequest, Reply
 
 SAVE_WARNING = "Save this signing_secret now. It will not be shown again."
 DELIVERY_FIELDS = ("id", "event", "event_id", "status", "response_status", "latency_ms", "attempt",
-                   "delivered_at")
+                   "delivered_at", "error", "next_attempt_at")
 
 
 def _view(request: ApiRequest, record: dict[str, Any]) -> dict[str, Any]:

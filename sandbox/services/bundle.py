@@ -16,8 +16,8 @@ from typing import Any
 
 from ..base.clock import Clock, isoformat
 from ..base.ids import IdFactory
+from ..base.overlay import OverlayStore
 from ..base.settings import Settings
-from ..base.store import OverlayStore
 from .audit import AuditLog
 from .auth import ApiKey, KeyRing
 from .journal import Journal

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import QuotaExceeded
+from ..base.overlay import OverlayStore
 from ..base.settings import Settings
-from ..base.store import OverlayStore
 from .scenarios.loader import Scenario
 
 # Operations that only free what a sandbox holds: never refused for being over a quota.

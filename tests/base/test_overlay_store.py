@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.base.store import MemoryStore, OverlayStore, SeededBase
+from sandbox.base.overlay import OverlayStore, SeededBase
+from sandbox.base.store import MemoryStore
 
 ORGS = ("org_a", "org_b")
 KINDS = ("lead", "call")

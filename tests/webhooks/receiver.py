@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import hmac
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -133,3 +134,79 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.005)
+
+
+LIFETIME = 20.0  # no loopback receiver here lives longer than this
+
+
+class SlowReceiver:
+    """Reads each request, then either trickles its answer one byte every ``every`` seconds or, with
+    ``hold``, says nothing until ``release()``; both bounded by LIFETIME."""
+
+    def __init__(self, *, every: float = 0.5, hold: bool = False) -> None:
+        self.every, self.hold = every, hold
+        self.started = threading.Event()
+        self.requests = 0
+        self.active = self.most_active = 0  # connections being answered now, and the most at once
+        self._count = threading.Lock()
+        self.finished: list[float] = []  # monotonic instants the sandbox gave up (or got the whole answer)
+        self._gate = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._server.settimeout(0.2)
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+
+    def release(self) -> None:
+        self._gate.set()
+
+    def close(self) -> None:
+        self._gate.set()
+        self._stop.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        deadline = time.monotonic() + LIFETIME
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        connection.settimeout(LIFETIME)
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            with self._count:
+                self.requests += 1
+                self.active += 1
+                self.most_active = max(self.most_active, self.active)
+            self.started.set()
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            ends = time.monotonic() + LIFETIME
+            try:
+                if self.hold:
+                    self._gate.wait(LIFETIME)
+                    connection.sendall(answer)
+                else:
+                    for byte in answer:
+                        if time.monotonic() > ends:
+                            break
+                        connection.sendall(bytes([byte]))
+                        time.sleep(self.every)
+                    connection.recv(1)  # wait for the sandbox to hang up
+            except OSError:
+                pass
+            finally:
+                self.finished.append(time.monotonic())
+                with self._count:
+                    self.active -= 1

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from sandbox.base.clock import isoformat, parse_iso
-from sandbox.base.store import SeededBase
+from sandbox.base.overlay import SeededBase
 from tests.world.seeded import ANCHOR, KINDS, Seeded
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"

@@ -36,3 +36,16 @@ def list_delivery_attempts(request: ApiRequest) -> dict[str, Any]:
     """The sandbox's latest delivery attempts (every organization's), newest first, with what was sent."""
     event_id = request.query.get("event_id")
     return {"data": request.sandbox.feed.attempts(event_id, int(request.query.get("limit", 50)))}
+
+
+def enable_webhook(request: ApiRequest) -> dict[str, Any]:
+    """Turn a subscription back on (a 410 from its receiver disabled it)."""
+    record = request.sandbox.webhooks.subscriptions.get(request.org_id, request.path["webhook_id"])
+    if record is None:
+        raise NotFound(f"No webhook with id '{request.path['webhook_id']}' in this organization",
+                       details={"id": request.path["webhook_id"]})
+    if not record["enabled"]:
+        record = request.sandbox.webhooks.subscriptions.update(request.org_id, record["id"], {"enabled": True})
+        request.audit("webhook.enabled", {"webhook_id": request.path["webhook_id"]})
+    assert record is not None
+    return request.sandbox.webhooks.public_view(record)

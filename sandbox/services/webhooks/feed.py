@@ -23,7 +23,7 @@ import string
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,8 +127,10 @@ class BadPosition(ValueError):
 class EventFeed:
     """One sandbox's numbered events and delivery attempts, and the streams reading them."""
 
-    def __init__(self, slots: StreamSlots, *, secret: str, backlog: int, attempts: int, per_sandbox: int) -> None:
+    def __init__(self, slots: StreamSlots, *, secret: str, backlog: int, attempts: int, per_sandbox: int,
+                 after_commit: Callable[[Callable[[], object]], None] | None = None) -> None:
         self.slots, self.secret = slots, secret
+        self._after_commit = after_commit or (lambda callback: callback())  # so no rolled-back event streams
         self.backlog_limit, self.attempts_limit, self.per_sandbox = backlog, attempts, per_sandbox
         self.token = random_token("", 10)
         self._changed = threading.Condition()
@@ -141,8 +143,9 @@ class EventFeed:
     # What the webhook service tells the feed ------------------------------------------------------
 
     def observe(self, event: Record) -> None:
-        """An event was emitted (an observer of the webhook service, on the emitting thread)."""
-        self._append(event)
+        """An event was emitted (an observer of the webhook service, on the emitting thread): it is numbered
+        once the write that emitted it is stored, as deliveries are queued."""
+        self._after_commit(lambda: self._append(event))
 
     def replayed(self, event: Record) -> None:
         """A stored event was delivered again to all its subscriptions: listeners get it again too."""

@@ -154,8 +154,9 @@ class WebhookService:
         # Matching is an in-memory lookup, so it happens here: the subscriptions at the moment of
         # the event get it, and the many events nobody subscribes to never wake the pool.
         targets = [s["id"] for s in self.subscriptions.matching(org_id, event_type)]
-        if targets:
-            self._submit(org_id, self._fan_out, event, targets, self._epochs.current(org_id))
+        if targets:  # queued once the event is stored, never for one a failed transaction leaves out
+            epoch = self._epochs.current(org_id)
+            self.store.after_commit(lambda: self._submit(org_id, self._fan_out, event, targets, epoch))
         return event
 
     def replay_event(self, org_id: str, event_id: str, webhook_id: str | None = None) -> int | None:

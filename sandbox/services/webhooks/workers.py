@@ -57,6 +57,11 @@ class DeliveryWorkers:
                 return len(self._queues.get(owner, ())) + sum(1 for who, _ in parked if who == owner)
             return sum(map(len, self._queues.values())) + len(parked)
 
+    def running(self, owner: str) -> int:
+        """How many of the owner's jobs a worker is running now."""
+        with self._changed:
+            return self._running.get(owner, 0)
+
     def drop(self, owner: str) -> int:
         """Forget an owner's waiting jobs (its sandbox is gone); returns how many were dropped."""
         with self._changed:
