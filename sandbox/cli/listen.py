@@ -32,7 +32,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from ..base.ids import random_token
 from ..services.webhooks.delivery import Attempt, attempt_headers
-from .common import Control, EventTypes, connection_options
+from .common import Control, EventTypes, connection_options, json_option
 
 FORWARD_TIMEOUT = 5.0  # seconds for the receiver's whole answer, as for the sandbox's own deliveries
 MAX_BACKOFF = 10.0  # seconds between reconnection attempts, at most
@@ -123,8 +123,9 @@ class Forwarder:
 class Listening:
     """One ``listen`` run: connect, forward, resume after drops, until Ctrl-C or the sandbox is gone."""
 
-    def __init__(self, control: Control, forward_to: str, types: list[str] | None, info: dict[str, Any]) -> None:
-        self.control, self.types, self.info = control, types, info
+    def __init__(self, control: Control, forward_to: str, types: list[str] | None, info: dict[str, Any],
+                 as_json: bool = False) -> None:
+        self.control, self.types, self.info, self.as_json = control, types, info, as_json
         self.position = Position.load(info["sandbox_id"], forward_to)
         self.forwarder = Forwarder(forward_to, info["signing_secret"])
         self.summary = Summary()
@@ -197,8 +198,12 @@ class Listening:
         if not self.ready:
             self.ready = True
             what = "every event" if not self.types else ", ".join(self.types) + " events"
-            click.echo(f"Ready! Forwarding {what} of sandbox {ready['sandbox_id']} to {self.forward_to} "
-                       f"with signing secret {ready['signing_secret']}")
+            if self.as_json:
+                click.echo(json.dumps({"ready": True, "sandbox_id": ready["sandbox_id"], "forward_to": self.forward_to,
+                                       "types": self.types, "signing_secret": ready["signing_secret"]}))
+            else:
+                click.echo(f"Ready! Forwarding {what} of sandbox {ready['sandbox_id']} to {self.forward_to} "
+                           f"with signing secret {ready['signing_secret']}")
             if self.position.last_event_id:
                 click.echo(f"(resuming after {self.position.last_event_id}: events emitted since are sent first)",
                            err=True)
@@ -213,6 +218,10 @@ class Listening:
         self.summary.last_event_id = message.id or self.summary.last_event_id
         self.summary.answers[_kind(answer)] += 1
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        if self.as_json:
+            click.echo(json.dumps({"at": stamp, "type": event["type"], "event_id": event["id"], "stream_id": message.id,
+                                   "answer": answer, "latency_ms": latency}))
+            return
         click.echo(f"{stamp}  {event['type']:<24} {event['id']}  [{answer}]  {latency} ms")
 
 
@@ -239,23 +248,34 @@ def _forward_url(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="only these event types, comma-separated (default: every type)")
 @connection_options
 @click.option("--print-secret", is_flag=True, help="print the listener's signing secret and exit")
-def listen(forward_to: str | None, types: list[str] | None, url: str, key: str | None, print_secret: bool) -> None:
+@json_option
+def listen(forward_to: str | None, types: list[str] | None, url: str, key: str | None, print_secret: bool,
+           as_json: bool) -> None:
     """Forward the sandbox's events to a local receiver, like stripe listen.
 
     Prints 'Ready! … signing secret whsec_…' (the same secret for the sandbox's whole life: configure
     your receiver with it once), then one line per delivery: time, event type, event id, the
-    receiver's status and the latency. Resumes after a dropped connection, or a restart, without
-    losing an event. Ctrl-C prints a summary."""
-    control = Control(url, key)
-    info = control.get("/_sandbox/listener")
-    if print_secret:
-        click.echo(info["signing_secret"])
-        return
-    if forward_to is None:
+    receiver's status and the latency (--json: one JSON object a line). Resumes after a dropped
+    connection, or a restart, without losing an event. Ctrl-C prints a summary."""
+    if forward_to is None and not print_secret:
         raise click.UsageError("Missing option '--forward-to' (or give --print-secret)")
-    listening = Listening(control, forward_to, types, info)
+    control = Control(url, key)
     try:
-        listening.run()
-    except KeyboardInterrupt:
-        for line in listening.summary.lines():
-            click.echo(line)
+        info = control.get("/_sandbox/listener")
+        if print_secret or forward_to is None:
+            click.echo(info["signing_secret"])
+            return
+        listening = Listening(control, forward_to, types, info, as_json)
+        try:
+            listening.run()
+        except KeyboardInterrupt:
+            summary = listening.summary
+            if as_json:
+                click.echo(json.dumps({"forwarded": summary.forwarded, "answers": dict(summary.answers),
+                                       "last_event_id": summary.last_event_id}))
+            for line in [] if as_json else summary.lines():
+                click.echo(line)
+        finally:
+            listening.forwarder.http.close()
+    finally:
+        control.http.close()
