@@ -25,7 +25,7 @@ def stream_events(request: ApiRequest) -> Reply:
     """Open the sandbox's event stream (``text/event-stream``)."""
     sandbox, query = request.sandbox, request.query
     feed = sandbox.feed
-    last_event_id = request.headers.get("Last-Event-ID")
+    last_event_id = request.headers.get("Last-Event-ID") or None  # empty: none, as EventSource means it
     try:
         cursor = feed.resume_point(last_event_id, int(query.get("backlog", 0)))
     except BadPosition as bad:
