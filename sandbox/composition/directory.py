@@ -34,6 +34,7 @@ from ..services.quotas import Admission, EventBudget, Quotas
 from ..services.scenarios import ScenarioBehaviour, ScenarioRuns
 from ..services.signed_urls import SignedUrls
 from ..services.webhooks import RetrySchedule, Transport, WebhookService
+from ..services.webhooks.feed import EventFeed, StreamSlots, listener_secret
 from ..services.webhooks.recorder import EmittedEvents
 from ..services.world import WorldInfo, build_world
 from .backends import Backend
@@ -114,6 +115,7 @@ class SandboxDirectory:
         self.ticker = backend.ticker()
         self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
                                    workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
+        self.streams = StreamSlots(settings.STREAMS_MAX)  # this process's listeners' streams
         wall = Clock(self.fleet)  # abuse limits run on real time, whatever a sandbox's clock does
         self._creations = RateLimiter(self.fleet, wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60),
                                       name="creations")
@@ -156,41 +158,50 @@ class SandboxDirectory:
             self._evict_longest_idle()
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
-        sandbox = self._attach(new_sandbox_id(), settings)
+        sandbox = self._attach(new_sandbox_id(), settings, world_tokens=seeded_tokens)
         sandbox.clock.establish(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
         sandbox.lifetime.establish(ttl)
         sandbox.keys.establish(world_tokens=seeded_tokens)
         self.fleet.hput("sandboxes", sandbox.id, {"seed": settings.SEED, "leads_per_org": settings.LEADS_PER_ORG})
         return sandbox
 
-    def _attach(self, sandbox_id: str, settings: Settings) -> SandboxServices:
-        """This process's services for a sandbox (a new one, or one the fleet already holds)."""
+    def _attach(self, sandbox_id: str, settings: Settings, world_tokens: bool | None = None) -> SandboxServices:
+        """This process's services for a sandbox: a new one (``world_tokens`` says whose tokens its seeded
+        keys get), or one the fleet already holds."""
         world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
         state, tasks = self.backend.sandbox_state(sandbox_id), Tasks()
+        state.put_new("signing-key", secrets.token_hex(32))
+        secret = bytes.fromhex(str(state.get("signing-key")))
+        keys = KeyRing(state, world.info.keys, secret, sandbox_id=sandbox_id, index=self)
         clock = Clock(state, dispatch=tasks.run, ticker=self.ticker, name=sandbox_id)
         store = self.backend.store(sandbox_id, world.base)
         ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
         emitted, budget = EmittedEvents(), EventBudget(state, settings.QUOTA_EVENTS_PER_MINUTE)
+        # The listeners' secret comes from the network admin's token: the same for the sandbox's life
+        # (and, for the local start-up sandbox, whose tokens are the world's, across restarts).
+        if world_tokens is None:
+            world_tokens = state.get("key-tokens") == "world"
+        feed = EventFeed(self.streams, secret=listener_secret(keys.token_at(0, world_tokens)),
+                         backlog=settings.STREAM_BACKLOG, attempts=settings.INSPECTOR_ATTEMPTS,
+                         per_sandbox=settings.STREAMS_PER_SANDBOX, after_commit=store.after_commit)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(store, clock, ids, state, tasks, transport=self.transport,
                                   queue=self.backend.queue(sandbox_id), owner=sandbox_id,
-                                  observers=(emitted.observe, budget.observe), schedule=retries,
-                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP)
+                                  observers=(emitted.observe, budget.observe, feed.observe), schedule=retries,
+                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP, tap=feed)
         behaviour = ScenarioBehaviour(state, settings.SEED, max_latency_ms=settings.QUOTA_LATENCY_MS)
         limits = RequestLimits(state, clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW),
                                behaviour.window_for, sandbox_id=sandbox_id)
-        state.put_new("signing-key", secrets.token_hex(32))
-        secret = bytes.fromhex(str(state.get("signing-key")))
         sandbox = SandboxServices(
             id=sandbox_id, settings=settings, state=state, tasks=tasks, lifetime=Lifetime(state), clock=clock,
             store=store, ids=ids, world=world.info,
-            keys=KeyRing(state, world.info.keys, secret, sandbox_id=sandbox_id, index=self),
+            keys=keys,
             limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
             journal=Journal(state, max_bytes=settings.QUOTA_JOURNAL_BYTES),
             signed_urls=SignedUrls(clock, sandbox_id, secret),
             behaviour=behaviour, runs=ScenarioRuns(state, clock, behaviour, limits),
             quotas=Quotas(settings, store, budget), admission=Admission(state, settings.QUOTA_CONCURRENT_REQUESTS),
-            _ids_state=ids.state())
+            feed=feed, _ids_state=ids.state())
         for name, handler in self._task_handlers(sandbox).items():
             tasks.register(name, handler)
         with self._lock:
@@ -319,6 +330,7 @@ class SandboxDirectory:
 
     def close(self) -> None:
         """This process lets go of every sandbox (a memory backend's are gone with it)."""
+        self.streams.close()
         with self._lock:
             attached = list(self._attached.values())
             self._attached.clear()

@@ -178,13 +178,14 @@ class RequestPipeline:
                                                 f"is longer than {self.max_correlation_id} characters", "maxLength")])
         query = incoming.query() if validator.query.parameters else {}  # undeclared query strings are ignored
         headers = incoming.headers() if validator.header.parameters else {}
-        path, query_values = validator.check_parameters(incoming.path, query, headers)
+        path, query_values, header_values = validator.check_all_parameters(incoming.path, query, headers)
         body = None
         if operation.body_schema is not None:
             body = incoming.body()
             validator.check_body(body)
         request = ApiRequest(operation, sandbox, self.control, path, query_values, body, exchange.key,
-                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address)
+                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address,
+                             headers=header_values)
         request.acting_org_id = acting_organization(sandbox, operation, exchange.key, incoming.acting_organization)
         exchange.request = request
 

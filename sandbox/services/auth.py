@@ -48,9 +48,13 @@ class KeyRing:
                 return {}  # not established yet, or cleared
             self._seeded = {}
             for position, key in enumerate(self._world_keys):
-                token = key["token"] if mode == "world" else self._derived(position)
+                token = self.token_at(position, mode == "world")
                 self._seeded[token] = {**key, "token": token, "_position": position}
         return self._seeded
+
+    def token_at(self, position: int, world_tokens: bool) -> str:
+        """The token of the seed's ``position``-th key, with the world's tokens or this sandbox's."""
+        return str(self._world_keys[position]["token"]) if world_tokens else self._derived(position)
 
     def _derived(self, position: int) -> str:
         digest = hmac.new(self._secret, f"key:{position}".encode(), hashlib.sha256).hexdigest()

@@ -26,6 +26,7 @@ from .quotas import Admission, Quotas
 from .scenarios import ScenarioBehaviour, ScenarioRuns
 from .signed_urls import SignedUrls
 from .webhooks import WebhookService
+from .webhooks.feed import EventFeed
 from .webhooks.recorder import EmittedEvents
 from .world import WorldInfo
 
@@ -112,6 +113,7 @@ class SandboxServices:
     runs: ScenarioRuns
     quotas: Quotas
     admission: Admission
+    feed: EventFeed  # what listeners stream: its events, numbered, and its delivery attempts
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:
@@ -157,12 +159,15 @@ class SandboxServices:
             self.runs.stop(org_id)
 
     def close(self) -> None:
-        """This process lets go of the sandbox: its clock and deliveries stop here (its state stays)."""
+        """This process lets go of the sandbox: its clock, deliveries and streams stop here (its state stays;
+        a stream still open ends as the sandbox's was deleted, by this process or another)."""
+        self.feed.close("sandbox_deleted")
         self.clock.stop()
         self.webhooks.close()
 
     def destroy(self) -> None:
         """The sandbox is deleted: its keys stop working, its timers, deliveries, records and state go."""
+        self.feed.close("sandbox_expired" if self.lifetime.expired() else "sandbox_deleted")
         self.keys.clear()
         self.close()
         self.store.drop()

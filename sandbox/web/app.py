@@ -37,7 +37,7 @@ def _as_binary_string(data: Any, **_: Any) -> Any:
 def reference_openapi() -> OpenAPI:
     """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
     deserializers: dict[str, Callable[[bytes], Any]] = {
-        "text/csv": _as_text, "text/plain": _as_text, "audio/wav": _as_binary_string,
+        "text/csv": _as_text, "text/plain": _as_text, "text/event-stream": _as_text, "audio/wav": _as_binary_string,
         "application/pdf": _as_binary_string}
     return OpenAPI.from_dict(load_spec().copy(), config=Config(
         extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))
