@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from .base.errors import server_error_body
 
@@ -33,12 +35,32 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
+class SandboxWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker, which also ends the app's event streams when told to stop: each
+    holds a thread until it ends, and the worker would otherwise wait for them (SIGTERM) or the
+    interpreter would (SIGINT, SIGQUIT)."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        _end_streams(self.wsgi)
+        super().handle_exit(sig, frame)
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        _end_streams(self.wsgi)
+        super().handle_quit(sig, frame)
+
+
+def _end_streams(app: Any) -> None:
+    runtime = getattr(app, "extensions", {}).get("eal_sandbox")
+    if runtime is not None:  # off the signal handler's frame: it takes the streams' locks
+        threading.Thread(target=runtime.sandboxes.streams.close, name="end-streams").start()
+
+
 def server_options(host: str, port: int, threads: int = 4) -> dict[str, Any]:
     # A single worker: every request must see the same in-memory world.
     return {
         "bind": f"{host}:{port}",
         "workers": 1,
-        "worker_class": "gthread",
+        "worker_class": SandboxWorker,
         "threads": threads,
         "keepalive": 5,
         "timeout": 120,

@@ -53,6 +53,14 @@ class Settings:
     QUOTA_CONCURRENT_REQUESTS: int = 0       # requests of one sandbox in progress at once (0: no cap)
     QUOTA_JOURNAL_BYTES: int = 16 * 2**20    # request journal kept per sandbox (the oldest entries go first)
     MAX_CORRELATION_ID: int = 256            # characters of X-Correlation-Id (longer: 400)
+    # Event streams (GET /_sandbox/events/stream: `eal-sandbox listen`, /docs/webhooks). Each open
+    # stream holds a server thread: `serve` runs this many threads on top of its request threads.
+    STREAMS_MAX: int = 8                     # streams open on the server at once
+    STREAMS_PER_SANDBOX: int = 3             # streams open for one sandbox at once
+    STREAM_BACKLOG: int = 1000               # events kept per sandbox to resume from (Last-Event-ID)
+    STREAM_KEEPALIVE: float = 15.0           # seconds between keep-alive comments on an idle stream
+    STREAM_LIFETIME: float = 3600.0          # seconds one stream lasts; the client then resumes where it was
+    INSPECTOR_ATTEMPTS: int = 200            # delivery attempts kept per sandbox for the inspector
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -87,4 +95,8 @@ HOSTED_DEFAULTS: dict[str, Any] = {
     "QUOTA_CONCURRENT_REQUESTS": 2,
     "QUOTA_JOURNAL_BYTES": 1 * 2**20,
     "MAX_CORRELATION_ID": 128,
+    "STREAMS_MAX": 32,
+    "STREAMS_PER_SANDBOX": 2,
+    "STREAM_BACKLOG": 200,
+    "INSPECTOR_ATTEMPTS": 50,
 }

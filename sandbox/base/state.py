@@ -13,9 +13,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
+
+# A read a request makes every time: ("get", name), ("hget", name, field) or ("hall", name).
+Read = tuple[str, ...]
+# A write sent with those reads: ("put", name, value).
+Write = tuple[str, str, Any]
+
+
+class Batch:
+    """Operations sent together (``State.batch``): ``add`` each by name and arguments; ``results``
+    holds what each returned once the batch has been sent."""
+
+    OPERATIONS = frozenset({"put", "remove", "incr", "hput", "hincr", "hremove", "push_sized", "zadd"})
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.results: list[Any] = []
+
+    def add(self, operation: str, *args: Any) -> None:
+        if operation not in self.OPERATIONS:
+            raise ValueError(f"{operation} cannot be batched")
+        self.calls.append((operation, args))
 
 
 class State(Protocol):
@@ -53,6 +74,12 @@ class State(Protocol):
         """A list, oldest first."""
         ...
 
+    def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
+        """Append ``[size, value]`` to the list ``name`` and keep its newest ``keep`` items; the hash
+        ``tally`` keeps, in step, each such list's total size (field: the list's name) and all of
+        them together (field ``*``). Returns that total of all."""
+        ...
+
     def pop_oldest(self, name: str) -> Any: ...
 
     def length(self, name: str) -> int: ...
@@ -80,6 +107,19 @@ class State(Protocol):
 
     def lock(self, name: str, timeout: float = 30.0) -> AbstractContextManager[None]:
         """Hold ``name`` exclusively (re-entrant within a thread); a dead holder's lock lapses after ``timeout``."""
+        ...
+
+    def prefetched(self, reads: Iterable[Read],
+                   writes: Iterable[Write] = ()) -> AbstractContextManager[dict[Read, Any]]:
+        """Read ``reads`` at once, then apply ``writes`` (one round trip on Redis), and yield what was read
+        (before the writes). Until the block ends, this thread's reads of those names are answered from
+        it (a written name answers what was written) — a request's snapshot of the state it reads every
+        time. A write to a prefetched name inside the block makes its next read a real one."""
+        ...
+
+    def batch(self) -> AbstractContextManager[Batch]:
+        """Operations ``add``ed to the yielded batch are sent together as the block ends (one round trip
+        on Redis: a pipeline, not a transaction); then their results are in its ``results``."""
         ...
 
     def drop(self) -> None:
@@ -196,6 +236,13 @@ class MemoryState:
         with self._lock:
             return list(self._values.get(name, ()))
 
+    def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
+        with self._lock:
+            dropped = self.push(name, [size, value], keep)
+            change = size - sum(int(item[0]) for item in dropped)
+            self.hincr(tally, name, change)
+            return self.hincr(tally, "*", change)
+
     def pop_oldest(self, name: str) -> Any:
         with self._lock:
             items = self._values.get(name)
@@ -254,6 +301,29 @@ class MemoryState:
             held = self._locks.setdefault(name, threading.RLock())
         with held:
             yield
+
+    @contextmanager
+    def prefetched(self, reads: Iterable[Read], writes: Iterable[Write] = ()) -> Iterator[dict[Read, Any]]:
+        """Reads here cost nothing, so later ones are not answered from the snapshot."""
+        got = {read: self._read(read) for read in reads}
+        for _, name, value in writes:
+            self.put(name, value)
+        yield got
+
+    def _read(self, read: Read) -> Any:
+        if read[0] == "get":
+            return self.get(read[1])
+        if read[0] == "hget":
+            return self.hget(read[1], read[2])
+        if read[0] == "hall":
+            return self.hall(read[1])
+        raise ValueError(f"cannot prefetch {read!r}")
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        batch = Batch()
+        yield batch
+        batch.results = [getattr(self, operation)(*args) for operation, args in batch.calls]
 
     def drop(self) -> None:
         with self._lock:

@@ -36,14 +36,20 @@ def _world_names(sandbox: Any) -> dict[str, str]:
               help="origins browsers may call from: * or a comma-separated list")
 @click.option("--scenario", default=None, metavar="NAME|PATH",
               help="put a scenario in force for every organization and play its timeline")
+@click.option("--max-streams", default=Settings.STREAMS_MAX, show_default=True, type=click.IntRange(1, 1000),
+              help="event streams open at once (eal-sandbox listen, /docs/webhooks); each gets a thread of its own")
+@click.option("--stream-lifetime", default=Settings.STREAM_LIFETIME, show_default=True,
+              type=click.FloatRange(0.1, 86400), metavar="SECONDS",
+              help="how long one event stream lasts before its client resumes it")
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
-          cors_origins: str, scenario: str | None) -> None:
+          cors_origins: str, scenario: str | None, max_streams: int, stream_lifetime: float) -> None:
     """Run the sandbox under gunicorn and print its base URL and keys."""
     from ..server import serve as run_server
     from ..web.app import create_app, runtime_of
 
     chosen = scenario_or_exit(scenario) if scenario else None
-    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org, "CORS_ORIGINS": cors_origins}
+    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org, "CORS_ORIGINS": cors_origins,
+              "STREAMS_MAX": max_streams, "STREAM_LIFETIME": stream_lifetime}
 
     def load_app() -> Any:
         app = create_app(config)
@@ -59,7 +65,7 @@ def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, 
         sys.stdout.flush()
         return app
 
-    run_server(load_app, host, port, threads)
+    run_server(load_app, host, port, threads + max_streams)  # streams never take the request threads
 
 
 @click.command()

@@ -13,13 +13,15 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..base.clock import Clock, Tasks
 from ..base.errors import NotFound, QuotaExceeded, RateLimited, Unauthorized
-from ..base.ids import IdFactory, random_token, run_time_ids
+from ..base.ids import IdFactory, new_sandbox_id, run_time_ids, token_sandbox
 from ..base.overlay import SeededBase
 from ..base.settings import Settings
 from ..base.store import MemoryStore
@@ -32,10 +34,12 @@ from ..services.quotas import Admission, EventBudget, Quotas
 from ..services.scenarios import ScenarioBehaviour, ScenarioRuns
 from ..services.signed_urls import SignedUrls
 from ..services.webhooks import RetrySchedule, Transport, WebhookService
+from ..services.webhooks.feed import EventFeed, StreamSlots, listener_secret
 from ..services.webhooks.recorder import EmittedEvents
 from ..services.world import WorldInfo, build_world
 from .backends import Backend
 
+TOKEN_CACHE = 100_000  # tokens whose sandbox this process remembers
 SWEEP_SECONDS = 30.0  # how often expired sandboxes are looked for (a request to one finds it at once)
 TaskHandlers = Callable[[SandboxServices], dict[str, Callable[[dict[str, Any]], object]]]
 
@@ -111,6 +115,7 @@ class SandboxDirectory:
         self.ticker = backend.ticker()
         self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
                                    workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
+        self.streams = StreamSlots(settings.STREAMS_MAX)  # this process's listeners' streams
         wall = Clock(self.fleet)  # abuse limits run on real time, whatever a sandbox's clock does
         self._creations = RateLimiter(self.fleet, wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60),
                                       name="creations")
@@ -118,6 +123,7 @@ class SandboxDirectory:
                                     name="keyless")
         self._lock = threading.RLock()
         self._attached: dict[str, SandboxServices] = {}
+        self._token_sandboxes: dict[str, str] = {}
         self._sweeper = Clock.make(dispatch=lambda name, payload: self._sweep_and_reschedule(), ticker=self.ticker)
         self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), "sweep")
         # The sandbox made at start-up never expires; locally it keeps the seed's tokens (`eal-sandbox keys`),
@@ -152,40 +158,50 @@ class SandboxDirectory:
             self._evict_longest_idle()
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
-        sandbox = self._attach(random_token("sbx_", 24), settings)
+        sandbox = self._attach(new_sandbox_id(), settings, world_tokens=seeded_tokens)
         sandbox.clock.establish(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
         sandbox.lifetime.establish(ttl)
-        sandbox.keys.establish(sandbox.world.keys if seeded_tokens else
-                               [{**key, "token": random_token("eal_test_")} for key in sandbox.world.keys])
+        sandbox.keys.establish(world_tokens=seeded_tokens)
         self.fleet.hput("sandboxes", sandbox.id, {"seed": settings.SEED, "leads_per_org": settings.LEADS_PER_ORG})
         return sandbox
 
-    def _attach(self, sandbox_id: str, settings: Settings) -> SandboxServices:
-        """This process's services for a sandbox (a new one, or one the fleet already holds)."""
+    def _attach(self, sandbox_id: str, settings: Settings, world_tokens: bool | None = None) -> SandboxServices:
+        """This process's services for a sandbox: a new one (``world_tokens`` says whose tokens its seeded
+        keys get), or one the fleet already holds."""
         world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
         state, tasks = self.backend.sandbox_state(sandbox_id), Tasks()
+        state.put_new("signing-key", secrets.token_hex(32))
+        secret = bytes.fromhex(str(state.get("signing-key")))
+        keys = KeyRing(state, world.info.keys, secret, sandbox_id=sandbox_id, index=self)
         clock = Clock(state, dispatch=tasks.run, ticker=self.ticker, name=sandbox_id)
         store = self.backend.store(sandbox_id, world.base)
         ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
         emitted, budget = EmittedEvents(), EventBudget(state, settings.QUOTA_EVENTS_PER_MINUTE)
+        # The listeners' secret comes from the network admin's token: the same for the sandbox's life
+        # (and, for the local start-up sandbox, whose tokens are the world's, across restarts).
+        if world_tokens is None:
+            world_tokens = state.get("key-tokens") == "world"
+        feed = EventFeed(self.streams, secret=listener_secret(keys.token_at(0, world_tokens)),
+                         backlog=settings.STREAM_BACKLOG, attempts=settings.INSPECTOR_ATTEMPTS,
+                         per_sandbox=settings.STREAMS_PER_SANDBOX, after_commit=store.after_commit)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(store, clock, ids, state, tasks, transport=self.transport,
                                   queue=self.backend.queue(sandbox_id), owner=sandbox_id,
-                                  observers=(emitted.observe, budget.observe), schedule=retries,
-                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP)
+                                  observers=(emitted.observe, budget.observe, feed.observe), schedule=retries,
+                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP, tap=feed)
         behaviour = ScenarioBehaviour(state, settings.SEED, max_latency_ms=settings.QUOTA_LATENCY_MS)
         limits = RequestLimits(state, clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW),
                                behaviour.window_for, sandbox_id=sandbox_id)
-        state.put_new("signing-key", secrets.token_hex(32))
         sandbox = SandboxServices(
             id=sandbox_id, settings=settings, state=state, tasks=tasks, lifetime=Lifetime(state), clock=clock,
-            store=store, ids=ids, world=world.info, keys=KeyRing(state, sandbox_id=sandbox_id, index=self),
+            store=store, ids=ids, world=world.info,
+            keys=keys,
             limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
             journal=Journal(state, max_bytes=settings.QUOTA_JOURNAL_BYTES),
-            signed_urls=SignedUrls(clock, sandbox_id, bytes.fromhex(str(state.get("signing-key")))),
+            signed_urls=SignedUrls(clock, sandbox_id, secret),
             behaviour=behaviour, runs=ScenarioRuns(state, clock, behaviour, limits),
             quotas=Quotas(settings, store, budget), admission=Admission(state, settings.QUOTA_CONCURRENT_REQUESTS),
-            _ids_state=ids.state())
+            feed=feed, _ids_state=ids.state())
         for name, handler in self._task_handlers(sandbox).items():
             tasks.register(name, handler)
         with self._lock:
@@ -216,15 +232,15 @@ class SandboxDirectory:
         """The live sandbox of that id (attached to this process on first use), or None."""
         with self._lock:
             sandbox = self._attached.get(sandbox_id)
-        if sandbox is None or self.backend.shared:
+        if sandbox is None:
             registered = self.fleet.hget("sandboxes", sandbox_id)
             if registered is None:  # deleted (by any process) or never made
-                if sandbox is not None:
-                    self._detach(sandbox)
                 return None
-            if sandbox is None:
-                sandbox = self._attach(sandbox_id, dataclasses.replace(
-                    self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+            sandbox = self._attach(sandbox_id, dataclasses.replace(
+                self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+        elif self.backend.shared and not sandbox.lifetime.exists:  # another process deleted it
+            self._detach(sandbox)
+            return None
         if sandbox.lifetime.expired():
             self.delete(sandbox)
             return None
@@ -266,28 +282,55 @@ class SandboxDirectory:
 
     # The pipeline's Sandboxes ---------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> tuple[SandboxServices, ApiKey]:
+    def authenticate(self, authorization: str | None,
+                     scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
+        """The sandbox and key of a Bearer token. With a ``scope`` (the request's), what the request reads
+        of the sandbox every time is prefetched for as long as the scope lasts: one round trip in a fleet."""
         token = bearer_token(authorization)
-        sandbox_id = self.fleet.hget("tokens", token)
-        sandbox = None if sandbox_id is None else self.find(sandbox_id)
-        key = None if sandbox is None else sandbox.keys.find(token)
+        sandbox_id = token_sandbox(token) or self._token_sandboxes.get(token)
+        if sandbox_id is None:
+            sandbox_id = self.fleet.hget("tokens", token)
+            if sandbox_id is not None:  # a token names one sandbox for good (revoking it is the key ring's)
+                if len(self._token_sandboxes) >= TOKEN_CACHE:
+                    self._token_sandboxes.clear()
+                self._token_sandboxes[token] = sandbox_id
+        sandbox = None if sandbox_id is None else self._attached_or_find(sandbox_id)
+        key = None
+        if sandbox is not None:
+            with ExitStack() as own:
+                got = (scope or own).enter_context(
+                    sandbox.state.prefetched(sandbox.request_reads(token), [("put", "last-used", time.time())]))
+                if got[("get", "lifetime")] is None:  # deleted, by this process or another
+                    self._detach(sandbox)
+                    sandbox = None
+                elif sandbox.lifetime.expired(last_used=float(got[("get", "last-used")] or 0.0)):
+                    self.delete(sandbox)
+                    sandbox = None
+                else:
+                    key = sandbox.keys.find(token)
         if sandbox is None or key is None:
             raise Unauthorized("Unknown API key: it is not a key of any live sandbox here (a deleted or "
                                "expired sandbox's keys stop working)")
-        sandbox.lifetime.touch()
         return sandbox, key
 
-    def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
-        """The sandbox a request without a key acts in: the one it names, else the start-up one."""
-        if sandbox_id is None:
-            return self.default
-        sandbox = self.find(sandbox_id)
+    def _attached_or_find(self, sandbox_id: str) -> SandboxServices | None:
+        with self._lock:
+            sandbox = self._attached.get(sandbox_id)
+        return sandbox if sandbox is not None else self.find(sandbox_id)
+
+    def anonymous(self, sandbox_id: str | None = None, scope: ExitStack | None = None) -> SandboxServices:
+        """The sandbox a request without a key acts in: the one it names, else the start-up one (with a
+        ``scope``, its clock and scenarios are prefetched for the request)."""
+        sandbox = self.default if sandbox_id is None else self.find(sandbox_id)
         if sandbox is None:
             raise NotFound(f"No live sandbox '{sandbox_id}' (deleted or expired)", details={"sandbox": sandbox_id})
+        if scope is not None:
+            scope.enter_context(sandbox.state.prefetched(sandbox.anonymous_reads()))
         return sandbox
 
     def close(self) -> None:
         """This process lets go of every sandbox (a memory backend's are gone with it)."""
+        self.streams.close()
         with self._lock:
             attached = list(self._attached.values())
             self._attached.clear()

@@ -50,7 +50,9 @@ from .backends import Find
 logger = logging.getLogger("sandbox.fleet")
 FLEET_PREFIX = "fleet:{fleet}:"
 GROUP = "delivery"
-POLL_SECONDS = 0.01  # how often an idle process looks for due timers and waiting jobs
+POLL_SECONDS = 0.01  # how often a process looks for due timers
+IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
+
 
 _PUT = """
 pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[3], '0', 'MKSTREAM')
@@ -212,14 +214,16 @@ class JobConsumer:
         self.workers.drop(sandbox_id)
 
     def _run(self) -> None:
+        wait = IDLE_POLL[0]
         while not self._stopped.is_set():
             try:
                 took = self._round()
             except redis.RedisError:
                 logger.exception("reading delivery jobs failed; retrying")
                 took = 0
+            wait = IDLE_POLL[0] if took else min(wait * 2, IDLE_POLL[1])
             if not took:
-                self._stopped.wait(POLL_SECONDS)
+                self._stopped.wait(wait)
 
     def _round(self) -> int:
         now = time.time()

@@ -17,7 +17,7 @@ from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
 from ..base.overlay import SandboxStore
 from ..base.settings import Settings
-from ..base.state import State
+from ..base.state import Read, State
 from .audit import AuditLog
 from .auth import KeyRing
 from .journal import Journal
@@ -26,6 +26,7 @@ from .quotas import Admission, Quotas
 from .scenarios import ScenarioBehaviour, ScenarioRuns
 from .signed_urls import SignedUrls
 from .webhooks import WebhookService
+from .webhooks.feed import EventFeed
 from .webhooks.recorder import EmittedEvents
 from .world import WorldInfo
 
@@ -57,6 +58,13 @@ class Lifetime:
     def created_at(self) -> datetime:
         return datetime.fromtimestamp(self._fields()["created_at"], UTC)
 
+    READS: tuple[Read, ...] = (("get", "lifetime"), ("get", "last-used"))
+
+    @property
+    def exists(self) -> bool:
+        """False once the sandbox is deleted (by any process of a fleet)."""
+        return self.state.get("lifetime") is not None
+
     def touch(self) -> None:
         self.state.put("last-used", time.time())
 
@@ -69,9 +77,11 @@ class Lifetime:
         ttl = self.ttl
         return None if ttl is None else datetime.fromtimestamp(self.last_used, UTC) + ttl
 
-    def expired(self, now: float | None = None) -> bool:
+    def expired(self, now: float | None = None, last_used: float | None = None) -> bool:
+        """Whether it was idle past its ttl at ``now`` (default: now), since ``last_used`` (default: its last use)."""
         ttl = self._fields()["ttl"]
-        return ttl is not None and (now if now is not None else time.time()) >= self.last_used + ttl
+        since = self.last_used if last_used is None else last_used
+        return ttl is not None and (now if now is not None else time.time()) >= since + ttl
 
     def view(self) -> dict[str, Any]:
         expires, ttl = self.expires_at, self.ttl
@@ -103,6 +113,7 @@ class SandboxServices:
     runs: ScenarioRuns
     quotas: Quotas
     admission: Admission
+    feed: EventFeed  # what listeners stream: its events, numbered, and its delivery attempts
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:
@@ -112,6 +123,15 @@ class SandboxServices:
     def is_seeded(self, org_id: str) -> bool:
         """Whether the organization comes from the seed (not created through the API)."""
         return org_id == self.world.parent_org_id or org_id in self.world.child_org_ids
+
+    def request_reads(self, token: str) -> list[Read]:
+        """What every request with ``token`` reads of the sandbox's state: prefetched at once (``State.prefetched``)."""
+        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation")]
+
+    @staticmethod
+    def anonymous_reads() -> list[Read]:
+        """What every request reads, with a key or without: the clock and the scenarios in force."""
+        return [("get", "clock"), ("hall", "in-force")]
 
     def reset(self, org_id: str | None = None) -> None:
         """Put the whole sandbox, or one organization's records, back to the seed."""
@@ -139,12 +159,15 @@ class SandboxServices:
             self.runs.stop(org_id)
 
     def close(self) -> None:
-        """This process lets go of the sandbox: its clock and deliveries stop here (its state stays)."""
+        """This process lets go of the sandbox: its clock, deliveries and streams stop here (its state stays;
+        a stream still open ends as the sandbox's was deleted, by this process or another)."""
+        self.feed.close("sandbox_deleted")
         self.clock.stop()
         self.webhooks.close()
 
     def destroy(self) -> None:
         """The sandbox is deleted: its keys stop working, its timers, deliveries, records and state go."""
+        self.feed.close("sandbox_expired" if self.lifetime.expired() else "sandbox_deleted")
         self.keys.clear()
         self.close()
         self.store.drop()

@@ -20,6 +20,7 @@ DEFAULT_CAPACITY = 10_000
 FILTERS = ("method", "path", "status", "operation_id")
 NO_TENANT = "-"
 MAX_STORED_PATH = 2048  # a longer path is kept cut (its bytes count against the journal)
+BYTES = "journal-bytes"  # each tenant's list's size (field: the list's name) and all of them (field "*")
 
 
 class Journal:
@@ -34,33 +35,31 @@ class Journal:
         kept = {**entry, "at": isoformat(entry["at"]) if isinstance(entry["at"], datetime) else entry["at"]}
         if isinstance(kept.get("path"), str) and len(kept["path"]) > MAX_STORED_PATH:
             kept["path"] = kept["path"][:MAX_STORED_PATH]
-        size = entry_size(kept)
-        dropped = self.state.push(f"journal:{tenant}", kept, keep=self.capacity)
-        self.state.hincr("journal-bytes", tenant, size - sum(map(entry_size, dropped)))
-        total = self.state.incr("journal-bytes-total", size - sum(map(entry_size, dropped)))
-        self.state.hput("journal-tenants", tenant, True)
-        if entry.get("operation_id"):
-            self.state.hincr(f"coverage:{tenant}", f"{entry['operation_id']}|{entry['status']}")
+        with self.state.batch() as batch:  # one round trip in a fleet
+            batch.add("push_sized", f"journal:{tenant}", kept, entry_size(kept), self.capacity, BYTES)
+            if entry.get("operation_id"):
+                batch.add("hincr", f"coverage:{tenant}", f"{entry['operation_id']}|{entry['status']}")
+        total = int(batch.results[0])
         while self.max_bytes is not None and total > self.max_bytes:
-            freed = self._evict_one()
-            if not freed:
+            if not self._evict_one():
                 break
-            total = self.state.incr("journal-bytes-total", -freed)
+            total = self.size_bytes
 
-    def _evict_one(self) -> int:
-        """Drop the oldest entry of the tenant that keeps the most bytes; return its size (0: none left)."""
-        sizes = self.state.hall("journal-bytes")
-        for tenant, _ in sorted(sizes.items(), key=lambda item: -int(item[1])):
-            if self.state.length(f"journal:{tenant}") > 1:
-                oldest = self.state.pop_oldest(f"journal:{tenant}")
-                size = entry_size(oldest) if oldest else 0
-                self.state.hincr("journal-bytes", tenant, -size)
-                return size
-        return 0
+    def _evict_one(self) -> bool:
+        """Drop the oldest entry of the tenant that keeps the most bytes (never a tenant's last one)."""
+        sizes = {name: int(size) for name, size in self.state.hall(BYTES).items() if name != "*"}
+        for name, _ in sorted(sizes.items(), key=lambda item: -item[1]):
+            if self.state.length(name) > 1:
+                oldest = self.state.pop_oldest(name)
+                if oldest:
+                    self.state.hincr(BYTES, name, -int(oldest[0]))
+                    self.state.hincr(BYTES, "*", -int(oldest[0]))
+                return True
+        return False
 
     @property
     def size_bytes(self) -> int:
-        return int(self.state.get("journal-bytes-total") or 0)
+        return int(self.state.hget(BYTES, "*") or 0)
 
     def entries(
         self, org_id: str | None, *, since: datetime | None = None, limit: int | None = None, **wanted: Any
@@ -69,7 +68,7 @@ class Journal:
         filters = {name: value for name, value in wanted.items() if name in FILTERS and value is not None}
         after = None if since is None else isoformat(since)
         found = []
-        for entry in reversed(self.state.items(f"journal:{org_id or NO_TENANT}")):
+        for _, entry in reversed(self.state.items(f"journal:{org_id or NO_TENANT}")):
             if after is not None and entry["at"] < after:
                 break  # entries are appended in clock order
             if all(_matches(entry.get(name), value) for name, value in filters.items()):
@@ -83,19 +82,19 @@ class Journal:
 
     def clear(self, org_id: str | None) -> int:
         """Forget the tenant's requests and coverage; return how many requests were dropped."""
-        tenant = org_id or NO_TENANT
-        dropped = self.state.length(f"journal:{tenant}")
-        self.state.incr("journal-bytes-total", -int(self.state.hget("journal-bytes", tenant) or 0))
-        self.state.hremove("journal-bytes", tenant)
-        self.state.hremove("journal-tenants", tenant)
-        self.state.remove(f"journal:{tenant}", f"coverage:{tenant}")
+        name = f"journal:{org_id or NO_TENANT}"
+        dropped = self.state.length(name)
+        self.state.hincr(BYTES, "*", -int(self.state.hget(BYTES, name) or 0))
+        self.state.hremove(BYTES, name)
+        self.state.remove(name, f"coverage:{org_id or NO_TENANT}")
         return dropped
 
     def reset(self) -> None:
         """Forget every tenant's requests and coverage (a whole-sandbox reset)."""
-        for tenant in self.state.hall("journal-tenants"):
-            self.state.remove(f"journal:{tenant}", f"coverage:{tenant}")
-        self.state.remove("journal-tenants", "journal-bytes", "journal-bytes-total")
+        for name in self.state.hall(BYTES):
+            if name != "*":
+                self.state.remove(name, "coverage:" + name.removeprefix("journal:"))
+        self.state.remove(BYTES)
 
     def coverage(self, org_id: str | None, operations: Iterable[Any]) -> dict[str, Any]:
         """For every spec operation: the status codes the tenant's requests got, and how often."""

@@ -11,14 +11,13 @@ the clock. Jobs are plain JSON (see ``queue``), so in a fleet they wait in Redis
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,7 +26,7 @@ from ...base.clock import Clock, Tasks, isoformat
 from ...base.ids import IdFactory
 from ...base.state import State
 from ...base.store import Record, Store
-from .delivery import Attempt, Outcome, Sender, default_client
+from .delivery import Attempt, Outcome, Sender, default_client, event_body
 from .inflight import Epochs, InFlight
 from .log import DeliveryLog
 from .queue import DeliveryQueue, Job, LocalQueue, QueueFactory
@@ -38,6 +37,16 @@ from .workers import DeliveryWorkers
 logger = logging.getLogger("sandbox.webhooks")
 EventObserver = Callable[[Record], None]  # told of every event emitted, on the emitting thread
 RETRY_TASK, EXPIRY_TASK = "webhook.retry", "webhook.secret_expiry"
+
+
+class WebhookTap(Protocol):
+    """Told what listeners see besides emitted events (``feed.EventFeed``): replays and attempts."""
+
+    def replayed(self, event: Record) -> None: ...
+
+    def attempt_started(self, record: Record, attempt: Attempt, signing_secrets: list[str], url: str) -> None: ...
+
+    def attempt_finished(self, record: Record) -> None: ...
 
 
 class Transport:
@@ -62,7 +71,7 @@ class WebhookService:
     def __init__(self, store: Store, clock: Clock, ids: IdFactory, state: State, tasks: Tasks, *,
                  transport: Transport | None = None, queue: QueueFactory | None = None, owner: str = "sandbox",
                  schedule: RetrySchedule | None = None, observers: Sequence[EventObserver] = (),
-                 max_previous_secrets: int = 5, **own_transport: Any) -> None:
+                 max_previous_secrets: int = 5, tap: WebhookTap | None = None, **own_transport: Any) -> None:
         """``transport`` is shared with the other sandboxes of the process (``owner`` names this one in
         it); without one the service makes its own from ``own_transport`` (``Transport``'s options).
         ``queue`` makes where jobs wait (default: this process's delivery workers)."""
@@ -77,6 +86,7 @@ class WebhookService:
         self._in_flight = InFlight(state)
         self._epochs = Epochs(state)
         self._observers = tuple(observers)
+        self._tap = tap
         self._lock = threading.Lock()
         self._closed = False
         make_queue = queue or (lambda owner, in_flight, run: LocalQueue(self.transport.workers, owner, in_flight, run))
@@ -147,6 +157,8 @@ class WebhookService:
             return None
         targets = [s["id"] for s in self.subscriptions.matching(org_id, event["type"])
                    if webhook_id is None or s["id"] == webhook_id]
+        if webhook_id is None and self._tap is not None:
+            self._tap.replayed(event)  # a replay to every subscription reaches the listeners too
         return self._fan_out(event, targets, self._epochs.current(org_id))
 
     def replay_delivery(self, org_id: str, delivery_id: str) -> int | None:
@@ -168,7 +180,7 @@ class WebhookService:
         org_id = event["organization_id"]
         if not webhook_ids or self._epochs.stale(org_id, epoch):
             return 0
-        body = json.dumps(event, separators=(",", ":"), default=str)
+        body = event_body(event).decode()
         for webhook_id in webhook_ids:
             job = {"kind": "attempt", "org_id": org_id, "webhook_id": webhook_id, "event_id": event["id"],
                    "event_type": event["type"], "body": body, "number": 1, "epoch": list(epoch)}
@@ -186,8 +198,10 @@ class WebhookService:
             # what receivers hold against their own clock to refuse replays (5 minutes).
             attempt = Attempt(self._new_delivery_id(), job["event_id"], job["event_type"], job["body"].encode(),
                               job["number"], int(time.time()))
-            self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
+            pending = self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
         signing_secrets = self.subscriptions.signing_secrets(subscription)
+        if self._tap is not None:
+            self._tap.attempt_started(pending, attempt, signing_secrets, subscription["url"])
         outcome = self.transport.sender.send(subscription["url"], attempt, signing_secrets)
         self._settle(job, attempt, outcome, isoformat(now))
 
@@ -200,10 +214,12 @@ class WebhookService:
         with self.store.transaction():
             if self._gone(job):
                 return  # deleted or reset while the request was in flight
-            self.log.finish(job["org_id"], attempt.delivery_id, {
+            finished = self.log.finish(job["org_id"], attempt.delivery_id, {
                 "status": status, "response_status": outcome.response_status,
                 "latency_ms": outcome.latency_ms, "error": outcome.error,
                 "next_attempt_at": None if next_at is None else isoformat(next_at)})
+            if finished is not None and self._tap is not None:
+                self._tap.attempt_finished(finished)
             changes: dict[str, Any] = {"last_delivery_at": attempted_at,
                                        "last_delivery_status": outcome.response_status}
             if outcome.gone:  # 410 Gone: the receiver asks us to stop for good
