@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,15 +10,39 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.web.app import sandbox_of
-from tests.support import LiveSandbox, Receiver, make_app, subscribe_with
+from sandbox.web.app import runtime_of, sandbox_of
+from tests.support import LiveSandbox, Receiver, RedisServer, make_app, redis_available, subscribe_with
+
+STORES = ("memory", "redis", "cluster")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_stores: run the module's app-based tests on the memory store, "
+                                       "on Redis and on a Redis Cluster (the fleet's stores)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_stores`` that use the suite's app run once per store (``store`` fixture)."""
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store", STORES, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def _shared_app() -> Iterator[Flask]:
-    app = make_app()
+def store(request: pytest.FixtureRequest) -> str:
+    """The ``STORE`` setting of the suite's app: memory, or for ``both_stores`` modules also the session's
+    Redis and its three-node Redis Cluster."""
+    name = getattr(request, "param", "memory")
+    if name == "cluster":
+        node = str(request.getfixturevalue("redis_cluster_url")).removeprefix("redis://").rsplit("/", 1)[0]
+        return "redis-cluster://" + node
+    return "memory" if name == "memory" else str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(scope="session")
+def _shared_app(store: str) -> Iterator[Flask]:
+    app = make_app(STORE=store)
     yield app
-    sandbox_of(app).close()
+    runtime_of(app).close()
 
 
 @pytest.fixture
@@ -88,3 +113,26 @@ def clean_slate(sandbox: Any) -> Iterator[None]:
     yield
     sandbox.runs.stop_all()
     sandbox.journal.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis (Debian's redis-server, no persistence) on a free loopback port for the session.
+    Skipped where redis-server is missing — failing under CI (``CI`` set), where .ci/run installs it."""
+    missing = redis_available()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}: CI must run the Redis tests (.ci/run installs Debian's redis-server)")
+        pytest.skip(missing)
+    server = RedisServer()
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_url: str) -> Iterator[str]:
+    """A three-node Redis Cluster (every slot covered, no replicas) of Debian's redis-server on free
+    loopback ports, for the session (skipped or failing like ``redis_url``, which it needs first)."""
+    server = RedisServer(cluster=3)
+    yield server.url
+    server.close()

@@ -1,5 +1,5 @@
 """Test support (fixtures are in conftest.py): the contract-checking client every response goes
-through, and loopback servers — a webhook receiver, a sandbox served over real HTTP, and
+through, and loopback servers — a webhook receiver, a sandbox served over real HTTP, Redis, and
 ``eal-sandbox serve`` itself run as users run it (``real_server``).
 
 Every response a test receives through the ``client`` fixture is checked against ``openapi.yaml``
@@ -7,9 +7,14 @@ by openapi-core, so no test can get a non-conforming response past it."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -52,6 +57,9 @@ def check_contract(response: Any) -> None:
     if response.status_code == 405:  # no such operation: nothing in the spec to conform to
         _check_off_spec(response)
         return
+    if response.mimetype == "text/event-stream":  # openapi-core has no notion of a stream of events
+        _check_events(response)
+        return
     sent = response.request
     # A body-less copy of the request: the original's input stream was consumed by the app.
     request = WerkzeugOpenAPIRequest(Request(EnvironBuilder(
@@ -67,6 +75,29 @@ def check_contract(response: Any) -> None:
             f"{response.request.method} {response.request.path} -> {response.status_code} "
             f"does not conform: {error!r}\nbody: {response.get_data(as_text=True)[:800]}"
         ) from error
+
+
+def _check_events(response: Any) -> None:
+    """Each server-sent event of a stream against the schema the spec gives one event (OpenAPI 3.1)."""
+    import jsonschema
+
+    from sandbox.base.spec import load_spec
+
+    spec = load_spec()
+    operation = next(op for op in spec.operations  # the event streams' paths have no template
+                     if op.path == response.request.path and op.method == response.request.method)
+    schema = operation.raw["responses"][str(response.status_code)]["content"]["text/event-stream"]["schema"]
+    for block in response.get_data(as_text=True).split("\n\n"):
+        event: dict[str, Any] = {}
+        for line in block.splitlines():
+            name, _, value = line.partition(":")
+            if name and not line.startswith(":"):
+                event[name] = int(value.strip()) if name == "retry" else value.removeprefix(" ")
+        if "data" in event:
+            try:
+                jsonschema.validate(event, schema)
+            except jsonschema.ValidationError as error:
+                raise ContractError(f"{response.request.path}: an event does not conform: {error.message}") from error
 
 
 def _check_off_spec(response: Any) -> None:
@@ -216,6 +247,182 @@ def start(client: Any, token: str, name: str) -> dict[str, Any]:
     response = client.post("/_sandbox/scenarios/active", headers=auth(token), json={"name": name})
     assert response.status_code == 201, response.get_json()
     return dict(response.get_json())
+
+
+class RedisServer:
+    """Debian's ``redis-server`` on a free loopback port, in a temp directory, with no persistence
+    (no RDB snapshots, no AOF): started for the test session, killed with its directory after it.
+
+    ``cluster`` starts that many nodes in cluster mode instead and joins them into one Redis Cluster
+    (every slot covered, no replicas); ``url`` then names the first node."""
+
+    def __init__(self, *, cluster: int = 0) -> None:
+        self.directory = tempfile.mkdtemp(prefix="eal-redis-")
+        self.processes: list[subprocess.Popen[str]] = []
+        self.drains: list[threading.Thread] = []
+        self.ports: list[int] = []
+        try:
+            for number in range(max(cluster, 1)):
+                self._start(os.path.join(self.directory, str(number)), cluster=bool(cluster))
+            if cluster:
+                self._join()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+
+    def _start(self, directory: str, *, cluster: bool) -> None:
+        os.makedirs(directory)
+        for _ in range(5):  # a free port can be taken between asking for it and binding it: try another
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            options = ["--bind", "127.0.0.1", "--port", str(port), "--dir", directory, "--save", "",
+                       "--appendonly", "no", "--protected-mode", "yes", "--logfile", ""]
+            if not cluster:  # a database per fleet test (``fresh_database``)
+                options += ["--databases", "1024"]
+            if cluster:
+                options += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            process = subprocess.Popen([REDIS_SERVER, *options], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True)
+            self.processes.append(process)
+            if self._ready(process):
+                self.ports.append(port)
+                return
+            failed = self.processes.pop()
+            self._stop(failed)
+            if failed.stdout is not None:
+                failed.stdout.close()
+        raise RuntimeError("redis-server did not start on a free port in five tries")
+
+    def _ready(self, process: subprocess.Popen[str]) -> bool:
+        """Read the server's log until it is ready (True) or it exits (False); the log is then drained."""
+        stdout = process.stdout
+        assert stdout is not None
+        for line in stdout:
+            if "Ready to accept connections" in line:
+                self.drains.append(threading.Thread(target=stdout.read, daemon=True))
+                self.drains[-1].start()
+                return True
+        return False
+
+    @staticmethod
+    def _stop(process: subprocess.Popen[str]) -> None:
+        process.kill()
+        process.wait()
+
+    def _join(self) -> None:
+        import redis
+
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run([shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *nodes,
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True,
+                       text=True, timeout=60)
+        deadline = time.monotonic() + 30
+        for port in self.ports:  # every node agrees the cluster is up (its gossip settles in a moment)
+            with redis.Redis(port=port) as node:
+                while node.cluster("INFO")["cluster_state"] != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the Redis Cluster on {nodes} did not come up in 30 s")
+                    time.sleep(0.05)
+
+    def close(self) -> None:
+        for process in self.processes:
+            self._stop(process)
+        for drain in self.drains:  # the log ends with the process
+            drain.join(timeout=10)
+        for process in self.processes:
+            if process.stdout is not None:
+                process.stdout.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def redis_available() -> str | None:
+    """Why the Redis tests cannot run here (None: they can)."""
+    if not os.path.isfile(REDIS_SERVER) or not os.access(REDIS_SERVER, os.X_OK):
+        return f"{REDIS_SERVER} is missing (apt-get install -y redis-server)"
+    return None
+
+
+class RoundTrips:
+    """How many times a connection sent something to Redis: each send is one round trip (a pipeline
+    or a script call is one)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def measure(self, action: Any) -> int:
+        """The round trips ``action()`` makes."""
+        before = self.count
+        action()
+        return self.count - before
+
+
+def counting_redis(url: str) -> tuple[Any, RoundTrips]:
+    """A redis-py client on ``url`` whose connections count their round trips."""
+    import redis
+
+    trips = RoundTrips()
+
+    class CountingConnection(redis.Connection):
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            trips.count += 1
+            super().send_packed_command(command, check_health)
+
+    client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, connection_class=CountingConnection))
+    client.ping()  # connect (and its handshake) before anything is measured
+    return client, trips
+
+
+class RedisStores:
+    """Makes ``RedisOverlayStore``s over ``base`` on one Redis or Redis Cluster, each with a connection of
+    its own: ``stores()`` on a new sandbox id, ``stores(sandbox_id)`` on that one. ``client`` is a
+    connection for the test itself; ``close()`` drops every sandbox made and closes the connections."""
+
+    def __init__(self, url: str, base: Any, *, cluster: bool = False) -> None:
+        import redis
+        from redis.cluster import RedisCluster
+
+        self.url, self.base, self.cluster = url, base, cluster
+        self._connect = (lambda: RedisCluster.from_url(url)) if cluster else (lambda: redis.Redis.from_url(url))
+        self.client = self._connect()
+        self.made: list[Any] = []
+
+    def __call__(self, sandbox_id: str | None = None, *, base: Any = None, **options: Any) -> Any:
+        import uuid
+
+        from sandbox.base.redis_store import RedisOverlayStore
+
+        store = RedisOverlayStore(self._connect(), sandbox_id or f"sbx_{uuid.uuid4().hex}", base or self.base,
+                                  **options)
+        self.made.append(store)
+        return store
+
+    def keys_of(self, store: Any) -> list[bytes]:
+        """Every key of the store's sandbox that exists (on every node of a cluster)."""
+        pattern = store.keys.prefix.replace("{", "[{]").replace("}", "[}]") + "*"
+        return sorted(self.client.scan_iter(match=pattern))
+
+    def close(self) -> None:
+        for store in self.made:
+            store.drop()
+            store._redis.close()
+        self.client.close()
+
+
+_databases = itertools.count(1)
+
+
+def fresh_database(redis_url: str) -> str:
+    """Another, empty database of the session's Redis (the URL's ``/0`` replaced): a fleet of its own."""
+    return redis_url.rsplit("/", 1)[0] + f"/{next(_databases)}"
 
 
 # eal-sandbox serve, run for real on a free loopback port (--port 0) -----------------------------

@@ -9,6 +9,8 @@ import pytest
 from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import auth, make_app
 
+pytestmark = pytest.mark.both_stores
+
 
 def test_missing_key_is_401_with_www_authenticate(client):
     response = client.get("/api/v1/leads")

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from sandbox.base.state import MemoryState
 from sandbox.services.journal import Journal
 from tests.support import FROZEN_AT, auth
 
-pytestmark = pytest.mark.usefixtures("clean_slate")
+pytestmark = [pytest.mark.usefixtures("clean_slate"), pytest.mark.both_stores]
 
 
 def entry(org: str | None, number: int, **fields: Any) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def entry(org: str | None, number: int, **fields: Any) -> dict[str, Any]:
 
 
 def test_the_journal_keeps_the_last_entries_per_tenant_but_coverage_counts_all() -> None:
-    journal = Journal(capacity=3)
+    journal = Journal(MemoryState(), capacity=3)
     for number in range(5):
         journal.record(entry("org_a", number, status=200 if number else 429))
     journal.record(entry("org_b", 9))
@@ -41,7 +42,7 @@ def test_the_journal_keeps_the_last_entries_per_tenant_but_coverage_counts_all()
             "id": "list_leads",
             "method": "GET",
             "path": "/api/v1/leads",
-            "responses": {"200": {}, "400": {}, "429": {}},
+            "documented_statuses": (200, 400, 429),
         },
     )()
     row = journal.coverage("org_a", [operation])["operations"][0]
@@ -51,7 +52,7 @@ def test_the_journal_keeps_the_last_entries_per_tenant_but_coverage_counts_all()
 
 
 def test_the_journal_keeps_the_newest_entries_up_to_its_capacity() -> None:
-    journal = Journal()
+    journal = Journal(MemoryState())
     for number in range(50_000):
         journal.record(entry("org_a", number))
     assert journal.count("org_a") == 10_000

@@ -107,7 +107,8 @@ def bodies(operation: Any) -> st.SearchStrategy[Any]:
 @pytest.fixture(scope="module")
 def app() -> Iterator[Flask]:
     made = make_app(LEADS_PER_ORG=10, MAX_SEEDED_WORLDS=2, RATE_LIMIT=10**9, KEYLESS_REQUESTS_PER_MINUTE=10**9,
-                    SANDBOX_CREATIONS_PER_MINUTE=10**9)
+                    SANDBOX_CREATIONS_PER_MINUTE=10**9,
+                    STREAM_LIFETIME=0.05)  # each call to the event stream ends, after its first messages
     yield made
     runtime_of(made).close()
 

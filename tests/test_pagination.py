@@ -11,6 +11,8 @@ import pytest
 
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 
 def get(client: Any, token: str, path: str, **query: Any) -> Any:
     return client.get(f"/api/v1{path}", query_string=query, headers=auth(token))

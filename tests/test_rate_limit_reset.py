@@ -10,6 +10,7 @@ import pytest
 
 from sandbox.base.clock import Clock
 from sandbox.base.errors import RateLimited
+from sandbox.base.state import MemoryState
 from sandbox.services.limits import RateLimiter, Window
 from sandbox.web.app import sandbox_of
 from tests.support import auth, make_app
@@ -21,14 +22,14 @@ def bounds(before: float, after: float, left: float) -> tuple[int, int]:
 
 
 def test_on_a_real_time_clock_reset_is_the_window_end_itself() -> None:
-    limiter = RateLimiter(Clock(), Window(limit=5, seconds=60))
+    limiter = RateLimiter(MemoryState(), Clock.make(), Window(limit=5, seconds=60))
     quotas = [limiter.hit("key") for _ in range(3)]
     assert all(q.reset_at % 60 == 0 and 0 < q.reset_at - time.time() <= 60 for q in quotas)
 
 
 def test_after_advancing_a_day_reset_still_reads_against_wall_time() -> None:
-    clock = Clock(start=datetime(2026, 11, 2, 15, 30, tzinfo=UTC), frozen=True)  # the start of a window
-    limiter = RateLimiter(clock, Window(limit=1, seconds=60))
+    clock = Clock.make(datetime(2026, 11, 2, 15, 30, tzinfo=UTC), frozen=True)  # the start of a window
+    limiter = RateLimiter(MemoryState(), clock, Window(limit=1, seconds=60))
     clock.advance(timedelta(hours=24, seconds=15))  # 45 s left in the sandbox-clock window
     before = time.time()
     quota = limiter.hit("key")

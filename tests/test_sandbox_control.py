@@ -6,7 +6,11 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.support import FROZEN_AT, auth
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_keys_are_listed_without_a_key(client, sandbox):

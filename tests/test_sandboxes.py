@@ -20,6 +20,8 @@ from flask import Flask
 from sandbox.web.app import runtime_of
 from tests.support import Receiver, auth, make_app, subscribe_with
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Flask]:
@@ -217,7 +219,7 @@ def test_use_extends_a_sandboxs_life(client, app):
     first = minted.body["expires_at"]
     sandbox = runtime_of(app).sandboxes.find(minted.id)
     assert sandbox is not None
-    sandbox.lifetime._last_used -= 60  # as if the sandbox had been idle for a minute
+    sandbox.state.put("last-used", sandbox.lifetime.last_used - 60)  # as if the sandbox had been idle for a minute
     idle = sandbox.lifetime.expires_at
     client.get("/api/v1/health", headers=minted.headers("read"))
     assert sandbox.lifetime.expires_at > idle

@@ -28,7 +28,8 @@ from sandbox.web.app import sandbox_of
 MAX_EXAMPLES = 20
 SUMMARY = Path(__file__).parent / "artifacts" / "schemathesis-summary.json"
 CONFIG = {"TESTING": True, "SEED": 7, "LEADS_PER_ORG": 15, "RATE_LIMIT": 10**9,
-          "CLOCK_START": "2026-11-02T15:30:00Z", "CLOCK_FROZEN": True}
+          "CLOCK_START": "2026-11-02T15:30:00Z", "CLOCK_FROZEN": True,
+          "STREAM_LIFETIME": 0.05}  # each generated call to the event stream ends (after its first messages)
 # Operations a child location's admin key may not call: they act on the franchise network.
 PARENT_OPERATIONS = {"list_organizations", "create_organization"}
 # Documented 400s that no schema can express, by operation: (field location prefix, rule). A

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import sandbox.server
+from sandbox.base.settings import Settings
 from sandbox.cli import main
 from sandbox.web.app import sandbox_of
 
@@ -31,7 +32,7 @@ def test_serve_prints_the_base_url_and_keys_and_applies_its_flags(served: dict[s
     assert result.exit_code == 0, result.output
     assert "listening on http://127.0.0.1:4999/api/v1  (seed 7)" in result.output
     assert result.output.count("eal_test_") == 12
-    assert (served["port"], served["threads"]) == (4999, 2)
+    assert (served["port"], served["threads"]) == (4999, 2 + Settings.STREAMS_MAX)  # a thread per stream on top
     app = served["app"]
     settings = sandbox_of(app).settings
     assert (settings.SEED, settings.RATE_LIMIT, settings.LEADS_PER_ORG) == (7, 90, 3)

@@ -18,6 +18,8 @@ from sandbox.services.files import claim_summary_text, recording_bytes
 from sandbox.web.app import runtime_of
 from tests.support import FROZEN_AT
 
+pytestmark = pytest.mark.both_stores
+
 BASE = "http://localhost"
 
 

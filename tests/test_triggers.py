@@ -15,7 +15,7 @@ from sandbox.base.spec import load_spec
 from sandbox.services.webhooks import EVENT_TYPES, verify_signature
 from tests.support import auth
 
-pytestmark = pytest.mark.usefixtures("clean_slate")
+pytestmark = [pytest.mark.usefixtures("clean_slate"), pytest.mark.both_stores]
 
 # The event types each story emits, besides audit.log.event.
 STORIES = {

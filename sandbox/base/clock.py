@@ -3,7 +3,8 @@
 A ``Clock`` runs in real time by default. It can be frozen at an instant or shifted
 (``advance``), which makes it a virtual clock: tasks scheduled with ``call_at`` fire in
 time order as soon as they are due — on ``advance`` synchronously, otherwise from the process's
-``Ticker``, one thread that fires the due tasks of every sandbox's clock in real time.
+``Ticker``, one thread that fires the due tasks of every sandbox's clock in real time (in a fleet,
+``composition``'s fleet ticker, which finds due sandboxes through Redis).
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+from .state import State
 
 logger = logging.getLogger("sandbox.clock")
 # No sandbox clock goes past this instant: far beyond any test, and far enough from the calendar's end
@@ -41,59 +47,118 @@ def parse_iso(text: str) -> datetime:
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-@dataclass(order=True)
-class _Task:
-    due: datetime
-    order: int
-    action: Callable[[], object] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+Dispatch = Callable[[str, dict[str, Any]], object]  # runs a task: its name and payload
 
-    def cancel(self) -> None:
-        self.cancelled = True
+
+def _no_dispatch(name: str, payload: dict[str, Any]) -> None:
+    logger.warning("no task handler for %s", name)
+
+
+class Tasks:
+    """What each named task of a sandbox's clock does: its owners register a handler per name."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Callable[[dict[str, Any]], object]] = {}
+
+    def register(self, name: str, handler: Callable[[dict[str, Any]], object]) -> None:
+        self._handlers[name] = handler
+
+    def run(self, name: str, payload: dict[str, Any]) -> object:
+        handler = self._handlers.get(name)
+        if handler is None:
+            raise LookupError(f"no handler for the clock task {name!r}")
+        return handler(payload)
+
+
+class Watcher(Protocol):
+    """Fires a clock's tasks when real time reaches them: told whenever the clock's next task may have
+    changed (``Ticker`` in one process; the fleet's watches every process's clocks in Redis)."""
+
+    def watch(self, clock: Clock) -> None: ...
+
+    def forget(self, clock: Clock) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Clock:
-    """Real time plus an offset, optionally frozen; schedules callbacks at instants."""
+    """Real time plus an offset, optionally frozen; runs named tasks at instants.
 
-    def __init__(self, start: datetime | None = None, frozen: bool = False, ticker: Ticker | None = None) -> None:
-        self._offset = timedelta(0) if start is None else utc(start) - self._real_now()
-        self._frozen_at: datetime | None = utc(start) if (frozen and start) else None
-        if frozen and start is None:
-            self._frozen_at = self._real_now()
-        self._initial = (self._offset, self._frozen_at)
-        self._tasks: list[_Task] = []
-        self._order = itertools.count()
-        self._lock = threading.RLock()
-        self._firing = threading.Lock()
-        self._ticker = ticker
+    Its state — the offset, the frozen instant, the instant it was made with, and the tasks — lives
+    in the sandbox's ``State``, so in a fleet every process reads the same clock and a task fires in
+    one process only (taking a due task is atomic). A task is a name, a JSON payload and an optional
+    ``tag`` (to cancel a group of them); ``dispatch`` runs it. ``establish`` sets a new sandbox's
+    clock; a process that attaches to an existing sandbox reads what is there.
+    """
+
+    def __init__(self, state: State, *, dispatch: Dispatch = _no_dispatch, ticker: Watcher | None = None,
+                 name: str = "") -> None:
+        self.state, self._dispatch, self._ticker, self.name = state, dispatch, ticker, name
+        self._firing = threading.RLock()
         self._stopped = False
+
+    @classmethod
+    def make(cls, start: datetime | None = None, frozen: bool = False, **options: Any) -> Clock:
+        """A clock of its own (state in this process's memory), set running: what a test or a tool needs."""
+        from .state import MemoryState
+
+        clock = cls(MemoryState(), **options)
+        clock.establish(start, frozen)
+        return clock
+
+    def establish(self, start: datetime | None = None, frozen: bool = False) -> None:
+        """Set a new sandbox's clock: real time, or ``start`` (moving on from there, unless ``frozen``)."""
+        offset = 0.0 if start is None else (utc(start) - self._real_now()).total_seconds()
+        frozen_at = (utc(start) if start else self._real_now()).timestamp() if frozen else None
+        self.state.put("clock", {"offset": offset, "frozen": frozen_at, "initial": [offset, frozen_at]})
 
     @staticmethod
     def _real_now() -> datetime:
         return datetime.now(UTC)
 
+    def _settings(self) -> dict[str, Any]:
+        return self.state.get("clock") or {"offset": 0.0, "frozen": None, "initial": [0.0, None]}
+
     @property
     def is_virtual(self) -> bool:
-        return self._frozen_at is not None or self._offset != timedelta(0)
+        settings = self._settings()
+        return settings["frozen"] is not None or settings["offset"] != 0
+
+    @property
+    def frozen(self) -> bool:
+        return self._settings()["frozen"] is not None
 
     def now(self) -> datetime:
         """The current instant on this clock (aware UTC)."""
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return self._real_now() + self._offset
+        settings = self._settings()
+        if settings["frozen"] is not None:
+            return datetime.fromtimestamp(settings["frozen"], UTC)
+        return self._real_now() + timedelta(seconds=settings["offset"])
 
-    def call_at(self, due: datetime, action: Callable[[], object]) -> _Task:
-        """Run ``action`` once the clock reaches ``due`` (what it returns is ignored); returns a
-        cancellable handle."""
-        task = _Task(utc(due), next(self._order), action)
-        with self._lock:
-            if self._stopped:
-                task.cancel()
-                return task
-            heapq.heappush(self._tasks, task)
-        if self._ticker is not None:
-            self._ticker.watch(self)
-        return task
+    def call_at(self, due: datetime, name: str, payload: dict[str, Any] | None = None, *,
+                tag: str | None = None) -> str:
+        """Run the task ``name`` with ``payload`` once the clock reaches ``due``; returns the task's id."""
+        task_id = uuid.uuid4().hex
+        if self._stopped:
+            return task_id
+        member = orjson.dumps({"id": task_id, "name": name, "payload": payload or {}, "tag": tag}).decode()
+        self.state.zadd("timers", member, utc(due).timestamp())
+        self._changed()
+        return task_id
+
+    def cancel(self, tag: str) -> int:
+        """Drop every pending task of ``tag``; returns how many."""
+        gone = [member for member, _ in self.state.zall("timers") if orjson.loads(member)["tag"] == tag]
+        self.state.zremove("timers", *gone)
+        if gone:
+            self._changed()
+        return len(gone)
+
+    def tasks(self, tag: str | None = None) -> list[tuple[datetime, dict[str, Any]]]:
+        """The pending tasks (of ``tag``), earliest first, with their due instants."""
+        found = [(datetime.fromtimestamp(score, UTC), orjson.loads(member))
+                 for member, score in self.state.zall("timers")]
+        return [entry for entry in found if tag is None or entry[1]["tag"] == tag]
 
     def advance(self, delta: timedelta) -> list[datetime]:
         """Move the clock forward, firing every task due on the way, in time order.
@@ -107,79 +172,73 @@ class Clock:
             raise ValueError(f"the clock never passes {HORIZON.isoformat()} (it is {self.now().isoformat()})")
         target = self.now() + delta
         fired: list[datetime] = []
-        with self._firing:
-            while (task := self._pop_due(target)) is not None:
-                self._set_now(max(task.due, self.now()))
-                fired.append(task.due)
-                self._run(task)
+        with self._firing, self.state.lock("clock-advance"):
+            while taken := self.state.zpop_upto("timers", target.timestamp(), 1):
+                member, score = taken[0]
+                due = datetime.fromtimestamp(score, UTC)
+                self._set_now(max(due, self.now()))
+                fired.append(due)
+                self._run(member)
             self._set_now(target)
-        if self._ticker is not None:
-            self._ticker.watch(self)  # what is left may now fall due sooner in real time
+        self._changed()  # what is left may now fall due sooner in real time
         return fired
 
     def _set_now(self, instant: datetime) -> None:
-        if self._frozen_at is not None:
-            self._frozen_at = instant
+        settings = dict(self._settings())
+        if settings["frozen"] is not None:
+            settings["frozen"] = instant.timestamp()
         else:
-            self._offset = instant - self._real_now()
+            settings["offset"] = (instant - self._real_now()).total_seconds()
+        self.state.put("clock", settings)
 
-    def _pop_due(self, limit: datetime) -> _Task | None:
-        with self._lock:
-            while self._tasks and self._tasks[0].cancelled:
-                heapq.heappop(self._tasks)
-            if self._tasks and self._tasks[0].due <= limit:
-                return heapq.heappop(self._tasks)
-        return None
-
-    @staticmethod
-    def _run(task: _Task) -> None:
+    def _run(self, member: str) -> None:
+        task = orjson.loads(member)
         try:
-            task.action()
+            self._dispatch(task["name"], task["payload"])
         except Exception:  # a failing task must not stop the clock
-            logger.exception("scheduled task failed")
+            logger.exception("scheduled task %s failed", task["name"])
 
     def run_due(self) -> int:
         """Fire every task already due; returns how many ran."""
         count = 0
         with self._firing:
-            while (task := self._pop_due(self.now())) is not None:
-                self._run(task)
+            while taken := self.state.zpop_upto("timers", self.now().timestamp(), 1):
+                self._run(taken[0][0])
                 count += 1
+        if count:
+            self._changed()
         return count
 
     def pending(self) -> int:
-        with self._lock:
-            return sum(1 for t in self._tasks if not t.cancelled)
+        return len(self.state.zall("timers"))
 
     def reset(self) -> None:
-        """Back to the instant the clock was created with; pending tasks are dropped."""
-        with self._lock:
-            self._offset, self._frozen_at = self._initial
-            for task in self._tasks:
-                task.cancel()
-            self._tasks.clear()
+        """Back to the instant the clock was made with; pending tasks are dropped."""
+        settings = self._settings()
+        offset, frozen = settings["initial"]
+        self.state.put("clock", {"offset": offset, "frozen": frozen, "initial": [offset, frozen]})
+        self.state.remove("timers")
+        self._changed()
 
     def seconds_until_due(self) -> float | None:
         """Real seconds until the next task falls due (0: now), or None if none will in real time."""
-        with self._lock:
-            while self._tasks and self._tasks[0].cancelled:
-                heapq.heappop(self._tasks)
-            if not self._tasks:
-                return None
-            wait = (self._tasks[0].due - self.now()).total_seconds()
-        if wait > 0 and self._frozen_at is not None:
+        first = self.state.zfirst("timers")
+        if first is None:
+            return None
+        wait = first[1] - self.now().timestamp()
+        if wait > 0 and self.frozen:
             return None  # a frozen clock reaches it only when advanced
         return max(0.0, wait)
 
     def stop(self) -> None:
-        """Cancel every pending task and take no more (the sandbox is gone)."""
-        with self._lock:
-            self._stopped = True
-            for task in self._tasks:
-                task.cancel()
-            self._tasks.clear()
+        """Take no more tasks in this process (the sandbox is gone; its state is dropped elsewhere)."""
+        self._stopped = True
         if self._ticker is not None:
             self._ticker.forget(self)
+
+    def _changed(self) -> None:
+        if self._ticker is not None and not self._stopped:
+            self._ticker.watch(self)
 
 
 class Ticker:

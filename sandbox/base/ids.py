@@ -81,6 +81,30 @@ def run_time_ids(seed: int, reproducible: bool) -> IdFactory:
     return IdFactory(random.Random(f"{seed}|run-time" if reproducible else os.urandom(32)))
 
 
+TEST_PREFIX = "eal_test_"  # every sandbox key's token starts so
+SANDBOX_ID_PREFIX, SANDBOX_ID_CHARS = "sbx_", 24
+TOKEN_RANDOM_CHARS = 32
+
+
+def new_sandbox_id() -> str:
+    return random_token(SANDBOX_ID_PREFIX, SANDBOX_ID_CHARS)
+
+
+def sandbox_token(sandbox_id: str, secret_part: str | None = None) -> str:
+    """A key token that names its sandbox: ``eal_test_`` + the sandbox id's 24 characters + 32
+    unguessable ones (``secret_part``, or fresh randomness), so finding a key's sandbox needs no index."""
+    named = sandbox_id.removeprefix(SANDBOX_ID_PREFIX)
+    return TEST_PREFIX + named + (secret_part or random_token("", TOKEN_RANDOM_CHARS))
+
+
+def token_sandbox(token: str) -> str | None:
+    """The sandbox id a ``sandbox_token`` names, or None for a token that names none (the seed's)."""
+    named = token[len(TEST_PREFIX):len(TEST_PREFIX) + SANDBOX_ID_CHARS]
+    if len(token) != len(TEST_PREFIX) + SANDBOX_ID_CHARS + TOKEN_RANDOM_CHARS or not token.startswith(TEST_PREFIX):
+        return None
+    return SANDBOX_ID_PREFIX + named
+
+
 def random_token(prefix: str, length: int = 32) -> str:
     """An unguessable ``prefix`` + lowercase alphanumerics, from the operating system's randomness."""
     return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))

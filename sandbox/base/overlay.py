@@ -10,8 +10,9 @@ import bisect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
-from .store import MemoryStore, Position, Predicate, Record
+from .store import MemoryStore, Position, Predicate, Record, Store
 
 
 class SeededBase:
@@ -24,6 +25,31 @@ class SeededBase:
 
     def record_count(self) -> int:
         return sum(len(table) for table in self.by_id.values())
+
+
+class SandboxStore(Store, Protocol):
+    """A sandbox's ``Store``: a seeded base plus what the sandbox changed, which it can count and undo."""
+
+    def added(self, kind: str | None = None) -> int:
+        """Records added (of ``kind``) since the seed."""
+        ...
+
+    def fullest(self) -> tuple[str, int] | None:
+        """The kind with the most records added, and how many."""
+        ...
+
+    @property
+    def changed(self) -> int:
+        """Records written or deleted since the seed."""
+        ...
+
+    def reset(self, org_id: str | None = None) -> None:
+        """Back to the seed: the whole sandbox, or one organization."""
+        ...
+
+    def drop(self) -> None:
+        """Forget every change (the sandbox is gone)."""
+        ...
 
 
 _EMPTY: dict[str, Record] = {}
@@ -216,6 +242,10 @@ class OverlayStore:
                 return sum(1 for _ in self.scan(kind))
             return (len(self.base.order.get((kind, org_id), _NO_KEYS)) - self._deleted_count.get((kind, org_id), 0)
                     + len(self._inserted.get((kind, org_id), _NO_KEYS)))
+
+    def drop(self) -> None:
+        """Forget every change (the sandbox is gone)."""
+        self.reset()
 
     def reset(self, org_id: str | None = None) -> None:
         """Drop this sandbox's changes: all of them, or one organization's."""

@@ -33,6 +33,8 @@ class Settings:
     CORS_ORIGINS: str = "*"
     SANDBOX_TTL: int = 7200              # seconds a created sandbox lives idle before it expires (use extends it)
     REPRODUCIBLE_IDS: bool = False       # True = run-time ids and secrets seeded from SEED (snapshot tests only)
+    STORE: str = "memory"                # memory (this process) or redis://HOST:PORT/DB (a fleet of processes)
+    WEBHOOK_RECLAIM_SECONDS: float = 30.0  # fleet: a dead process's delivery jobs go to another after this
     # Hosting: a public try-it-out or a shared CI server (README, "Hosting").
     HOSTED: bool = False                 # no public keys (/_sandbox/keys is 404), the hosted quotas below
     TRUSTED_PROXIES: str = ""            # addresses whose X-Forwarded-For names the client (comma-separated)
@@ -51,6 +53,14 @@ class Settings:
     QUOTA_CONCURRENT_REQUESTS: int = 0       # requests of one sandbox in progress at once (0: no cap)
     QUOTA_JOURNAL_BYTES: int = 16 * 2**20    # request journal kept per sandbox (the oldest entries go first)
     MAX_CORRELATION_ID: int = 256            # characters of X-Correlation-Id (longer: 400)
+    # Event streams (GET /_sandbox/events/stream: `eal-sandbox listen`, /docs/webhooks). Each open
+    # stream holds a server thread: `serve` runs this many threads on top of its request threads.
+    STREAMS_MAX: int = 8                     # streams open on the server at once
+    STREAMS_PER_SANDBOX: int = 3             # streams open for one sandbox at once
+    STREAM_BACKLOG: int = 1000               # events kept per sandbox to resume from (Last-Event-ID)
+    STREAM_KEEPALIVE: float = 15.0           # seconds between keep-alive comments on an idle stream
+    STREAM_LIFETIME: float = 3600.0          # seconds one stream lasts; the client then resumes where it was
+    INSPECTOR_ATTEMPTS: int = 200            # delivery attempts kept per sandbox for the inspector
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -69,6 +79,37 @@ class Settings:
         return cls(**values)
 
 
+ENV_PREFIX = "EAL_SANDBOX_"  # every setting can be given as EAL_SANDBOX_<NAME> to ``eal-sandbox serve``
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings named by ``EAL_SANDBOX_<NAME>`` variables, typed as the setting is; a value that
+    does not parse is a ``ValueError`` naming the variable."""
+    found: dict[str, Any] = {}
+    for spec_field in fields(Settings):
+        raw = environ.get(ENV_PREFIX + spec_field.name)
+        if raw is None:
+            continue
+        kind = str(spec_field.type)
+        try:
+            if kind == "bool":
+                if raw.strip().lower() not in _TRUE | _FALSE:
+                    raise ValueError("expected true or false")
+                found[spec_field.name] = raw.strip().lower() in _TRUE
+            elif kind == "int":
+                found[spec_field.name] = int(raw)
+            elif kind == "float":
+                found[spec_field.name] = float(raw)
+            elif kind.startswith("datetime"):
+                found[spec_field.name] = parse_iso(raw) if raw else None
+            else:
+                found[spec_field.name] = raw
+        except ValueError as error:
+            raise ValueError(f"{ENV_PREFIX}{spec_field.name}={raw!r}: {error}") from None
+    return found
+
+
 # What a server anyone can reach defaults to (each still overridable).
 HOSTED_DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": 1200,                  # 20 requests per second per sandbox
@@ -85,4 +126,8 @@ HOSTED_DEFAULTS: dict[str, Any] = {
     "QUOTA_CONCURRENT_REQUESTS": 2,
     "QUOTA_JOURNAL_BYTES": 1 * 2**20,
     "MAX_CORRELATION_ID": 128,
+    "STREAMS_MAX": 32,
+    "STREAMS_PER_SANDBOX": 2,
+    "STREAM_BACKLOG": 200,
+    "INSPECTOR_ATTEMPTS": 50,
 }

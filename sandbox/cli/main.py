@@ -1,7 +1,7 @@
 """The ``eal-sandbox`` command group. Each command lives in its own module and is added here:
 ``serve`` (serve, keys), ``control`` (clock, reset, trigger, journal), ``scenarios``,
-``webhooks``, ``events`` and ``receiver`` (check-receiver). A new client command (``listen``,
-say) is one more module using ``common.connection_options`` and one more entry in COMMANDS.
+``webhooks``, ``events``, ``listen`` and ``receiver`` (check-receiver). A new client command is
+one more module using ``common.connection_options`` and one more entry in COMMANDS.
 
 Every command takes ``-h``/``--help`` and ``--version``; every usage mistake is one line on
 stderr (exit 2) that names the command's help, instead of click's usage block."""
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import control, events, receiver, sandboxes, scenarios, serve, webhooks
+from . import control, events, listen, receiver, sandboxes, scenarios, serve, webhooks
 from .common import KEY_ENV, URL_ENV
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -82,6 +82,7 @@ COMMANDS: tuple[click.Command, ...] = (
     control.journal,
     webhooks.webhooks,
     events.events,
+    listen.listen,
     receiver.check_receiver,
 )
 

@@ -22,7 +22,9 @@ Nothing here knows the web framework: the web layer hands in an ``Incoming`` req
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from ..base.errors import ApiError, ValidationFailed, field_error
@@ -42,13 +44,16 @@ WRITES = frozenset({"POST", "PUT", "PATCH"})  # what may add records (a DELETE o
 class Sandboxes(Protocol):
     """Where a request's sandbox is found (the composition layer's directory of sandboxes)."""
 
-    def authenticate(self, authorization: str | None) -> tuple[SandboxServices, ApiKey]:
-        """The sandbox and key an ``Authorization`` header names, or the 401 saying why not."""
+    def authenticate(self, authorization: str | None,
+                     scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
+        """The sandbox and key an ``Authorization`` header names, or the 401 saying why not; what the
+        request reads of the sandbox every time may be prefetched for as long as ``scope`` lasts."""
         ...
 
-    def anonymous(self, sandbox_id: str | None = None) -> SandboxServices:
+    def anonymous(self, sandbox_id: str | None = None, scope: ExitStack | None = None) -> SandboxServices:
         """The sandbox a request without a key acts in: the one it names (a signed URL's ``sandbox``
-        parameter), else the sandbox made at start-up; 404 for one that is gone."""
+        parameter), else the sandbox made at start-up; 404 for one that is gone. What it reads every
+        time may be prefetched for as long as ``scope`` lasts."""
         ...
 
     def limit_anonymous(self, client_address: str) -> None:
@@ -85,7 +90,9 @@ class Exchange:
     headers: dict[str, str] = field(default_factory=dict)  # response headers earned so far
     request: ApiRequest | None = None
     reply: Reply | None = None  # set by the step that answers
-    admitted: bool = False  # counts among its sandbox's requests in progress
+    admitted: str | None = None  # its place among its sandbox's requests in progress (a token to give back)
+    scope: ExitStack = field(default_factory=ExitStack)  # what lasts as long as the request (its prefetched reads)
+    answered_at: datetime | None = None  # the sandbox clock's instant as the request was answered
 
 
 class RequestPipeline:
@@ -106,17 +113,22 @@ class RequestPipeline:
     def run(self, exchange: Exchange) -> Reply:
         """The reply to the exchange's request, every header included; raises ``ApiError``."""
         try:
-            for step in self._steps:
-                step(exchange)
-                if exchange.reply is not None:
-                    break
+            with exchange.scope:
+                try:
+                    for step in self._steps:
+                        step(exchange)
+                        if exchange.reply is not None:
+                            break
+                finally:  # read while the request's snapshot of the clock lasts
+                    if exchange.sandbox is not None:
+                        exchange.answered_at = exchange.sandbox.clock.now()
         except ApiError as error:
             error.headers = {**exchange.headers, **error.headers}
             raise
         finally:
-            if exchange.admitted:
+            if exchange.admitted is not None:
                 assert exchange.sandbox is not None
-                exchange.sandbox.admission.leave()
+                exchange.sandbox.admission.leave(exchange.admitted)
         reply = exchange.reply
         assert reply is not None, "the invoke step always answers"
         reply.headers = {**exchange.headers, **reply.headers}
@@ -131,15 +143,14 @@ class RequestPipeline:
     def authenticate(self, exchange: Exchange) -> None:
         operation, authorization = exchange.registered.operation, exchange.incoming.authorization
         if operation.scope is not None or (authorization and operation.reads_key):
-            exchange.sandbox, exchange.key = self.sandboxes.authenticate(authorization)
+            exchange.sandbox, exchange.key = self.sandboxes.authenticate(authorization, exchange.scope)
         else:
-            exchange.sandbox = self.sandboxes.anonymous(exchange.incoming.sandbox_id)
+            exchange.sandbox = self.sandboxes.anonymous(exchange.incoming.sandbox_id, exchange.scope)
 
     def admit(self, exchange: Exchange) -> None:
         if exchange.key is not None:  # keyless requests are limited per client address instead
             assert exchange.sandbox is not None
-            exchange.sandbox.admission.enter()
-            exchange.admitted = True
+            exchange.admitted = exchange.sandbox.admission.enter()
 
     def rate_limit(self, exchange: Exchange) -> None:
         if exchange.key is None:
@@ -167,13 +178,14 @@ class RequestPipeline:
                                                 f"is longer than {self.max_correlation_id} characters", "maxLength")])
         query = incoming.query() if validator.query.parameters else {}  # undeclared query strings are ignored
         headers = incoming.headers() if validator.header.parameters else {}
-        path, query_values = validator.check_parameters(incoming.path, query, headers)
+        path, query_values, header_values = validator.check_all_parameters(incoming.path, query, headers)
         body = None
         if operation.body_schema is not None:
             body = incoming.body()
             validator.check_body(body)
         request = ApiRequest(operation, sandbox, self.control, path, query_values, body, exchange.key,
-                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address)
+                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address,
+                             headers=header_values)
         request.acting_org_id = acting_organization(sandbox, operation, exchange.key, incoming.acting_organization)
         exchange.request = request
 

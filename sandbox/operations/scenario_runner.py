@@ -23,6 +23,7 @@ from ..resources.request import Orchestration
 from ..services.bundle import SandboxServices
 from ..services.scenarios import Run, Scenario
 from ..services.scenarios.loader import Step
+from ..services.scenarios.runs import RESUME_TASK
 from .registry import OperationRegistry
 from .triggers import create_records, trigger
 
@@ -57,27 +58,39 @@ class ScenarioRunner:
     def start(self, sandbox: SandboxServices, scenario: Scenario, org_id: str | None, *, base_url: str = "") -> Run:
         """Put ``scenario`` in force for ``org_id`` (replacing what ran) and play its timeline."""
         run = sandbox.runs.begin(scenario, org_id, org_id or sandbox.world.child_org_ids[0])
-        self._play(_Playing(self.registry, self.control, sandbox, run, base_url))
-        return run
+        return self._play(sandbox, run, base_url)
 
-    def _play(self, playing: _Playing) -> None:
-        """Run steps until the end of the timeline or a ``wait``."""
-        run, clock = playing.run, playing.sandbox.clock
-        with run.lock:
-            run.task, run.resumes_at = None, None
-            while run.state != "stopped" and run.next_step < len(run.scenario.timeline):
+    def resume(self, sandbox: SandboxServices, payload: dict[str, Any]) -> None:
+        """The clock task a ``wait`` left: play the rest of the timeline, if the run is still the same."""
+        run = sandbox.runs.load(payload["key"])
+        if run is not None and run.id == payload["run_id"] and run.state == "waiting":
+            self._play(sandbox, run, payload["base_url"])
+
+    def _play(self, sandbox: SandboxServices, run: Run, base_url: str) -> Run:
+        """Run steps until the end of the timeline or a ``wait``, keeping the run after each step."""
+        playing = _Playing(self.registry, self.control, sandbox, run, base_url)
+        clock = sandbox.clock
+        with sandbox.runs.locked(run.key):
+            run.resumes_at = None
+            while run.next_step < len(run.scenario.timeline):
                 step = run.scenario.timeline[run.next_step]
                 run.next_step += 1
                 if step.kind == "wait":
                     due = clock.now() + parse_duration(step.value)
                     run.state, run.resumes_at = "waiting", due
                     _log(playing, step, {"resumes_at": isoformat(due)})
-                    run.task = clock.call_at(due, lambda: self._play(playing))
-                    return
+                    if sandbox.runs.save(run):
+                        clock.call_at(due, RESUME_TASK, {"key": run.key, "run_id": run.id, "base_url": base_url},
+                                      tag=f"run:{run.key}")
+                    return run
                 run.state = "running"
                 _log(playing, step, STEPS[step.kind](playing, step))
-            if run.state != "stopped":
-                run.state = "done"
+                if not sandbox.runs.save(run):  # stopped or replaced meanwhile
+                    run.state = "stopped"
+                    return run
+            run.state = "done"
+            sandbox.runs.save(run)
+        return run
 
 
 def _log(playing: _Playing, step: Step, result: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ DETAIL_FIELDS = ("id", "job_external_ref", "loss_type", "status", "source", "pho
                  "scope_item_count", "estimated_ready_at", "ready_at", "decisions_recorded",
                  "reviewed_at", "created_at", "updated_at")
 summary = project(SUMMARY_FIELDS, shared=True)
+EXTRACTION_TASK = "claim.extraction"  # the clock task that finishes an extraction (composition runs it)
 
 
 def detail(claim: dict[str, Any], sandbox: SandboxServices, base_url: str) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def create_claim(request: ApiRequest) -> Reply:
         sandbox.store.insert("claim", claim)
         request.audit("claim.created",
                                 {"claim_id": claim_id, "loss_type": claim["loss_type"]})
-    sandbox.clock.call_at(ready_at, lambda: complete_extraction(sandbox, org_id, claim_id))
+    sandbox.clock.call_at(ready_at, EXTRACTION_TASK, {"org_id": org_id, "claim_id": claim_id})
     body = {name: claim[name] for name in ("id", "status", "estimated_ready_at", "created_at")}
     return Reply(body, 202)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..base.clock import isoformat, parse_iso
 from ..base.errors import Forbidden, NotFound, ValidationFailed, field_error
+from ..base.ids import TEST_PREFIX
 from .delegation import live_grant
 from .lookups import project
 from .pagination import page_of
@@ -85,9 +86,11 @@ def create_organization(request: ApiRequest) -> Reply:
 
 
 def _issue_key(request: ApiRequest, org_id: str, name: str, label: str, scopes: list[str]) -> dict[str, Any]:
-    ids = request.sandbox.ids
-    return {"id": "k" + ids.uuid()[1:], "organization_id": org_id,
-            "token": "eal_test_" + ids.prefixed("k", 32)[2:], "scopes": scopes,
+    sandbox = request.sandbox
+    ids = sandbox.ids
+    # Reproducible ids (snapshot tests) draw tokens from the seed too; otherwise a token names its sandbox.
+    token = TEST_PREFIX + ids.prefixed("k", 32)[2:] if sandbox.settings.REPRODUCIBLE_IDS else sandbox.keys.new_token()
+    return {"id": "k" + ids.uuid()[1:], "organization_id": org_id, "token": token, "scopes": scopes,
             "label": f"{name} · {label}", "created_at": request.now_iso()}
 
 

@@ -7,7 +7,7 @@ runs (a scenario timeline, a trigger), the ``Orchestration`` in ``request.contro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -57,6 +57,7 @@ class ApiRequest:
     acting_org_id: str | None = None  # a child the parent reads for through a live grant (X-EAL-Organization)
     _generated_correlation_id: str | None = None
     client_address: str = ""  # who sent it (what per-address limits count)
+    headers: dict[str, Any] = field(default_factory=dict)  # the header parameters the operation declares, typed
 
     @property
     def correlation_id(self) -> str:

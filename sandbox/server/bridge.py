@@ -218,32 +218,47 @@ class ThreadedWsgi:
     def _run_job(self, job: tuple[Any, Any, bytes | None]) -> None:
         """Run the app for one request and answer it through granian (on an app thread)."""
         scope, proto, body = job
+        result: Iterable[bytes] = ()
+        head_sent = False
         try:
-            status, headers, payload = self._call_app(scope, body)
+            status, headers, result = self._start_app(scope, body)
+            if isinstance(result, list | tuple) or _sized(headers):
+                payload = b"".join(result)
+                self._count_answered()
+                head_sent = True
+                proto.response_bytes(status, headers, payload)
+            else:  # a streamed body (an event stream): sent as it comes, on this thread
+                self._count_answered()  # answered once its head is out: an open stream is not in flight
+                head_sent = True
+                _stream(proto.response_stream(status, headers), result)
         except Exception:  # the app's own errors are answered by the app; this is the last net
-            status, headers, payload = 500, JSON_CLOSE, server_error_body(
-                500, "Internal Server Error", "the sandbox failed to answer this request")
-        self._count_answered()
-        proto.response_bytes(status, headers, payload)
+            if not head_sent:
+                self._count_answered()
+                proto.response_bytes(500, JSON_CLOSE, server_error_body(
+                    500, "Internal Server Error", "the sandbox failed to answer this request"))
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()  # what the app frees when its response is over or the client has gone
 
     def _count_answered(self) -> None:
         thread = threading.get_ident()
         self._answered[thread] = self._answered.get(thread, 0) + 1
 
-    def _call_app(self, scope: Any, body: bytes | None) -> tuple[int, Headers, bytes]:
+    def _start_app(self, scope: Any, body: bytes | None) -> tuple[int, Headers, Iterable[bytes]]:
+        """Call the app: its status, headers and body iterable (``start_response`` may come with
+        the first chunk of a generator, so that chunk is drawn then)."""
         started: list[Any] = []
 
         def start_response(status: str, headers: Headers, exc_info: Any = None) -> None:
             started[:] = [int(status[:3]), headers]
 
         result = self._app(self.environ(scope, body), start_response)
-        try:
-            payload = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return started[0], started[1], payload
+        if not started:
+            chunks = iter(result)
+            first = next(chunks, b"")
+            return started[0], started[1], _Chained(first, chunks, result)
+        return started[0], started[1], result
 
     def environ(self, scope: Any, body: bytes | None) -> dict[str, Any]:
         """The PEP 3333 environ of a request, as granian's own WSGI interface builds it."""
@@ -278,3 +293,40 @@ class ThreadedWsgi:
             environ["wsgi.input"] = io.BytesIO(body)
         environ.setdefault("HTTP_HOST", scope.authority or environ["SERVER_NAME"])
         return environ
+
+
+def _sized(headers: Headers) -> bool:
+    """Whether a response has a Content-Length (a buffered body), rather than being streamed."""
+    return any(name.lower() == "content-length" for name, _ in headers)
+
+
+def _stream(transport: Any, chunks: Iterable[bytes]) -> None:
+    """Send each chunk as the app yields it, until the body ends or the client has gone.
+
+    granian queues a chunk at once; the awaitable ``send_bytes`` returns only reports how that went,
+    so it is read here without an event loop."""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        try:
+            next(transport.send_bytes(chunk))
+        except StopIteration:
+            continue
+        except Exception:  # the connection is gone
+            return
+
+
+class _Chained:
+    """A body whose first chunk was drawn already; ``close`` still reaches the app's iterable."""
+
+    def __init__(self, first: bytes, rest: Any, original: Iterable[bytes]) -> None:
+        self._first, self._rest, self._original = first, rest, original
+
+    def __iter__(self) -> Any:
+        yield self._first
+        yield from self._rest
+
+    def close(self) -> None:
+        close = getattr(self._original, "close", None)
+        if close is not None:
+            close()

@@ -35,8 +35,13 @@ def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
     stop = core.WorkerSignal()
     stopped = loop.create_future()
     stop.add_cb(lambda: loop.call_soon_threadsafe(_resolve, stopped))
+
+    def on_signal() -> None:
+        _end_streams(app)  # each open event stream holds a connection that would keep the stop waiting
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     http1 = HTTP1Settings(header_read_timeout=int(limits.header_seconds * 1000), keep_alive=True,
                           max_buffer_size=limits.head_buffer_bytes)
     worker = core.RSGIWorker(
@@ -76,6 +81,15 @@ def _scheduler(core: Any, loop: asyncio.AbstractEventLoop, front: ThreadedWsgi) 
             self._schedule_fn = front.schedule
 
     return Scheduler(loop, None, None, None, None)
+
+
+def _end_streams(app: Any) -> None:
+    """Tell the app's open event streams to end (their ``end`` message says the server is stopping).
+    On a thread of its own: ending them takes their locks."""
+    runtime = getattr(app, "extensions", {}).get("eal_sandbox")
+    streams = getattr(getattr(runtime, "sandboxes", None), "streams", None)
+    if streams is not None:
+        threading.Thread(target=streams.close, name="end-streams", daemon=True).start()
 
 
 def _native_threads() -> set[str] | None:

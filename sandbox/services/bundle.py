@@ -8,59 +8,85 @@ constructor. ``reset`` puts the sandbox (or one organization in it) back to its 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base.clock import Clock, isoformat
+from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
-from ..base.overlay import OverlayStore
+from ..base.overlay import SandboxStore
 from ..base.settings import Settings
+from ..base.state import Read, State
 from .audit import AuditLog
-from .auth import ApiKey, KeyRing
+from .auth import KeyRing
 from .journal import Journal
 from .limits import RequestLimits
 from .quotas import Admission, Quotas
 from .scenarios import ScenarioBehaviour, ScenarioRuns
 from .signed_urls import SignedUrls
 from .webhooks import WebhookService
+from .webhooks.feed import EventFeed
 from .webhooks.recorder import EmittedEvents
 from .world import WorldInfo
 
 
 class Lifetime:
-    """When a sandbox was made and when it expires: ``ttl`` after it was last used (None: never)."""
+    """When a sandbox was made and when it expires: ``ttl`` after it was last used (None: never).
 
-    def __init__(self, ttl: timedelta | None) -> None:
-        self.ttl = ttl
-        self.created_at = datetime.now(UTC)
-        self._lock = threading.Lock()
-        self._last_used = time.time()
+    Kept in the sandbox's ``State`` (a fleet's processes extend the same life). ``establish`` sets a
+    new sandbox's; a process attaching to an existing sandbox reads it.
+    """
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def establish(self, ttl: timedelta | None) -> None:
+        now = time.time()
+        self.state.put("lifetime", {"created_at": now, "ttl": None if ttl is None else ttl.total_seconds()})
+        self.state.put("last-used", now)
+
+    def _fields(self) -> dict[str, Any]:
+        return self.state.get("lifetime") or {"created_at": time.time(), "ttl": None}
+
+    @property
+    def ttl(self) -> timedelta | None:
+        seconds = self._fields()["ttl"]
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.fromtimestamp(self._fields()["created_at"], UTC)
+
+    READS: tuple[Read, ...] = (("get", "lifetime"), ("get", "last-used"))
+
+    @property
+    def exists(self) -> bool:
+        """False once the sandbox is deleted (by any process of a fleet)."""
+        return self.state.get("lifetime") is not None
 
     def touch(self) -> None:
-        with self._lock:
-            self._last_used = time.time()
+        self.state.put("last-used", time.time())
 
     @property
     def last_used(self) -> float:
-        return self._last_used
+        return float(self.state.get("last-used") or 0.0)
 
     @property
     def expires_at(self) -> datetime | None:
-        if self.ttl is None:
-            return None
-        return datetime.fromtimestamp(self._last_used, UTC) + self.ttl
+        ttl = self.ttl
+        return None if ttl is None else datetime.fromtimestamp(self.last_used, UTC) + ttl
 
-    def expired(self, now: float | None = None) -> bool:
-        return self.ttl is not None and (now if now is not None else time.time()) >= self._last_used + \
-            self.ttl.total_seconds()
+    def expired(self, now: float | None = None, last_used: float | None = None) -> bool:
+        """Whether it was idle past its ttl at ``now`` (default: now), since ``last_used`` (default: its last use)."""
+        ttl = self._fields()["ttl"]
+        since = self.last_used if last_used is None else last_used
+        return ttl is not None and (now if now is not None else time.time()) >= since + ttl
 
     def view(self) -> dict[str, Any]:
-        expires = self.expires_at
+        expires, ttl = self.expires_at, self.ttl
         return {"created_at": isoformat(self.created_at), "expires_at": None if expires is None else isoformat(expires),
-                "ttl_seconds": None if self.ttl is None else int(self.ttl.total_seconds())}
+                "ttl_seconds": None if ttl is None else int(ttl.total_seconds())}
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,12 +95,13 @@ class SandboxServices:
 
     id: str
     settings: Settings
+    state: State
+    tasks: Tasks
     lifetime: Lifetime
     clock: Clock
-    store: OverlayStore
+    store: SandboxStore
     ids: IdFactory
     world: WorldInfo
-    seeded_keys: tuple[ApiKey, ...]  # the seed's keys with this sandbox's tokens, network first
     keys: KeyRing
     limits: RequestLimits
     webhooks: WebhookService
@@ -86,6 +113,7 @@ class SandboxServices:
     runs: ScenarioRuns
     quotas: Quotas
     admission: Admission
+    feed: EventFeed  # what listeners stream: its events, numbered, and its delivery attempts
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
 
     def rng(self, *parts: Any) -> random.Random:
@@ -95,6 +123,15 @@ class SandboxServices:
     def is_seeded(self, org_id: str) -> bool:
         """Whether the organization comes from the seed (not created through the API)."""
         return org_id == self.world.parent_org_id or org_id in self.world.child_org_ids
+
+    def request_reads(self, token: str) -> list[Read]:
+        """What every request with ``token`` reads of the sandbox's state: prefetched at once (``State.prefetched``)."""
+        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation")]
+
+    @staticmethod
+    def anonymous_reads() -> list[Read]:
+        """What every request reads, with a key or without: the clock and the scenarios in force."""
+        return [("get", "clock"), ("hall", "in-force")]
 
     def reset(self, org_id: str | None = None) -> None:
         """Put the whole sandbox, or one organization's records, back to the seed."""
@@ -110,7 +147,7 @@ class SandboxServices:
                 if record is not None:
                     self.store.insert(kind, record)
         if org_id is None:
-            self.keys.replace(self.seeded_keys)
+            self.keys.restore()
             self.journal.reset()
             self.runs.stop_all()
             self.clock.reset()
@@ -122,8 +159,16 @@ class SandboxServices:
             self.runs.stop(org_id)
 
     def close(self) -> None:
-        """Stop everything the sandbox had pending (timers, deliveries) and forget its keys."""
-        self.runs.stop_all()
+        """This process lets go of the sandbox: its clock, deliveries and streams stop here (its state stays;
+        a stream still open ends as the sandbox's was deleted, by this process or another)."""
+        self.feed.close("sandbox_deleted")
         self.clock.stop()
         self.webhooks.close()
+
+    def destroy(self) -> None:
+        """The sandbox is deleted: its keys stop working, its timers, deliveries, records and state go."""
+        self.feed.close("sandbox_expired" if self.lifetime.expired() else "sandbox_deleted")
         self.keys.clear()
+        self.close()
+        self.store.drop()
+        self.state.drop()

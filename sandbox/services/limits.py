@@ -12,7 +12,6 @@ limit never locks a partner out of stopping it or advancing the clock.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from ..base.clock import Clock
 from ..base.errors import rate_limited
+from ..base.state import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,70 +52,60 @@ class Quota:
 
 
 class RateLimiter:
-    """``window.limit`` requests per counter per ``window.seconds``, windows on the sandbox clock."""
+    """``window.limit`` requests per counter per ``window.seconds``, windows on the sandbox clock.
 
-    def __init__(self, clock: Clock, window: Window) -> None:
-        self.clock, self.window = clock, window
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, int]] = {}  # counter -> (window start, used)
-        self._newest = 0  # the latest window start seen: counters of older windows are dropped
+    Counts live in the sandbox's ``State`` (one counter per window, expiring after it), so every
+    process of a fleet counts against the same windows. ``generation`` names a set of counters that
+    ``clear`` retires at once.
+    """
+
+    def __init__(self, state: State, clock: Clock, window: Window, *, name: str = "rl",
+                 generation: Callable[[], int] | None = None) -> None:
+        self.state, self.clock, self.window, self.name = state, clock, window, name
+        self._generation = generation or (lambda: 0)
+
+    def _key(self, counter: str, start: int) -> str:
+        return f"{self.name}:{self._generation()}:{counter}:{self.window.seconds}:{start}"
 
     def _now(self) -> tuple[float, int]:
         now = self.clock.now().timestamp()
-        start = int(now // self.window.seconds) * self.window.seconds
-        if start > self._newest:  # a new window: forget the old one's counters (they would all restart)
-            with self._lock:
-                if start > self._newest:
-                    self._newest = start
-                    self._counts = {name: entry for name, entry in self._counts.items() if entry[0] >= start}
-        return now, start
+        return now, int(now // self.window.seconds) * self.window.seconds
 
     def peek(self, counter: str) -> Quota:
         """The quota left without spending any."""
         now, start = self._now()
-        with self._lock:
-            window_start, used = self._counts.get(counter, (start, 0))
-        used = used if window_start == start else 0
+        used = int(self.state.get(self._key(counter, start)) or 0)
         return self._quota(max(0, self.window.limit - used), start + self.window.seconds - now)
 
     def hit(self, counter: str, details: Mapping[str, Any] | None = None) -> Quota:
         """Spend one request; raise 429 with ``Retry-After`` when none is left."""
         now, start = self._now()
         reset_in = start + self.window.seconds - now
-        with self._lock:
-            window_start, used = self._counts.get(counter, (start, 0))
-            if window_start != start:
-                used = 0
-            if used >= self.window.limit:
-                retry_after = max(1, math.ceil(reset_in))
-                limit, seconds = self.window.limit, self.window.seconds
-                raise rate_limited(
-                    f"Rate limit of {limit} requests per {seconds}s exceeded "
-                    f"{'for this key' if details else 'for this sandbox (all its keys together)'}; "
-                    f"retry after {retry_after}s",
-                    limit=limit, window_seconds=seconds, retry_after=retry_after,
-                    reset_at=self._quota(0, reset_in).reset_at, details=dict(details or {}))
-            self._counts[counter] = (start, used + 1)
-        return self._quota(self.window.limit - used - 1, reset_in)
+        used = self.state.incr(self._key(counter, start), ttl=self.window.seconds * 2 + 1)
+        if used > self.window.limit:
+            retry_after = max(1, math.ceil(reset_in))
+            limit, seconds = self.window.limit, self.window.seconds
+            raise rate_limited(
+                f"Rate limit of {limit} requests per {seconds}s exceeded "
+                f"{'for this key' if details else 'for this sandbox (all its keys together)'}; "
+                f"retry after {retry_after}s",
+                limit=limit, window_seconds=seconds, retry_after=retry_after,
+                reset_at=self._quota(0, reset_in).reset_at, details=dict(details or {}))
+        return self._quota(self.window.limit - used, reset_in)
 
     def _quota(self, remaining: int, reset_in: float) -> Quota:
         return Quota(self.window.limit, remaining, reset_in)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._counts.clear()
 
 
 class RequestLimits:
     """The limiter each request counts against: its organization's scenario's, else the sandbox's."""
 
-    def __init__(self, clock: Clock, default: Window,
+    def __init__(self, state: State, clock: Clock, default: Window,
                  scenario_window: Callable[[str], tuple[str, Window] | None], *, sandbox_id: str = "sandbox") -> None:
         """``scenario_window(org_id)`` names the scenario in force and its window, or None."""
-        self.clock, self.default, self.sandbox_id = clock, RateLimiter(clock, default), sandbox_id
+        self.state, self.clock, self.sandbox_id = state, clock, sandbox_id
+        self.default = RateLimiter(state, clock, default, generation=lambda: int(state.get("rl-generation") or 0))
         self._scenario_window = scenario_window
-        self._lock = threading.Lock()
-        self._scenario: dict[tuple[str, Window], RateLimiter] = {}
 
     def hit(self, key: Mapping[str, Any], *, control: bool = False) -> Quota:
         """Spend one request of ``key``; 429 when its window is used up."""
@@ -131,15 +121,15 @@ class RequestLimits:
         return self.sandbox_id if limiter is self.default else str(key["id"])
 
     def forget(self, org_id: str | None) -> None:
-        """Drop a stopped scenario's counters (all if None), so a restart starts a fresh window."""
-        with self._lock:
-            for slot in [slot for slot in self._scenario if org_id is None or slot[0] == org_id]:
-                del self._scenario[slot]
+        """Retire a stopped scenario's counters (all if None), so a restart starts a fresh window."""
+        if org_id is None:
+            self.state.incr("rl-generation")
+        else:
+            self.state.hincr("rl-scenario-generation", org_id)
 
     def clear(self) -> None:
         """Every window starts afresh (a whole-sandbox reset)."""
-        self.default.clear()
-        self.forget(None)
+        self.state.incr("rl-generation")
 
     def _for(self, key: Mapping[str, Any], control: bool) -> tuple[RateLimiter, dict[str, Any]]:
         if control:
@@ -149,8 +139,7 @@ class RequestLimits:
         if found is None:
             return self.default, {}
         scenario, window = found
-        with self._lock:
-            limiter = self._scenario.get((org_id, window))
-            if limiter is None:
-                limiter = self._scenario[(org_id, window)] = RateLimiter(self.clock, window)
+        generation = self.state.get("rl-generation") or 0
+        per_org = self.state.hget("rl-scenario-generation", org_id) or 0
+        limiter = RateLimiter(self.state, self.clock, window, name=f"rl-scenario:{org_id}:{generation}.{per_org}")
         return limiter, {"scenario": scenario}

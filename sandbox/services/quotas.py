@@ -8,14 +8,15 @@ before they start (``check_scenario``), the rest where the thing is made.
 
 from __future__ import annotations
 
-import threading
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import QuotaExceeded
-from ..base.overlay import OverlayStore
+from ..base.overlay import SandboxStore
 from ..base.settings import Settings
+from ..base.state import State
 from .scenarios.loader import Scenario
 
 # Operations that only free what a sandbox holds: never refused for being over a quota.
@@ -26,27 +27,20 @@ STEP_KINDS_THAT_MAKE_RECORDS = ("trigger", "create")
 class EventBudget:
     """Webhook events emitted per wall-clock minute (an observer of the webhook service)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._lock = threading.Lock()
-        self._minute, self._count = 0, 0
+    def __init__(self, state: State, per_minute: int) -> None:
+        self.state, self.per_minute = state, per_minute
 
     def observe(self, event: Mapping[str, Any]) -> None:
-        minute = int(time.time() // 60)
-        with self._lock:
-            if minute != self._minute:
-                self._minute, self._count = minute, 0
-            self._count += 1
+        self.state.incr(f"events-minute:{int(time.time() // 60)}", ttl=120)
 
     def spent(self) -> int:
-        with self._lock:
-            return self._count if self._minute == int(time.time() // 60) else 0
+        return int(self.state.get(f"events-minute:{int(time.time() // 60)}") or 0)
 
 
 class Quotas:
     """One sandbox's quotas, checked against its store and its event budget."""
 
-    def __init__(self, settings: Settings, store: OverlayStore, events: EventBudget) -> None:
+    def __init__(self, settings: Settings, store: SandboxStore, events: EventBudget) -> None:
         self.settings, self.store, self.events = settings, store, events
 
     def check_writes(self, operation_id: str) -> None:
@@ -88,21 +82,25 @@ class Quotas:
 
 
 class Admission:
-    """How many of one sandbox's requests are in progress, at most ``limit`` (0: no cap)."""
+    """How many of one sandbox's requests are in progress, at most ``limit`` (0: no cap), across every
+    process of a fleet; a place a crashed process held is given back after ``LEASE`` seconds."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._in_progress = 0
+    LEASE = 60.0
 
-    def enter(self) -> None:
-        with self._lock:
-            if self.limit and self._in_progress >= self.limit:
-                raise QuotaExceeded("concurrent_requests", self.limit,
-                                    f"this sandbox already has {self._in_progress} requests in progress; "
-                                    "send fewer at once (a scenario's latency holds each one)", retry_after=1)
-            self._in_progress += 1
+    def __init__(self, state: State, limit: int) -> None:
+        self.state, self.limit = state, limit
 
-    def leave(self) -> None:
-        with self._lock:
-            self._in_progress -= 1
+    def enter(self) -> str | None:
+        """Take a place; the token to ``leave`` with (None when there is no cap)."""
+        if not self.limit:
+            return None
+        token = uuid.uuid4().hex
+        if not self.state.admit("admission", token, self.limit, self.LEASE):
+            raise QuotaExceeded("concurrent_requests", self.limit,
+                                f"this sandbox already has {self.limit} requests in progress; "
+                                "send fewer at once (a scenario's latency holds each one)", retry_after=1)
+        return token
+
+    def leave(self, token: str | None) -> None:
+        if token is not None:
+            self.state.release("admission", token)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import secrets
 from typing import Any
 
 from ..base.clock import Clock
@@ -27,9 +26,8 @@ SANDBOX_PARAMETER = "sandbox"
 class SignedUrls:
     """Signs and checks the URLs of one sandbox."""
 
-    def __init__(self, clock: Clock, sandbox_id: str, key: bytes | None = None) -> None:
-        self.clock, self.sandbox_id = clock, sandbox_id
-        self._key = key if key is not None else secrets.token_bytes(32)
+    def __init__(self, clock: Clock, sandbox_id: str, key: bytes) -> None:
+        self.clock, self.sandbox_id, self._key = clock, sandbox_id, key
 
     def _signature(self, path: str, exp: int) -> str:
         return hmac.new(self._key, f"{path}\n{exp}".encode(), hashlib.sha256).hexdigest()

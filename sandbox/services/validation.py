@@ -216,14 +216,19 @@ class RequestValidator:
 
     def check_parameters(self, path: RawValues, query: RawValues,
                          headers: RawValues) -> tuple[dict[str, Any], dict[str, Any]]:
+        path_values, query_values, _ = self.check_all_parameters(path, query, headers)
+        return path_values, query_values
+
+    def check_all_parameters(self, path: RawValues, query: RawValues,
+                             headers: RawValues) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The typed path, query and header parameters, or the 400 listing every problem."""
         errors: list[dict[str, str]] = []
         path_values = self.path.parse(path, errors)
         query_values = self.query.parse(query, errors)
-        if self.header.parameters:
-            self.header.parse(headers, errors)
+        header_values = self.header.parse(headers, errors) if self.header.parameters else {}
         if errors:
             raise ValidationFailed(errors)
-        return path_values, query_values
+        return path_values, query_values, header_values
 
     def check_body(self, body: Any) -> None:
         """Check a parsed JSON body; ``None`` means no body was sent."""

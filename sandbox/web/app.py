@@ -37,7 +37,7 @@ def _as_binary_string(data: Any, **_: Any) -> Any:
 def reference_openapi() -> OpenAPI:
     """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
     deserializers: dict[str, Callable[[bytes], Any]] = {
-        "text/csv": _as_text, "text/plain": _as_text, "audio/wav": _as_binary_string,
+        "text/csv": _as_text, "text/plain": _as_text, "text/event-stream": _as_text, "audio/wav": _as_binary_string,
         "application/pdf": _as_binary_string}
     return OpenAPI.from_dict(load_spec().copy(), config=Config(
         extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))
@@ -148,6 +148,6 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
             "request_id": g.request_id, "organization_id": g.get("org_id"),
             "method": served.method, "path": served.path, "operation_id": served.endpoint,
             "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
-            "at": sandbox.clock.now(),
+            "at": g.get("answered_at") or sandbox.clock.now(),
         })
         return response

@@ -7,6 +7,8 @@ serves. Every visitor gets a personal sandbox: the page mints one (``POST /_sand
 the first visit, keeps it in the browser's storage, replaces it once it has expired, and
 pre-authorizes "Try it out" with one of its keys; the picker lists only that sandbox's keys. The
 HTML itself carries no key.
+
+``/docs/webhooks`` is the webhook inspector of the same personal sandbox (``inspector.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from flask import Flask, Response, abort, redirect, render_template_string, send_from_directory, url_for
 
 from ..base.spec import load_spec
+from ..services.webhooks import EVENT_TYPES
+from .inspector import INSPECTOR_PAGE
 
 OWN_ASSETS = Path(__file__).resolve().parent / "static"
 SWAGGER_UI_ASSETS = Path(str(files("swagger_ui") / "static"))
@@ -39,12 +43,14 @@ PAGE = """<!doctype html>
     <strong>{{ title }}</strong> <span class="badge">test mode · no real side effects</span>
     <span id="sandbox-id" class="sandbox-id" title="Your personal sandbox">minting your sandbox…</span>
     <button id="sandbox-new" type="button" title="Forget this sandbox and mint a fresh one">New sandbox</button>
+    <a href="/docs/webhooks">Webhooks inspector</a>
     <label>Sandbox key <select id="sandbox-key"></select></label>
   </header>
   <div id="swagger-ui"></div>
   <script id="sandbox-config" type="application/json">{{ config | tojson }}</script>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
   <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+  <script src="/docs/assets/personal.js"></script>
   <script src="/docs/assets/docs.js"></script>
 </body>
 </html>
@@ -72,6 +78,13 @@ def init_app(app: Flask) -> None:
     def api_reference() -> str:
         config = {"documents": DOCUMENTS, "security_scheme": scheme, "sandboxes_url": "/_sandbox/sandboxes"}
         return render_template_string(PAGE, title=title, config=config)
+
+    @app.get("/docs/webhooks")
+    def webhooks_inspector() -> str:
+        config = {"sandboxes_url": "/_sandbox/sandboxes", "stream_url": "/_sandbox/events/stream",
+                  "deliveries_url": "/_sandbox/webhooks/deliveries", "trigger_url": "/_sandbox/trigger",
+                  "replay_url": "/_sandbox/webhooks/events/{event_id}/replay", "event_types": list(EVENT_TYPES)}
+        return render_template_string(INSPECTOR_PAGE, title=title, config=config, event_types=EVENT_TYPES)
 
     @app.get("/docs/assets/<path:name>")
     def docs_asset(name: str) -> Response:

@@ -98,6 +98,7 @@ def _view(operation: Operation, runtime: Runtime, max_body: int,
         finally:  # the journal (after_request) records the request in its sandbox, under its organization
             g.sandbox = exchange.sandbox
             g.org_id = None if exchange.key is None else exchange.key["organization_id"]
+            g.answered_at = exchange.answered_at
         return respond(reply)
 
     view.__name__ = operation_id

@@ -1,21 +1,25 @@
 """The overlay store behaves exactly like a plain store holding the same records.
 
 A ``SeededBase`` is frozen from a small world; hypothesis then drives the same random sequence of
-inserts, updates, deletes and resets through an ``OverlayStore`` over that base and through a
-``MemoryStore`` copy of it, and every read — get, count, scan, every page with and without a filter —
-must agree. Two overlays over one base never see each other's changes.
+inserts, updates, deletes and resets through an overlay over that base and through a ``MemoryStore``
+copy of it, and every read — get, count, scan, every page with and without a filter — must agree.
+Two overlays over one base never see each other's changes. Each test runs against both overlays:
+the memory ``OverlayStore`` and the fleet's ``RedisOverlayStore`` (a real Redis; tests/base/conftest.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.base.overlay import OverlayStore, SeededBase
+from sandbox.base.overlay import SeededBase
 from sandbox.base.store import MemoryStore
+
+Overlays = Callable[[SeededBase], Any]  # the overlay_factory fixture: a new, empty overlay over a base
 
 ORGS = ("org_a", "org_b")
 KINDS = ("lead", "call")
@@ -64,10 +68,10 @@ def apply(store: Any, step: tuple[Any, ...], reset_to: Any) -> Any:
     elif name == "delete":
         kind, number = args
         store.delete(kind, None, f"{kind}_{number:04d}")
-    elif isinstance(store, OverlayStore):
-        store.reset(args[0])
-    else:
+    elif isinstance(store, MemoryStore):
         return reset_to(store, args[0])
+    else:
+        store.reset(args[0])
     return store
 
 
@@ -84,7 +88,7 @@ def reset_plain(store: MemoryStore, org: str | None) -> MemoryStore:
     return fresh
 
 
-def agree(overlay: OverlayStore, plain: MemoryStore) -> None:
+def agree(overlay: Any, plain: MemoryStore) -> None:
     for kind in KINDS:
         assert list(overlay.scan(kind)) == list(plain.scan(kind))
         assert overlay.count(kind) == plain.count(kind)
@@ -108,17 +112,18 @@ def agree(overlay: OverlayStore, plain: MemoryStore) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operation, max_size=40))
-def test_an_overlay_reads_like_a_plain_store_with_the_same_writes(steps: list[tuple[Any, ...]]) -> None:
-    overlay, plain = OverlayStore(BASE), seeded()
+def test_an_overlay_reads_like_a_plain_store_with_the_same_writes(
+        overlay_factory: Overlays, steps: list[tuple[Any, ...]]) -> None:
+    overlay, plain = overlay_factory(BASE), seeded()
     for step in steps:
         overlay = apply(overlay, step, reset_plain)
         plain = apply(plain, step, reset_plain)
     agree(overlay, plain)
 
 
-def test_overlays_over_one_base_are_isolated_and_the_base_never_changes() -> None:
+def test_overlays_over_one_base_are_isolated_and_the_base_never_changes(overlay_factory: Overlays) -> None:
     before = {kind: dict(table) for kind, table in BASE.by_id.items()}
-    first, second = OverlayStore(BASE), OverlayStore(BASE)
+    first, second = overlay_factory(BASE), overlay_factory(BASE)
     first.update("lead", "org_a", "lead_0000", {"stage": "won"})
     first.delete("lead", None, "lead_0001")
     first.insert("lead", record("lead", 99, "org_a", 9))
@@ -129,8 +134,8 @@ def test_overlays_over_one_base_are_isolated_and_the_base_never_changes() -> Non
     assert first.changed == 0 and first.get("lead", None, "lead_0000")["stage"] == "new"
 
 
-def test_a_records_position_and_owner_never_change() -> None:
-    overlay = OverlayStore(BASE)
+def test_a_records_position_and_owner_never_change(overlay_factory: Overlays) -> None:
+    overlay = overlay_factory(BASE)
     with pytest.raises(ValueError):
         overlay.update("lead", None, "lead_0000", {"organization_id": "org_b"})
     with pytest.raises(KeyError):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from sandbox.base.state import MemoryState  # noqa: E402
 from sandbox.services.journal import Journal  # noqa: E402
 
 START = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
@@ -27,7 +28,7 @@ def main() -> None:
                 "at": START + timedelta(seconds=n)} for n in range(parser.parse_args().entries)]
     rounds = []
     for _ in range(5):
-        journal = Journal()
+        journal = Journal(MemoryState())
         started = time.perf_counter()
         for entry in entries:
             journal.record(entry)

@@ -20,8 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sandbox.base.clock import Clock  # noqa: E402
+from sandbox.base.clock import Clock, Tasks  # noqa: E402
 from sandbox.base.ids import IdFactory  # noqa: E402
+from sandbox.base.state import MemoryState  # noqa: E402
 from sandbox.base.store import MemoryStore  # noqa: E402
 from sandbox.services.webhooks import RetrySchedule, WebhookService  # noqa: E402
 from tests.webhooks.receiver import ORG, Receiver  # noqa: E402
@@ -64,10 +65,10 @@ class RemoteReceiver:
 def run(events: int, workers: int, same_process: bool) -> None:
     """Deliver ``events`` events to one loopback subscription and print the rates."""
     receiver = LocalReceiver() if same_process else RemoteReceiver()
-    clock = Clock()
-    clock.start()
-    service = WebhookService(MemoryStore(), clock, IdFactory(random.Random(1)), schedule=RetrySchedule(),
-                             timeout=5.0, workers=workers)
+    tasks = Tasks()
+    clock = Clock.make(dispatch=tasks.run)
+    service = WebhookService(MemoryStore(), clock, IdFactory(random.Random(1)), MemoryState(), tasks,
+                             schedule=RetrySchedule(), timeout=5.0, workers=workers)
     service.create_subscription(ORG, receiver.url, ["lead.created"], "benchmark")
     started = time.perf_counter()
     for n in range(events):

@@ -39,7 +39,7 @@ CLIENT_COMMANDS = [
 def test_the_surface_is_the_one_documented() -> None:
     assert sorted(" ".join(path) for path, command in COMMANDS if not isinstance(command, click.Group)) == [
         "check-receiver", "clock advance", "clock show", "events list", "events replay",
-        "journal clear", "journal coverage", "journal show", "keys", "reset",
+        "journal clear", "journal coverage", "journal show", "keys", "listen", "reset",
         "sandboxes create", "sandboxes delete", "sandboxes show",
         "scenarios list", "scenarios start", "scenarios status", "scenarios stop", "scenarios validate",
         "serve", "trigger", "webhooks create", "webhooks delete", "webhooks deliveries", "webhooks list",

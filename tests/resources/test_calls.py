@@ -12,6 +12,8 @@ import pytest
 from sandbox.base.clock import isoformat
 from tests.support import FROZEN_AT, auth
 
+pytestmark = pytest.mark.both_stores
+
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "90d": timedelta(days=90)}
 

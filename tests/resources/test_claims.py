@@ -12,6 +12,8 @@ from sandbox.resources.claims import complete_extraction
 from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import FROZEN_AT, auth, make_app
 
+pytestmark = pytest.mark.both_stores
+
 NEW_CLAIM = {"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
              "job_external_ref": "jn_117422"}
 EXTRACTION = timedelta(minutes=5)
@@ -98,7 +100,7 @@ def test_extraction_finishes_after_five_minutes(client, keys, sandbox, emitted):
 
 
 def test_a_late_read_completes_the_claim_once(client, keys, sandbox, emitted, monkeypatch):
-    monkeypatch.setattr(sandbox.clock, "call_at", lambda due, action: None)  # the task never runs
+    monkeypatch.setattr(sandbox.clock, "call_at", lambda due, name, payload=None, **tag: "never")  # the task never runs
     claim_id = create(client, keys["write"]).get_json()["id"]
     sandbox.clock.advance(EXTRACTION)
     assert sandbox.store.get("claim", keys["org_id"], claim_id)["status"] == "extracting"

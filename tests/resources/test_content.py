@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 BLOG = {"target_keyword": "mold removal roswell",
         "service_area": {"city": "Roswell", "region": "GA", "postal_code": "30075"},
         "service_type": "mold_remediation", "word_count_target": 2000}

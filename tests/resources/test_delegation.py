@@ -10,6 +10,8 @@ import pytest
 from sandbox.base.clock import isoformat
 from tests.support import FROZEN_AT, auth
 
+pytestmark = pytest.mark.both_stores
+
 HEADER = "X-EAL-Organization"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 READS = [("/leads", "leads.read"), ("/calls", "calls.read"), ("/calls/stats", "calls.read"),

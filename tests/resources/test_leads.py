@@ -11,6 +11,8 @@ import pytest
 from sandbox.base.clock import isoformat
 from tests.support import FROZEN_AT, auth
 
+pytestmark = pytest.mark.both_stores
+
 NOW = isoformat(FROZEN_AT)
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")
 LIST_FIELDS = {"id", "organization_id", "name", "company", "email", "source", "lead_score", "pipeline_stage",

@@ -10,6 +10,8 @@ import pytest
 from sandbox.base.clock import isoformat, parse_iso
 from tests.support import FROZEN_AT, auth
 
+pytestmark = pytest.mark.both_stores
+
 NOW = isoformat(FROZEN_AT)
 ORG_FIELDS = ("id", "name", "industry", "parent_organization_id", "settings", "created_at")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

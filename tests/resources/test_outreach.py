@@ -8,6 +8,8 @@ import pytest
 
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 EMAIL = {"channel": "email", "to": "new.customer@example.com", "subject": "Your inspection",
          "body": "Hi Sam, confirming your moisture inspection tomorrow at 9am."}
 SMS = {"channel": "sms", "to": "+17705550142",

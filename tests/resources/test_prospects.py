@@ -8,6 +8,8 @@ import pytest
 
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 QUALIFY = "/api/v1/prospects/qualify"
 ENRICHED = {"vertical": "property_management", "buildings_managed": 28, "units": 640,
             "in_service_radius": True, "incumbent_vendor": None, "recent_water_loss": True}

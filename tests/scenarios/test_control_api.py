@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support import auth
+
+pytestmark = pytest.mark.both_stores
 
 INLINE = {
     "version": 1,

@@ -10,6 +10,8 @@ import pytest
 from sandbox.base.spec import load_spec
 from tests.support import auth
 
+pytestmark = pytest.mark.both_stores
+
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
 

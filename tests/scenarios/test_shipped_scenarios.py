@@ -9,11 +9,15 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sandbox.base.clock import parse_iso
 from sandbox.base.durations import parse_duration
 from sandbox.services.webhooks import verify_signature
 from sandbox.web.app import sandbox_of
 from tests.support import auth, start
+
+pytestmark = pytest.mark.both_stores
 
 
 def advance(client: Any, by: str) -> None:

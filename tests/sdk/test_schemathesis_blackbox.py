@@ -87,7 +87,8 @@ KNOWN = [
 def run_schemathesis(path: str, name: str, tmp_path: Path, hooks: str | None = None) -> dict[str, Any]:
     """Start a sandbox, run ``st`` on one served document, and summarize the NDJSON events."""
     events = tmp_path / f"{name}.ndjson"
-    with started_sandbox() as served:
+    # An event stream lasts as long as its lifetime: a short one, so each generated call to it ends.
+    with started_sandbox("--stream-lifetime", "0.2") as served:
         env = {**tool_env(), "EAL_ADMIN_KEY": served.admin_key, "EAL_PARENT_ADMIN_KEY": served.parent_admin_key,
                "PYTHONPATH": str(SDK_DIR.parent.parent)}
         if hooks:

@@ -134,3 +134,65 @@ def test_a_request_with_a_body_is_read_on_the_loop_then_answered_by_an_app_threa
 
     proto = asyncio.run(scenario())
     assert seen == [b'{"name": "x"}'] and proto.answers[0][0] == 201
+
+
+class Transport:
+    """granian's stream transport: ``send_bytes`` queues a chunk and returns an awaitable saying how it went."""
+
+    def __init__(self, gone_after: int) -> None:
+        self.sent: list[bytes] = []
+        self.gone_after = gone_after
+
+    def send_bytes(self, chunk: bytes) -> Any:
+        if len(self.sent) >= self.gone_after:
+            return iter(_raise(ConnectionError("the client has gone")))
+        self.sent.append(chunk)
+        return iter(())  # done at once
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+    yield  # pragma: no cover - makes this a generator
+
+
+class StreamProto(Proto):
+    def __init__(self, transport: Transport) -> None:
+        super().__init__()
+        self.transport = transport
+        self.head: tuple[int, list[tuple[str, str]]] | None = None
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Transport:
+        self.head = (status, headers)
+        return self.transport
+
+
+class EventBody:
+    """An endless body (like an event stream) that notes when it is closed."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self) -> Any:
+        number = 0
+        while True:
+            number += 1
+            yield b"data: %d\n\n" % number
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+@pytest.mark.parametrize("gone_after", [0, 3])
+def test_a_streamed_body_is_sent_as_it_comes_until_the_client_goes_then_closed(gone_after: int) -> None:
+    body = EventBody()
+
+    def app(environ: dict[str, Any], start_response: Any) -> EventBody:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])  # no Content-Length: streamed
+        return body
+
+    front = ThreadedWsgi(app, threads=1, limits=Limits())
+    proto = StreamProto(Transport(gone_after))
+    front._run_job((Scope(path="/_sandbox/events/stream"), proto, b""))  # on this thread, as an app thread would
+    assert proto.head == (200, [("Content-Type", "text/event-stream")]) and proto.answers == []
+    assert proto.transport.sent == [b"data: %d\n\n" % n for n in range(1, gone_after + 1)]
+    assert body.closed.is_set()

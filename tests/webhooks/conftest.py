@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.base.clock import Clock
+from sandbox.base.clock import Clock, Tasks
 from sandbox.base.ids import IdFactory
+from sandbox.base.state import MemoryState
 from sandbox.base.store import MemoryStore
 from sandbox.services.webhooks import WebhookService
 from tests.webhooks.receiver import FAST_RETRIES, Receiver
@@ -35,19 +36,26 @@ def receiver(make_receiver: Callable[[], Receiver]) -> Receiver:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    """A frozen virtual clock: retries fire only when a test advances it (``run_out`` does)."""
-    return Clock(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True)
+def tasks() -> Tasks:
+    """What the clock's tasks do: each service registers its retry and secret-expiry handlers."""
+    return Tasks()
 
 
 @pytest.fixture
-def make_service(clock: Clock) -> Iterator[Callable[..., WebhookService]]:
+def clock(tasks: Tasks) -> Clock:
+    """A frozen virtual clock: retries fire only when a test advances it (``run_out`` does)."""
+    return Clock.make(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True, dispatch=tasks.run)
+
+
+@pytest.fixture
+def make_service(clock: Clock, tasks: Tasks) -> Iterator[Callable[..., WebhookService]]:
     services: list[WebhookService] = []
 
     def make(**options: Any) -> WebhookService:
         options = {"schedule": FAST_RETRIES, "timeout": 0.5, "workers": 8, **options}
-        service_clock = options.pop("clock", clock)
-        services.append(WebhookService(MemoryStore(), service_clock, IdFactory(random.Random(7)), **options))
+        service_clock, service_tasks = options.pop("clock", clock), options.pop("tasks", tasks)
+        services.append(WebhookService(MemoryStore(), service_clock, IdFactory(random.Random(7)), MemoryState(),
+                                       service_tasks, **options))
         return services[-1]
 
     yield make

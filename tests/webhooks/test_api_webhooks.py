@@ -15,6 +15,8 @@ from sandbox.services.webhooks import verify_signature
 from tests.support import auth
 from tests.webhooks.receiver import Receiver, node_sample_verifies, wait_until
 
+pytestmark = pytest.mark.both_stores
+
 SPEC = load_spec().document
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox.base.clock import Clock, parse_iso
+from sandbox.base.clock import Clock, Tasks, parse_iso
 from sandbox.services.webhooks import RetrySchedule, WebhookService, urls
 from tests.webhooks.receiver import FAST_RETRIES, ORG, Receiver, wait_until
 
@@ -110,8 +110,9 @@ def test_a_deleted_subscription_gets_nothing_more_not_even_queued_retries(
 
 def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookService],
                                         receiver: Receiver) -> None:
-    frozen = Clock(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True)
-    service = make_service(clock=frozen, schedule=RetrySchedule(base_seconds=60, max_attempts=3, jitter=0))
+    tasks = Tasks()
+    frozen = Clock.make(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True, dispatch=tasks.run)
+    service = make_service(clock=frozen, tasks=tasks, schedule=RetrySchedule(base_seconds=60, max_attempts=3, jitter=0))
     receiver.fail_first(1, 503)
     first_id = service.create_subscription(ORG, receiver.url, ["lead.created"], None)[0]["id"]
     service.emit(ORG, "lead.created", {})

@@ -32,6 +32,12 @@ def replay_delivery(request: ApiRequest) -> Reply:
     return Reply({"delivery_id": request.path["delivery_id"], "deliveries_scheduled": deliveries}, 202)
 
 
+def list_delivery_attempts(request: ApiRequest) -> dict[str, Any]:
+    """The sandbox's latest delivery attempts (every organization's), newest first, with what was sent."""
+    event_id = request.query.get("event_id")
+    return {"data": request.sandbox.feed.attempts(event_id, int(request.query.get("limit", 50)))}
+
+
 def enable_webhook(request: ApiRequest) -> dict[str, Any]:
     """Turn a subscription back on (a 410 from its receiver disabled it)."""
     record = request.sandbox.webhooks.subscriptions.get(request.org_id, request.path["webhook_id"])

@@ -9,62 +9,64 @@ Rate limits of a scenario are counted by ``sandbox.services.limits.RequestLimits
 
 from __future__ import annotations
 
+import functools
 import random
-import threading
 import time
-from dataclasses import dataclass, field
+
+import orjson
 
 from ...base.errors import ApiError, error_for_status
 from ...base.spec import Operation
+from ...base.state import State
 from ..limits import Window
-from .loader import FaultRule, Scenario, matches
-
-
-@dataclass
-class _InForce:
-    """A scenario's behaviour applied to one organization (or all), with its request counters."""
-
-    scenario: Scenario
-    seed: int
-    counts: list[int] = field(default_factory=list)
-    draws: list[random.Random] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.counts = [0] * len(self.scenario.faults)
-        self.draws = [random.Random(f"{rule.seed if rule.seed is not None else self.seed}|{index}")
-                      for index, rule in enumerate(self.scenario.faults)]
+from .loader import FaultRule, Scenario, matches, restored
 
 
 class ScenarioBehaviour:
-    """Which scenario is in force for whom, and what it does to a request before its handler."""
+    """Which scenario is in force for whom, and what it does to a request before its handler.
 
-    def __init__(self, seed: int, *, max_latency_ms: int | None = None) -> None:
-        self.seed, self.max_latency_ms = seed, max_latency_ms
-        self._lock = threading.Lock()
-        self._in_force: dict[str | None, _InForce] = {}  # None: every organization
+    What is in force, and each fault rule's request counter, live in the sandbox's ``State`` (so
+    every process of a fleet applies the same behaviour and counts the same requests). A probability
+    rule's draw for its n-th request is seeded by the rule and n: the same draws on every run, in any
+    process.
+    """
+
+    def __init__(self, state: State, seed: int, *, max_latency_ms: int | None = None) -> None:
+        self.state, self.seed, self.max_latency_ms = state, seed, max_latency_ms
+
+    @staticmethod
+    def _key(org_id: str | None) -> str:
+        return "*" if org_id is None else org_id
 
     def apply(self, org_id: str | None, scenario: Scenario) -> None:
         """Put ``scenario``'s behaviour in force for ``org_id`` (None: every organization)."""
-        with self._lock:
-            self._in_force[org_id] = _InForce(scenario, self.seed)
+        self.state.remove(f"fault-counts:{self._key(org_id)}")
+        self.state.hput("in-force", self._key(org_id), scenario.stored())
 
     def remove(self, org_id: str | None) -> None:
-        with self._lock:
-            self._in_force.pop(org_id, None)
+        self.state.hremove("in-force", self._key(org_id))
+        self.state.remove(f"fault-counts:{self._key(org_id)}")
 
     def clear(self) -> None:
-        with self._lock:
-            self._in_force.clear()
+        for key in self.state.hall("in-force"):
+            self.state.remove(f"fault-counts:{key}")
+        self.state.remove("in-force")
+
+    def _lookup(self, org_id: str | None) -> tuple[str, Scenario] | None:
+        in_force = self.state.hall("in-force")
+        if not in_force:
+            return None
+        key = self._key(org_id) if self._key(org_id) in in_force else "*"
+        stored = in_force.get(key)
+        return None if stored is None else (key, _parsed(orjson.dumps(stored)))
 
     def active(self, org_id: str | None) -> Scenario | None:
         """The scenario in force for ``org_id``: its own, else the instance-wide one."""
         found = self._lookup(org_id)
-        return None if found is None else found.scenario
+        return None if found is None else found[1]
 
     def window_for(self, org_id: str) -> tuple[str, Window] | None:
         """The in-force scenario's name and rate-limit window for ``org_id``, if it sets one."""
-        if not self._in_force:
-            return None
         scenario = self.active(org_id)
         if scenario is None or scenario.rate_limit is None:
             return None
@@ -72,24 +74,28 @@ class ScenarioBehaviour:
 
     def before_handler(self, operation: Operation, org_id: str | None) -> None:
         """Sleep the scenario's latency, then raise its fault if a rule fires for this request."""
-        if not self._in_force or operation.is_control:
+        if operation.is_control:
             return
         found = self._lookup(org_id)
         if found is None:
             return
-        delay(found.scenario, operation, found.draws[0] if found.draws else random.Random(0), self.max_latency_ms)
-        for index, rule in enumerate(found.scenario.faults):
+        key, scenario = found
+        if scenario.latency:
+            number = self.state.hincr(f"fault-counts:{key}", "latency")
+            delay(scenario, operation, random.Random(f"{self.seed}|latency|{number}"), self.max_latency_ms)
+        for index, rule in enumerate(scenario.faults):
             if not matches(rule.operations, operation.id):
                 continue
-            with self._lock:
-                found.counts[index] += 1
-                number = found.counts[index]
-                fires = _fires(rule, number, found.draws[index])
-            if fires:
-                raise fault_error(rule, found.scenario.name, operation, number)
+            number = self.state.hincr(f"fault-counts:{key}", str(index))
+            seed = rule.seed if rule.seed is not None else self.seed
+            if _fires(rule, number, random.Random(f"{seed}|{index}|{number}")):
+                raise fault_error(rule, scenario.name, operation, number)
 
-    def _lookup(self, org_id: str | None) -> _InForce | None:
-        return self._in_force.get(org_id) or self._in_force.get(None)
+
+@functools.lru_cache(maxsize=256)
+def _parsed(stored: bytes) -> Scenario:
+    """The scenario a stored form names (parsed once per process: stored forms never change)."""
+    return restored(orjson.loads(stored))
 
 
 def _fires(rule: FaultRule, number: int, draw: random.Random) -> bool:

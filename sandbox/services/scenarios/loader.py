@@ -92,6 +92,16 @@ class Scenario:
     latency: tuple[LatencyRule, ...] = ()
     faults: tuple[FaultRule, ...] = ()
     timeline: tuple[Step, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what it was built from
+
+    def stored(self) -> dict[str, Any]:
+        """What ``restored`` rebuilds it from (scenarios in force are kept in a sandbox's state)."""
+        return {"data": self.data, "source": self.source}
+
+
+def restored(stored: dict[str, Any]) -> Scenario:
+    """A scenario from what ``Scenario.stored`` gave (already validated when it was first loaded)."""
+    return _build(stored["data"], stored["source"])
 
 
 def matches(patterns: tuple[str, ...], operation_id: str) -> bool:
@@ -281,6 +291,7 @@ def _build(data: dict[str, Any], source: str) -> Scenario:
     limit = behaviour.get("rate_limit")
     every = ("*",)
     return Scenario(
+        data=data,
         name=data["name"],
         description=data["description"].strip(),
         source=source,

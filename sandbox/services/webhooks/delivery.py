@@ -8,10 +8,13 @@ followed: a 3xx is a failed attempt, like any other non-2xx.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -53,6 +56,11 @@ class Outcome:
     @property
     def gone(self) -> bool:
         return self.response_status == 410
+
+
+def event_body(event: Mapping[str, Any]) -> bytes:
+    """The bytes every delivery of an event carries (and the listeners' streams, and the inspector)."""
+    return json.dumps(event, separators=(",", ":"), default=str).encode()
 
 
 def attempt_headers(attempt: Attempt, signing_secrets: list[str]) -> dict[str, str]:

@@ -1,11 +1,14 @@
-"""The deliveries log: one ``delivery`` record per attempt, the last 100 per subscription."""
+"""The deliveries log: one ``delivery`` record per attempt, the last 100 per subscription.
+
+The records are in the store; the order of each subscription's attempts (many share a millisecond,
+so the store alone cannot order them by start) is a list in the sandbox's ``State``.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from typing import Any
 
+from ...base.state import State
 from ...base.store import Record, Store
 
 KEEP_PER_SUBSCRIPTION = 100
@@ -15,21 +18,13 @@ STATUSES = ("pending", "retrying", "delivered", "failed")
 class DeliveryLog:
     """Writes attempt records and trims each subscription's log to the newest ``keep``."""
 
-    def __init__(self, store: Store, keep: int = KEEP_PER_SUBSCRIPTION) -> None:
-        self.store, self.keep = store, keep
-        self._lock = threading.Lock()
-        # webhook id -> its delivery ids, oldest first; the store alone cannot order by attempt
-        # start because many attempts share a millisecond.
-        self._ids: dict[str, deque[str]] = {}
+    def __init__(self, store: Store, state: State, keep: int = KEEP_PER_SUBSCRIPTION) -> None:
+        self.store, self.state, self.keep = store, state, keep
 
     def start(self, attempt: Record) -> Record:
         """Store a ``pending`` attempt and drop the subscription's oldest beyond ``keep``."""
         self.store.insert("delivery", attempt)
-        with self._lock:
-            ids = self._ids.setdefault(attempt["webhook_id"], deque())
-            ids.append(attempt["id"])
-            dropped = [ids.popleft() for _ in range(len(ids) - self.keep)]
-        for delivery_id in dropped:
+        for delivery_id in self.state.push(f"deliveries:{attempt['webhook_id']}", attempt["id"], keep=self.keep):
             self.store.delete("delivery", None, delivery_id)
         return attempt
 
@@ -39,10 +34,8 @@ class DeliveryLog:
 
     def recent(self, org_id: str, webhook_id: str, limit: int = KEEP_PER_SUBSCRIPTION) -> list[Record]:
         """Up to ``limit`` of the subscription's attempts, newest first."""
-        with self._lock:
-            ids = list(self._ids.get(webhook_id, ()))
         found: list[Record] = []
-        for delivery_id in reversed(ids):
+        for delivery_id in reversed(self.state.items(f"deliveries:{webhook_id}")):
             record = self.store.get("delivery", org_id, delivery_id)
             if record is not None:
                 found.append(record)
@@ -55,15 +48,10 @@ class DeliveryLog:
 
     def remove(self, webhook_id: str) -> None:
         """Delete a subscription's whole log."""
-        with self._lock:
-            ids = self._ids.pop(webhook_id, deque())
-        for delivery_id in ids:
+        for delivery_id in self.state.items(f"deliveries:{webhook_id}"):
             self.store.delete("delivery", None, delivery_id)
+        self.state.remove(f"deliveries:{webhook_id}")
 
-    def forget(self, webhook_ids: set[str] | None) -> None:
-        """Drop the index for these subscriptions (all if None); the store is being restored."""
-        with self._lock:
-            if webhook_ids is None:
-                self._ids.clear()
-            for webhook_id in webhook_ids or ():
-                self._ids.pop(webhook_id, None)
+    def forget(self, webhook_ids: set[str]) -> None:
+        """Drop the order of these subscriptions' logs; the store is being reset."""
+        self.state.remove(*(f"deliveries:{webhook_id}" for webhook_id in webhook_ids))

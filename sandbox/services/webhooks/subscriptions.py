@@ -64,7 +64,8 @@ class Subscriptions:
             record = self.store.update("webhook", org_id, webhook_id, {
                 "_secrets": [{"secret": secret, "expires_at": None}, *retiring],
                 "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH]})
-        self.clock.call_at(now + ROTATION_OVERLAP, lambda: self.expire_secrets(org_id, webhook_id))
+        self.clock.call_at(now + ROTATION_OVERLAP, "webhook.secret_expiry",
+                           {"org_id": org_id, "webhook_id": webhook_id}, tag=f"webhook:{webhook_id}")
         assert record is not None
         return record, secret
 

@@ -57,6 +57,12 @@ class DeliveryWorkers:
                 return len(self._queues.get(owner, ())) + sum(1 for who, _ in parked if who == owner)
             return sum(map(len, self._queues.values())) + len(parked)
 
+    def load(self) -> int:
+        """Jobs waiting or running, of every owner."""
+        with self._changed:
+            parked = sum(map(len, self._parked.values()))
+            return sum(map(len, self._queues.values())) + parked + sum(self._running.values())
+
     def running(self, owner: str) -> int:
         """How many of the owner's jobs a worker is running now."""
         with self._changed:

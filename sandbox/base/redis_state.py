@@ -1,0 +1,360 @@
+"""``State`` on Redis, for a fleet of processes sharing their sandboxes.
+
+Every name is prefixed: ``sbx:{<sandbox id>}:s:`` for a sandbox (the braces are a Redis Cluster hash
+tag, so all of one sandbox's keys live in one slot and a script may touch several of them) or
+``fleet:`` for what the fleet itself keeps. Values are JSON (orjson). Each operation is one round
+trip; the ones that read and write (``zpop_upto``, ``admit``, ``push`` with ``keep``) are Lua scripts,
+atomic against every other process.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import redis
+from redis.cluster import RedisCluster
+
+from .state import Batch, Read, Write
+
+_POP_UPTO = """
+local taken = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+for i = 1, #taken, 2 do redis.call('ZREM', KEYS[1], taken[i]) end
+return taken
+"""
+_ADMIT = """
+local now = redis.call('TIME')
+local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[3]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
+return 1
+"""
+_PUSH_KEEP = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+local extra = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[2])
+if extra > 0 then return redis.call('LPOP', KEYS[1], extra) end
+return {}
+"""
+_PUSH_SIZED = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+local change = tonumber(ARGV[2])
+local keep = tonumber(ARGV[3])
+if keep >= 0 then
+  local extra = redis.call('LLEN', KEYS[1]) - keep
+  if extra > 0 then
+    for _, item in ipairs(redis.call('LPOP', KEYS[1], extra)) do
+      change = change - tonumber(string.match(item, '^%[(%-?[%d.]+),'))
+    end
+  end
+end
+redis.call('HINCRBY', KEYS[2], ARGV[4], change)
+return redis.call('HINCRBY', KEYS[2], '*', change)
+"""
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def sandbox_prefix(sandbox_id: str) -> str:
+    """The prefix of a sandbox's state keys: its hash tag (shared with its records, ``redis_store``) and
+    ``s:``, apart from the record store's own names."""
+    return "sbx:{" + sandbox_id + "}:s:"
+
+
+def _dump(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def _load(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def _hall(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    return {field.decode(): orjson.loads(value) for field, value in raw.items()}
+
+
+class RedisState:
+    """A ``State`` whose names live under ``prefix`` on the Redis server of ``client``."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        # redis-py types every reply as "awaitable or value" (one client class for both); ours is sync.
+        self.client: Any = client
+        self.prefix = prefix
+        self._pop_upto = client.register_script(_POP_UPTO)
+        self._admit = client.register_script(_ADMIT)
+        self._push_keep = client.register_script(_PUSH_KEEP)
+        self._unlock = client.register_script(_UNLOCK)
+        self._push_sized = client.register_script(_PUSH_SIZED)
+        self._held = threading.local()
+        self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
+        self._cluster = isinstance(client, RedisCluster)
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    # prefetched reads ------------------------------------------------------------------------------
+
+    def _memo(self) -> dict[Read, Any] | None:
+        memo: dict[Read, Any] | None = getattr(self._local, "memo", None)
+        return memo
+
+    def _forget(self, name: str) -> None:
+        """A write to ``name``: its prefetched reads are stale now."""
+        memo = self._memo()
+        if memo:
+            for read in [read for read in memo if read[1] == name]:
+                del memo[read]
+
+    @contextmanager
+    def prefetched(self, reads: Iterable[Read], writes: Iterable[Write] = ()) -> Iterator[dict[Read, Any]]:
+        reads, writes = list(reads), list(writes)
+        outer = self._memo()
+        wanted = [read for read in reads if outer is None or read not in outer]
+        pipe = self.client.pipeline(transaction=False)
+        for read in wanted:
+            if read[0] == "get":
+                pipe.get(self.key(read[1]))
+            elif read[0] == "hget":
+                pipe.hget(self.key(read[1]), read[2])
+            elif read[0] == "hall":
+                pipe.hgetall(self.key(read[1]))
+            else:
+                raise ValueError(f"cannot prefetch {read!r}")
+        for _, name, value in writes:
+            pipe.set(self.key(name), _dump(value))
+        replies = pipe.execute() if wanted or writes else []
+        memo = dict(outer or {})
+        for read, raw in zip(wanted, replies, strict=False):
+            memo[read] = _hall(raw) if read[0] == "hall" else _load(raw)
+        got = {read: memo[read] for read in reads}
+        for _, name, value in writes:
+            memo = {read: value for read, value in memo.items() if read[1] != name}
+            memo[("get", name)] = value
+        self._local.memo = memo
+        try:
+            yield got
+        finally:
+            self._local.memo = outer
+
+    def _remembered(self, read: Read, fetch: Callable[[], Any]) -> Any:
+        memo = self._memo()
+        if memo is not None and read in memo:
+            return memo[read]
+        if memo is not None and read[0] == "hget" and ("hall", read[1]) in memo:
+            return memo[("hall", read[1])].get(read[2])
+        return fetch()
+
+    # Batches ----------------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        batch = Batch()
+        yield batch
+        if not batch.calls:
+            return
+        # A Redis Cluster client refuses scripts in a pipeline: there they run on their own, first.
+        direct = {index: getattr(self, operation)(*args) for index, (operation, args) in enumerate(batch.calls)
+                  if self._cluster and (operation == "push_sized" or (operation == "incr" and len(args) > 2))}
+        pipe = self.client.pipeline(transaction=False)
+        finishers: dict[int, Callable[[Any], Any]] = {}
+        for index, (operation, args) in enumerate(batch.calls):
+            if index not in direct:
+                finishers[index] = getattr(self, "_queue_" + operation)(pipe, *args)
+        replies = dict(zip(finishers, pipe.execute(raise_on_error=False) if finishers else [], strict=True))
+        results = []
+        for index, (operation, args) in enumerate(batch.calls):
+            if index in direct:
+                results.append(direct[index])
+                continue
+            raw = replies[index]
+            if isinstance(raw, redis.exceptions.NoScriptError):  # Redis restarted or flushed its scripts
+                results.append(getattr(self, operation)(*args))
+            elif isinstance(raw, Exception):
+                raise raw
+            else:
+                results.append(finishers[index](raw))
+        batch.results = results
+
+    def _queue_put(self, pipe: Any, name: str, value: Any, ttl: float | None = None) -> Callable[[Any], Any]:
+        self._forget(name)
+        pipe.set(self.key(name), _dump(value), px=None if ttl is None else int(ttl * 1000))
+        return lambda raw: None
+
+    def _queue_remove(self, pipe: Any, *names: str) -> Callable[[Any], Any]:
+        for name in names:
+            self._forget(name)
+        pipe.delete(*(self.key(name) for name in names))
+        return lambda raw: None
+
+    def _queue_incr(self, pipe: Any, name: str, amount: int = 1, ttl: float | None = None) -> Callable[[Any], Any]:
+        self._forget(name)
+        if ttl is None:
+            pipe.incrby(self.key(name), amount)
+        else:  # the count and its expiry in one step, inside a plain pipeline
+            pipe.eval("local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+                      "return v", 1, self.key(name), amount, int(ttl * 1000))
+        return int
+
+    def _queue_hput(self, pipe: Any, name: str, field: str, value: Any) -> Callable[[Any], Any]:
+        self._forget(name)
+        pipe.hset(self.key(name), field, _dump(value))
+        return lambda raw: None
+
+    def _queue_hincr(self, pipe: Any, name: str, field: str, amount: int = 1) -> Callable[[Any], Any]:
+        self._forget(name)
+        pipe.hincrby(self.key(name), field, amount)
+        return int
+
+    def _queue_hremove(self, pipe: Any, name: str, *fields: str) -> Callable[[Any], Any]:
+        self._forget(name)
+        pipe.hdel(self.key(name), *fields)
+        return lambda raw: None
+
+    def _queue_zadd(self, pipe: Any, name: str, member: str, score: float) -> Callable[[Any], Any]:
+        pipe.zadd(self.key(name), {member: score})
+        return lambda raw: None
+
+    def _queue_push_sized(self, pipe: Any, name: str, value: Any, size: int, keep: int | None,
+                          tally: str) -> Callable[[Any], Any]:
+        self._forget(name)
+        self._forget(tally)
+        # EVALSHA by hand: a Script in a pipeline costs a SCRIPT EXISTS round trip on every execute.
+        pipe.evalsha(self._push_sized.sha, 2, self.key(name), self.key(tally),
+                     _dump([size, value]), size, -1 if keep is None else keep, name)
+        return int
+
+    # values -----------------------------------------------------------------------------------------
+
+    def get(self, name: str) -> Any:
+        return self._remembered(("get", name), lambda: _load(self.client.get(self.key(name))))
+
+    def put(self, name: str, value: Any, ttl: float | None = None) -> None:
+        self._forget(name)
+        self.client.set(self.key(name), _dump(value), px=None if ttl is None else int(ttl * 1000))
+
+    def put_new(self, name: str, value: Any) -> bool:
+        self._forget(name)
+        return bool(self.client.set(self.key(name), _dump(value), nx=True))
+
+    def remove(self, *names: str) -> None:
+        for name in names:
+            self._forget(name)
+        if names:
+            self.client.delete(*(self.key(name) for name in names))
+
+    def incr(self, name: str, amount: int = 1, ttl: float | None = None) -> int:
+        self._forget(name)
+        key = self.key(name)
+        if ttl is None:
+            return int(self.client.incrby(key, amount))
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.incrby(key, amount)
+            pipe.pexpire(key, int(ttl * 1000))
+            value, _ = pipe.execute()
+        return int(value)
+
+    def hget(self, name: str, field: str) -> Any:
+        return self._remembered(("hget", name, field), lambda: _load(self.client.hget(self.key(name), field)))
+
+    def hput(self, name: str, field: str, value: Any) -> None:
+        self._forget(name)
+        self.client.hset(self.key(name), field, _dump(value))
+
+    def hremove(self, name: str, *fields: str) -> None:
+        self._forget(name)
+        if fields:
+            self.client.hdel(self.key(name), *fields)
+
+    def hall(self, name: str) -> dict[str, Any]:
+        return dict(self._remembered(("hall", name), lambda: _hall(self.client.hgetall(self.key(name)))))
+
+    def hincr(self, name: str, field: str, amount: int = 1) -> int:
+        self._forget(name)
+        return int(self.client.hincrby(self.key(name), field, amount))
+
+    def push(self, name: str, value: Any, keep: int | None = None) -> list[Any]:
+        if keep is None:
+            self.client.rpush(self.key(name), _dump(value))
+            return []
+        return [_load(raw) for raw in self._push_keep(keys=[self.key(name)], args=[_dump(value), keep]) or []]
+
+    def items(self, name: str) -> list[Any]:
+        return [_load(raw) for raw in self.client.lrange(self.key(name), 0, -1)]
+
+    def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
+        self._forget(name)
+        self._forget(tally)
+        return int(self._push_sized(keys=[self.key(name), self.key(tally)],
+                                    args=[_dump([size, value]), size, -1 if keep is None else keep, name]))
+
+    def pop_oldest(self, name: str) -> Any:
+        return _load(self.client.lpop(self.key(name)))
+
+    def length(self, name: str) -> int:
+        return int(self.client.llen(self.key(name)))
+
+    def zadd(self, name: str, member: str, score: float) -> None:
+        self.client.zadd(self.key(name), {member: score})
+
+    def zremove(self, name: str, *members: str) -> None:
+        if members:
+            self.client.zrem(self.key(name), *members)
+
+    def zfirst(self, name: str) -> tuple[str, float] | None:
+        first = self.client.zrange(self.key(name), 0, 0, withscores=True)
+        return (first[0][0].decode(), float(first[0][1])) if first else None
+
+    def zpop_upto(self, name: str, score: float, count: int = 1) -> list[tuple[str, float]]:
+        flat = self._pop_upto(keys=[self.key(name)], args=[repr(score), count]) or []
+        return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    def zall(self, name: str) -> list[tuple[str, float]]:
+        return [(member.decode(), float(score)) for member, score in
+                self.client.zrange(self.key(name), 0, -1, withscores=True)]
+
+    def admit(self, name: str, token: str, limit: int, lease: float) -> bool:
+        return bool(self._admit(keys=[self.key(name)], args=[token, limit, lease]))
+
+    def release(self, name: str, token: str) -> None:
+        self.client.zrem(self.key(name), token)
+
+    @contextmanager
+    def lock(self, name: str, timeout: float = 30.0) -> Iterator[None]:
+        """A lock across processes: SET NX PX with a random token, released only by its holder."""
+        held: dict[str, int] = self._held.__dict__.setdefault("depth", {})
+        if held.get(name):
+            held[name] += 1
+            try:
+                yield
+            finally:
+                held[name] -= 1
+            return
+        key, token = self.key(f"lock:{name}"), uuid.uuid4().hex
+        wait = 0.001
+        while not self.client.set(key, token, nx=True, px=int(timeout * 1000)):
+            threading.Event().wait(wait)
+            wait = min(wait * 2, 0.05)
+        held[name] = 1
+        try:
+            yield
+        finally:
+            held[name] = 0
+            self._unlock(keys=[key], args=[token])
+
+    def drop(self) -> None:
+        """Delete every key under the prefix."""
+        batch: list[bytes] = []
+        for key in self.client.scan_iter(match=self.prefix + "*", count=500):
+            batch.append(key)
+            if len(batch) >= 500:
+                self.client.delete(*batch)
+                batch.clear()
+        if batch:
+            self.client.delete(*batch)

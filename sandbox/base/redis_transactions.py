@@ -1,0 +1,143 @@
+"""One sandbox's Redis connection, lock and transactions, under ``RedisOverlayStore`` (``redis_store.py``
+describes what they guarantee): the thread's open ``Pending`` buffer, the reads that take the lock on
+a transaction's first round trip, the one-script commit, and the sandbox's keys as a whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis import Redis
+from redis.cluster import RedisCluster
+
+from .redis_lock import RENEWER, Held, LockLost, LockSettings, new_token, release, wait_for
+from .redis_pending import Pending
+from .redis_scripts import Keys, scripts, text
+
+
+class RedisTransactions:
+    """A sandbox's keys in one Redis (or Redis Cluster), and ``transaction()`` over them."""
+
+    def __init__(self, redis: Redis | RedisCluster, sandbox_id: str, lock: LockSettings | None = None) -> None:
+        if redis.get_encoder().decode_responses:
+            raise ValueError("the sandbox's Redis keys hold bytes: give a connection without decode_responses")
+        self.sandbox_id, self.keys = sandbox_id, Keys(sandbox_id)
+        self._redis, self._scripts = redis, scripts(redis)
+        self._lock = lock or LockSettings()
+        self._mutex = threading.RLock()  # this instance's threads queue here before asking Redis for the lock
+        self._local = threading.local()
+
+    def _tx(self) -> Pending | None:
+        tx: Pending | None = getattr(self._local, "tx", None)
+        return tx
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make several reads and writes one atomic step across every process (re-entrant); what
+        ``after_commit`` registered inside runs once the outermost block's writes are stored."""
+        tx = self._tx()
+        if tx is not None:
+            tx.depth += 1
+            try:
+                yield
+            finally:
+                tx.depth -= 1
+            return
+        with self._mutex:
+            tx = self._local.tx = Pending(new_token())
+            try:
+                yield
+                self._commit(tx)
+            except BaseException:
+                self._let_go(tx)
+                raise
+            finally:
+                self._local.tx = None
+        for callback in tx.callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once what this thread is writing is stored: at the end of its transaction,
+        or now outside one."""
+        tx = self._tx()
+        if tx is None:
+            callback()
+        else:
+            tx.callbacks.append(callback)
+
+    def _hold(self, tx: Pending) -> None:
+        tx.held = Held(self._redis, self.keys.lock, tx.token, self._lock.ttl_ms)
+        RENEWER.hold(tx.held)
+
+    def _let_go(self, tx: Pending) -> None:
+        if tx.held is not None:
+            held, tx.held = tx.held, None
+            try:
+                release(self._redis, held)
+            except Exception:  # the lock expires by itself; the error being raised matters more
+                pass
+
+    def _read(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
+        """Run a read script; inside a transaction that holds no lock yet, it takes the lock too."""
+        script, keys = self._scripts[name], [self.keys.lock, *keys]
+        tx = self._tx()
+        if tx is None or tx.held is not None:
+            result: list[Any] = script(keys, [b"", 0, *args])
+            return result[1:]
+
+        def attempt() -> list[Any] | None:
+            answer: list[Any] = script(keys, [tx.token, self._lock.ttl_ms, *args])
+            return answer if answer[0] else None
+
+        result = wait_for(attempt, self._lock, f"sandbox {self.sandbox_id}")
+        self._hold(tx)
+        return result[1:]
+
+    def _commit(self, tx: Pending) -> None:
+        if tx.empty:
+            self._let_go(tx)
+            return
+        keys, args, checked = tx.program(self.keys)
+        while True:
+            token = tx.token if tx.held is not None else ""
+            status, *rest = self._scripts["apply"](keys, [token, 1 if tx.held is not None else 0, *args])
+            if status == b"locked":  # a transaction that read nothing met another holder: wait for the lock
+                wait_for(lambda: self._redis.set(self.keys.lock, tx.token, nx=True, px=self._lock.ttl_ms) or None,
+                         self._lock, f"sandbox {self.sandbox_id}")
+                self._hold(tx)
+                continue
+            if tx.held is not None:  # released by the script (or lost)
+                RENEWER.drop(tx.held)
+                tx.held = None
+            if status == b"lost":
+                raise LockLost(f"sandbox {self.sandbox_id}: the transaction's lock expired before its commit; "
+                               "nothing of it was written")
+            if status == b"exists":
+                entry = checked[int(rest[0]) - 1]
+                raise KeyError(f"{entry.kind} {entry.record_id} already exists")
+            return
+
+
+    # The sandbox's keys as a whole ------------------------------------------------------------------
+
+    def _registered(self) -> list[str]:
+        listed: set[bytes] = self._redis.smembers(self.keys.registry)  # type: ignore[assignment]
+        return sorted(text(name) for name in listed)
+
+    def drop(self) -> None:
+        """Delete every key of this sandbox (it was deleted or expired)."""
+        def attempt() -> bool | None:
+            registered = self._registered()
+            return True if self._scripts["drop"]([self.keys.registry, self.keys.lock, *registered], []) else None
+        wait_for(attempt, self._lock, f"dropping sandbox {self.sandbox_id}")
+
+    def memory_usage(self) -> int:
+        """The bytes this sandbox's keys take in Redis (MEMORY USAGE, every element counted)."""
+        names = [self.keys.registry, *self._registered()]
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.memory_usage(name, samples=0)
+        return sum(int(used or 0) for used in pipe.execute())

@@ -1,0 +1,395 @@
+"""Fleet mode: every sandbox's state in Redis, so any number of processes, on any number of hosts,
+serve the same sandboxes, and a restart loses nothing (``STORE=redis://HOST:PORT/DB``).
+
+What lives where (every key of a sandbox under ``sbx:{<id>}:``, one Redis Cluster hash slot; the
+fleet's own under ``fleet:{fleet}:``):
+
+- records: ``base/redis_store.py`` (only what a sandbox changed; each process rebuilds the seeded
+  base from the seed);
+- keys, lifetime, clock and its tasks, journal, limits, quotas, scenario runs, delivery bookkeeping:
+  ``base/redis_state.py`` under the same prefix;
+- delivery jobs: a stream per sandbox (``sbx:{<id>}:jobs``, consumer group ``delivery``), with the
+  sandbox's in-flight counts changed in the same script as the stream, so a job is counted exactly
+  while it waits or runs. A process reads jobs into its own delivery workers (fairness between
+  sandboxes and the per-endpoint cap apply there), renews its claim on them while it holds them, and
+  acknowledges each when it has run; a job whose holder died (its claim not renewed for
+  ``reclaim_seconds``) is taken over by another process (``XAUTOCLAIM``): delivery is at least once,
+  with the same event id;
+- ``fleet:{fleet}:queues``: the sandboxes that may have jobs waiting (a sorted set by last put);
+- ``fleet:{fleet}:timers``: per sandbox, the wall-clock instant its clock's next task falls due.
+  Every process polls it and fires the due ones; taking a task off a clock is atomic, so each task
+  runs once across the fleet.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+import redis
+from redis.cluster import RedisCluster
+
+from ..base.clock import Clock, Ticker
+from ..base.overlay import SandboxStore, SeededBase
+from ..base.redis_state import RedisState, sandbox_prefix
+from ..base.redis_store import RedisOverlayStore
+from ..base.state import State
+from ..services.webhooks.inflight import InFlight
+from ..services.webhooks.queue import DeliveryQueue, Job, QueueFactory
+from ..services.webhooks.workers import DeliveryWorkers
+from .backends import Find
+
+logger = logging.getLogger("sandbox.fleet")
+FLEET_PREFIX = "fleet:{fleet}:"
+GROUP = "delivery"
+POLL_SECONDS = 0.01  # how often a process looks for due timers
+IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
+
+
+_PUT = """
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[3], '0', 'MKSTREAM')
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+return redis.call('XADD', KEYS[1], '*', 'job', ARGV[1])
+"""
+_ACK = """
+if redis.call('XACK', KEYS[1], ARGV[3], ARGV[1]) == 1 then
+  redis.call('XDEL', KEYS[1], ARGV[1])
+  if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+  return 1
+end
+return 0
+"""
+_FORGET_IF_STILL = """
+local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if current and tonumber(current) == tonumber(ARGV[2]) then
+  if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+  return 1
+end
+return 0
+"""
+
+
+def connect(url: str) -> Any:
+    """A client for ``redis://`` / ``rediss://`` (one server) or ``redis-cluster://host:port`` (a Redis
+    Cluster, found from that node)."""
+    if url.startswith("redis-cluster://"):
+        from_url: Any = RedisCluster.from_url  # typed from redis-py 8 on (pyproject pins 8.x), untyped before
+        return from_url("redis://" + url.removeprefix("redis-cluster://"))
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"STORE must be 'memory', redis://HOST:PORT/DB or redis-cluster://HOST:PORT, not {url!r}")
+    return redis.Redis.from_url(url, health_check_interval=30)
+
+
+class RedisBackend:
+    """Sandboxes in Redis: their state, records, delivery jobs and timers, shared by every process."""
+
+    name, shared = "redis", True
+
+    def __init__(self, url: str, *, reclaim_seconds: float = 30.0, client: Any = None) -> None:
+        self.url = url
+        self.client = client if client is not None else connect(url)
+        self.client.ping()  # a wrong address fails here, at start-up, not at the first request
+        self._fleet = RedisState(self.client, FLEET_PREFIX)
+        self._lock = threading.Lock()
+        self._states: dict[str, RedisState] = {}
+        self._put = self.client.register_script(_PUT)
+        self._ack = self.client.register_script(_ACK)
+        self._forget_if_still = self.client.register_script(_FORGET_IF_STILL)
+        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.reclaim_seconds = reclaim_seconds
+        self.timers = FleetTicker(self)
+        self.jobs: JobConsumer | None = None
+
+    # Backend --------------------------------------------------------------------------------------
+
+    def fleet(self) -> State:
+        return self._fleet
+
+    def sandbox_state(self, sandbox_id: str) -> RedisState:
+        with self._lock:
+            state = self._states.get(sandbox_id)
+            if state is None:
+                state = self._states[sandbox_id] = RedisState(self.client, sandbox_prefix(sandbox_id))
+        return state
+
+    def store(self, sandbox_id: str, base: SeededBase) -> SandboxStore:
+        return RedisOverlayStore(self.client, sandbox_id, base)
+
+    def queue(self, sandbox_id: str) -> QueueFactory:
+        def make(owner: str, in_flight: InFlight, run: Callable[[Job], None]) -> DeliveryQueue:
+            return StreamQueue(self, sandbox_id)
+
+        return make
+
+    def ticker(self) -> FleetTicker:
+        return self.timers
+
+    def start(self, find: Find, workers: DeliveryWorkers) -> None:
+        self.timers.start(find)
+        self.jobs = JobConsumer(self, find, workers)
+
+    def forget(self, sandbox_id: str) -> None:
+        with self._lock:
+            self._states.pop(sandbox_id, None)
+        self._fleet.zremove("queues", sandbox_id)
+        self._fleet.zremove("timers", sandbox_id)
+
+    def close(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
+        self.timers.stop()
+        self.client.close()
+
+    # The job streams ------------------------------------------------------------------------------
+
+    def stream(self, sandbox_id: str) -> str:
+        return sandbox_prefix(sandbox_id) + "jobs"
+
+    def in_flight_key(self, sandbox_id: str) -> str:
+        return sandbox_prefix(sandbox_id) + "in-flight"  # the hash services/webhooks/inflight.py counts in
+
+    def put(self, sandbox_id: str, job: Job) -> None:
+        # Announced before it is added: a process that dies in between leaves an empty announcement,
+        # never a job nobody looks for.
+        self.client.zadd(self._fleet.key("queues"), {sandbox_id: time.time()})
+        self._put(keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)],
+                  args=[orjson.dumps(job), job["org_id"], GROUP])
+
+    def ack(self, sandbox_id: str, entry_id: bytes, org_id: str) -> None:
+        self._ack(keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)], args=[entry_id, org_id, GROUP])
+
+    def forget_if_still(self, name: str, member: str, score: float, new_score: float | None) -> None:
+        """Drop (or move to ``new_score``) ``member`` of the fleet's sorted set ``name`` unless another
+        process changed its score since it was read as ``score``."""
+        self._forget_if_still(keys=[self._fleet.key(name)],
+                              args=[member, repr(score), "" if new_score is None else repr(new_score)])
+
+
+class StreamQueue:
+    """A sandbox's delivery jobs, waiting in its stream for any process of the fleet."""
+
+    def __init__(self, backend: RedisBackend, sandbox_id: str) -> None:
+        self.backend, self.sandbox_id = backend, sandbox_id
+
+    def put(self, job: Job, endpoint: str | None = None) -> bool:
+        self.backend.put(self.sandbox_id, {**job, "_endpoint": endpoint})
+        return True
+
+    def drop(self) -> None:
+        """This process lets go of the sandbox: the jobs it holds go back to the fleet when their claim
+        lapses (a deleted sandbox's stream goes with its state)."""
+        if self.backend.jobs is not None:
+            self.backend.jobs.release(self.sandbox_id)
+
+
+class JobConsumer:
+    """Reads the fleet's delivery jobs into this process's workers, keeps its claims alive, acks them."""
+
+    def __init__(self, backend: RedisBackend, find: Find, workers: DeliveryWorkers) -> None:
+        self.backend, self.find, self.workers = backend, find, workers
+        self.prefetch = 2 * workers.threads
+        self._lock = threading.Lock()
+        self._held: dict[str, set[bytes]] = {}  # sandbox id -> entries read and not yet acked
+        self._stopped = threading.Event()
+        self._last_renewal = 0.0
+        self._thread = threading.Thread(target=self._run, name="fleet-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(5)
+
+    def release(self, sandbox_id: str) -> None:
+        """Let go of the sandbox's jobs held here (not acked: their claims lapse to other processes)."""
+        with self._lock:
+            self._held.pop(sandbox_id, None)
+        self.workers.drop(sandbox_id)
+
+    def _run(self) -> None:
+        wait = IDLE_POLL[0]
+        while not self._stopped.is_set():
+            try:
+                took = self._round()
+            except redis.RedisError:
+                logger.exception("reading delivery jobs failed; retrying")
+                took = 0
+            wait = IDLE_POLL[0] if took else min(wait * 2, IDLE_POLL[1])
+            if not took:
+                self._stopped.wait(wait)
+
+    def _round(self) -> int:
+        now = time.time()
+        renew = now - self._last_renewal >= self.backend.reclaim_seconds / 3
+        room = self.prefetch - self.workers.load()
+        if room <= 0 and not renew:
+            return 0
+        fleet = self.backend.fleet()
+        waiting = fleet.zall("queues")
+        took = 0
+        if room > 0 and waiting:
+            took = self._read(waiting, room)
+        if renew:
+            self._last_renewal = now
+            self._renew()
+            took += self._reclaim([sandbox_id for sandbox_id, _ in waiting])
+        return took
+
+    def _read(self, waiting: list[tuple[str, float]], room: int) -> int:
+        pipe = self.backend.client.pipeline(transaction=False)
+        for sandbox_id, _ in waiting:
+            pipe.xreadgroup(GROUP, self.backend.consumer, {self.backend.stream(sandbox_id): ">"}, count=room)
+            pipe.xlen(self.backend.stream(sandbox_id))
+        replies = pipe.execute(raise_on_error=False)
+        took = 0
+        for index, (sandbox_id, score) in enumerate(waiting):
+            read, length = replies[2 * index], replies[2 * index + 1]
+            entries = [] if isinstance(read, Exception) or not read else read[0][1]
+            for entry_id, fields in entries:
+                self._hand_over(sandbox_id, entry_id, fields)
+                took += 1
+            if not entries and length == 0 and score < time.time() - 1:
+                self.backend.forget_if_still("queues", sandbox_id, score, None)  # drained
+        return took
+
+    def _hand_over(self, sandbox_id: str, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        job = orjson.loads(fields[b"job"])
+        endpoint = job.pop("_endpoint", None)
+        with self._lock:
+            self._held.setdefault(sandbox_id, set()).add(entry_id)
+        if not self.workers.submit(sandbox_id, lambda: self._execute(sandbox_id, entry_id, job), endpoint):
+            with self._lock:  # shutting down: the claim lapses and another process takes it
+                self._held.get(sandbox_id, set()).discard(entry_id)
+
+    def _execute(self, sandbox_id: str, entry_id: bytes, job: Job) -> None:
+        try:
+            sandbox = self.find(sandbox_id)
+            if sandbox is not None:
+                sandbox.webhooks.run_job(job)
+        finally:
+            with self._lock:
+                held = self._held.get(sandbox_id)
+                still_ours = held is not None and entry_id in held
+                if held is not None:
+                    held.discard(entry_id)
+            if still_ours:
+                self.backend.ack(sandbox_id, entry_id, job["org_id"])
+
+    def _renew(self) -> None:
+        """Reset the idle time of every job this process holds, so nobody takes them over."""
+        with self._lock:
+            held = {sandbox_id: list(entries) for sandbox_id, entries in self._held.items() if entries}
+        if not held:
+            return
+        pipe = self.backend.client.pipeline(transaction=False)
+        for sandbox_id, entries in held.items():
+            pipe.xclaim(self.backend.stream(sandbox_id), GROUP, self.backend.consumer, 0, entries, justid=True)
+        pipe.execute(raise_on_error=False)
+
+    def _reclaim(self, sandbox_ids: list[str]) -> int:
+        """Take over the jobs of processes that stopped renewing their claims (they died)."""
+        room = self.prefetch - self.workers.load()
+        took = 0
+        idle_ms = int(self.backend.reclaim_seconds * 1000)
+        for sandbox_id in sandbox_ids:
+            if room - took <= 0:
+                break
+            try:
+                reply = self.backend.client.xautoclaim(self.backend.stream(sandbox_id), GROUP, self.backend.consumer,
+                                                       idle_ms, "0-0", count=room - took)
+            except redis.ResponseError:  # no such stream or group any more
+                continue
+            for entry_id, fields in reply[1]:
+                if fields:
+                    logger.info("taking over delivery job %s of sandbox %s", entry_id, sandbox_id)
+                    self._hand_over(sandbox_id, entry_id, fields)
+                    took += 1
+        return took
+
+
+class FleetTicker:
+    """Fires every sandbox's due clock tasks across the fleet (``Watcher``).
+
+    ``watch`` records, in ``fleet:{fleet}:timers``, the wall-clock instant a sandbox's next task falls
+    due (only ever moving it earlier: a stale, early entry just makes a poll find nothing due). Every
+    process polls the due entries, fires them on a few threads, and moves each entry to the clock's
+    next task — unless another process changed it meanwhile. Clocks that are not a sandbox's (the
+    process's own, like the sweeper) go to a local ``Ticker``.
+    """
+
+    def __init__(self, backend: RedisBackend, workers: int = 4) -> None:
+        self.backend = backend
+        self._local = Ticker()
+        self._find: Find | None = None
+        self._firing: set[str] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleet-timers")
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fleet-ticker", daemon=True)
+
+    def start(self, find: Find) -> None:
+        self._find = find
+        self._thread.start()
+
+    def watch(self, clock: Clock) -> None:
+        if not clock.name:
+            self._local.watch(clock)
+            return
+        wait = clock.seconds_until_due()
+        if wait is not None:
+            self.backend.client.zadd(FLEET_PREFIX + "timers", {clock.name: time.time() + wait}, lt=True)
+
+    def forget(self, clock: Clock) -> None:
+        if not clock.name:
+            self._local.forget(clock)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._local.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                due = self.backend.client.zrangebyscore(FLEET_PREFIX + "timers", "-inf", time.time(),
+                                                        start=0, num=32, withscores=True)
+            except redis.RedisError:
+                logger.exception("reading the fleet's timers failed; retrying")
+                due = []
+            started = 0
+            for member, score in due:
+                sandbox_id = member.decode()
+                with self._lock:
+                    if sandbox_id in self._firing:
+                        continue
+                    self._firing.add(sandbox_id)
+                try:
+                    self._pool.submit(self._fire, sandbox_id, float(score))
+                    started += 1
+                except RuntimeError:  # shut down
+                    return
+            self._stopped.wait(POLL_SECONDS)
+
+    def _fire(self, sandbox_id: str, score: float) -> None:
+        try:
+            assert self._find is not None
+            sandbox = self._find(sandbox_id)
+            if sandbox is None:  # deleted: nothing of it fires any more
+                self.backend.forget_if_still("timers", sandbox_id, score, None)
+                return
+            sandbox.clock.run_due()
+            wait = sandbox.clock.seconds_until_due()
+            self.backend.forget_if_still("timers", sandbox_id, score, None if wait is None else time.time() + wait)
+            self.watch(sandbox.clock)  # a task another process added meanwhile may be due sooner
+        except Exception:
+            logger.exception("firing the timers of sandbox %s failed", sandbox_id)
+        finally:
+            with self._lock:
+                self._firing.discard(sandbox_id)
