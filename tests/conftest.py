@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import LiveSandbox, Receiver, RedisServer, fresh_database, make_app, redis_available, subscribe_with
 
-STORES = ("memory", "redis")
+STORES = ("memory", "redis", "cluster")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "both_stores: run the module's app-based tests on the memory store "
-                                       "and on Redis (the fleet's store)")
+    config.addinivalue_line("markers", "both_stores: run the module's app-based tests on the memory store, "
+                                       "on Redis and on a Redis Cluster (the fleet's stores)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,8 +29,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def store(request: pytest.FixtureRequest) -> str:
-    """The ``STORE`` setting of the suite's app: memory, or a session Redis for ``both_stores`` modules."""
+    """The ``STORE`` setting of the suite's app: memory, or for ``both_stores`` modules also the session's
+    Redis and its three-node Redis Cluster."""
     name = getattr(request, "param", "memory")
+    if name == "cluster":
+        node = str(request.getfixturevalue("redis_cluster_url")).removeprefix("redis://").rsplit("/", 1)[0]
+        return "redis-cluster://" + node
     return "memory" if name == "memory" else str(request.getfixturevalue("redis_url"))
 
 
@@ -131,5 +135,14 @@ def redis_url() -> Iterator[str]:
             pytest.fail(f"{missing}: CI must run the Redis tests (.ci/run installs Debian's redis-server)")
         pytest.skip(missing)
     server = RedisServer()
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_url: str) -> Iterator[str]:
+    """A three-node Redis Cluster (every slot covered, no replicas) of Debian's redis-server on free
+    loopback ports, for the session (skipped or failing like ``redis_url``, which it needs first)."""
+    server = RedisServer(cluster=3)
     yield server.url
     server.close()

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import redis
+from redis.cluster import RedisCluster
 
 from .redis_logs import RedisLogs
 from .state import Batch, LogTail, Read, Write
@@ -95,6 +96,7 @@ class RedisState:
         self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
+        self._cluster = isinstance(client, RedisCluster)
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -159,19 +161,27 @@ class RedisState:
         yield batch
         if not batch.calls:
             return
+        # A Redis Cluster client refuses scripts in a pipeline: there they run on their own, first.
+        direct = {index: getattr(self, operation)(*args) for index, (operation, args) in enumerate(batch.calls)
+                  if self._cluster and (operation == "push_sized" or (operation == "incr" and len(args) > 2))}
         pipe = self.client.pipeline(transaction=False)
-        finishers: list[Callable[[Any], Any]] = []
-        for operation, args in batch.calls:
-            finishers.append(getattr(self, "_queue_" + operation)(pipe, *args))
-        replies = pipe.execute(raise_on_error=False)
+        finishers: dict[int, Callable[[Any], Any]] = {}
+        for index, (operation, args) in enumerate(batch.calls):
+            if index not in direct:
+                finishers[index] = getattr(self, "_queue_" + operation)(pipe, *args)
+        replies = dict(zip(finishers, pipe.execute(raise_on_error=False) if finishers else [], strict=True))
         results = []
-        for (operation, args), finish, raw in zip(batch.calls, finishers, replies, strict=True):
+        for index, (operation, args) in enumerate(batch.calls):
+            if index in direct:
+                results.append(direct[index])
+                continue
+            raw = replies[index]
             if isinstance(raw, redis.exceptions.NoScriptError):  # Redis restarted or flushed its scripts
                 results.append(getattr(self, operation)(*args))
             elif isinstance(raw, Exception):
                 raise raw
             else:
-                results.append(finish(raw))
+                results.append(finishers[index](raw))
         batch.results = results
 
     def _queue_put(self, pipe: Any, name: str, value: Any, ttl: float | None = None) -> Callable[[Any], Any]:

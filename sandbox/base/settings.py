@@ -79,6 +79,37 @@ class Settings:
         return cls(**values)
 
 
+ENV_PREFIX = "EAL_SANDBOX_"  # every setting can be given as EAL_SANDBOX_<NAME> to ``eal-sandbox serve``
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings named by ``EAL_SANDBOX_<NAME>`` variables, typed as the setting is; a value that
+    does not parse is a ``ValueError`` naming the variable."""
+    found: dict[str, Any] = {}
+    for spec_field in fields(Settings):
+        raw = environ.get(ENV_PREFIX + spec_field.name)
+        if raw is None:
+            continue
+        kind = str(spec_field.type)
+        try:
+            if kind == "bool":
+                if raw.strip().lower() not in _TRUE | _FALSE:
+                    raise ValueError("expected true or false")
+                found[spec_field.name] = raw.strip().lower() in _TRUE
+            elif kind == "int":
+                found[spec_field.name] = int(raw)
+            elif kind == "float":
+                found[spec_field.name] = float(raw)
+            elif kind.startswith("datetime"):
+                found[spec_field.name] = parse_iso(raw) if raw else None
+            else:
+                found[spec_field.name] = raw
+        except ValueError as error:
+            raise ValueError(f"{ENV_PREFIX}{spec_field.name}={raw!r}: {error}") from None
+    return found
+
+
 # What a server anyone can reach defaults to (each still overridable).
 HOSTED_DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": 1200,                  # 20 requests per second per sandbox

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from ..base.settings import Settings
+from ..base.settings import Settings, settings_from_environ
 from .common import scenario_or_exit
 
 DEFAULT_PORT = 4010
@@ -24,6 +26,20 @@ def _world_names(sandbox: Any) -> dict[str, str]:
     return {org["id"]: org["name"] for org in sandbox.store.scan("organization")}
 
 
+def _settings(context: click.Context, flags: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """Every ``EAL_SANDBOX_<SETTING>`` of the environment, then the flags given (a flag given wins; a
+    flag's default only fills a setting the environment leaves out)."""
+    try:
+        config = settings_from_environ(os.environ)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    for setting, (parameter, value) in flags.items():
+        given = context.get_parameter_source(parameter) not in (ParameterSource.DEFAULT, None)
+        if given or setting not in config:
+            config[setting] = value
+    return config
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
@@ -36,20 +52,28 @@ def _world_names(sandbox: Any) -> dict[str, str]:
               help="origins browsers may call from: * or a comma-separated list")
 @click.option("--scenario", default=None, metavar="NAME|PATH",
               help="put a scenario in force for every organization and play its timeline")
+@click.option("--store", default=Settings.STORE, show_default=True, envvar="EAL_SANDBOX_STORE", show_envvar=True,
+              metavar="memory|redis://HOST:PORT/DB",
+              help="where sandboxes live: this process's memory, or a Redis that any number of sandbox "
+                   "processes share (fleet mode; redis-cluster://HOST:PORT for a Redis Cluster)")
 @click.option("--max-streams", default=Settings.STREAMS_MAX, show_default=True, type=click.IntRange(1, 1000),
               help="event streams open at once (eal-sandbox listen, /docs/webhooks); each gets a thread of its own")
 @click.option("--stream-lifetime", default=Settings.STREAM_LIFETIME, show_default=True,
               type=click.FloatRange(0.1, 86400), metavar="SECONDS",
               help="how long one event stream lasts before its client resumes it")
 def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, threads: int,
-          cors_origins: str, scenario: str | None, max_streams: int, stream_lifetime: float) -> None:
+          cors_origins: str, scenario: str | None, store: str, max_streams: int, stream_lifetime: float) -> None:
     """Run the sandbox under gunicorn and print its base URL and keys."""
     from ..server import serve as run_server
     from ..web.app import create_app, runtime_of
 
     chosen = scenario_or_exit(scenario) if scenario else None
-    config = {"SEED": seed, "RATE_LIMIT": rate_limit, "LEADS_PER_ORG": leads_per_org, "CORS_ORIGINS": cors_origins,
-              "STREAMS_MAX": max_streams, "STREAM_LIFETIME": stream_lifetime}
+    config = _settings(click.get_current_context(), {
+        "SEED": ("seed", seed), "RATE_LIMIT": ("rate_limit", rate_limit),
+        "LEADS_PER_ORG": ("leads_per_org", leads_per_org), "CORS_ORIGINS": ("cors_origins", cors_origins),
+        "STREAMS_MAX": ("max_streams", max_streams), "STREAM_LIFETIME": ("stream_lifetime", stream_lifetime),
+        "STORE": ("store", store)})
+    seed = config["SEED"]
 
     def load_app() -> Any:
         app = create_app(config)

@@ -208,11 +208,17 @@ class SandboxDirectory:
             self._attached[sandbox_id] = sandbox
         return sandbox
 
+    def _lifetimes(self) -> dict[str, Lifetime]:
+        """Every registered sandbox's lifetime, read without attaching the sandbox to this process."""
+        return {sandbox_id: Lifetime(self.backend.sandbox_state(sandbox_id))
+                for sandbox_id in self.fleet.hall("sandboxes")}
+
     def _evict_longest_idle(self) -> None:
-        candidates = [sandbox for sandbox_id in self.fleet.hall("sandboxes")
-                      if (sandbox := self.find(sandbox_id)) is not None and sandbox.lifetime.ttl is not None]
-        if candidates:
-            self.delete(min(candidates, key=lambda sandbox: sandbox.lifetime.last_used))
+        candidates = [(lifetime.last_used, sandbox_id) for sandbox_id, lifetime in self._lifetimes().items()
+                      if lifetime.ttl is not None]
+        evicted = None if not candidates else self.find(min(candidates)[1])
+        if evicted is not None:
+            self.delete(evicted)
 
     @staticmethod
     def _limit(limiter: RateLimiter, address: str, what: str) -> None:
@@ -264,19 +270,23 @@ class SandboxDirectory:
         return len(self.fleet.hall("sandboxes"))
 
     def sweep(self, now: float | None = None) -> int:
-        """Delete every expired sandbox; returns how many."""
-        expired = []
-        for sandbox_id in self.fleet.hall("sandboxes"):
-            sandbox = self.find(sandbox_id)  # deletes one already expired in real time
-            if sandbox is not None and sandbox.lifetime.expired(now):
-                expired.append(sandbox)
-        for sandbox in expired:
-            self.delete(sandbox)
+        """Delete every expired sandbox; returns how many. Only the expired ones are attached (to be
+        deleted): a fleet's other sandboxes cost this process nothing."""
+        expired = [sandbox_id for sandbox_id, lifetime in self._lifetimes().items() if lifetime.expired(now)]
+        for sandbox_id in expired:
+            with self._lock:
+                sandbox = self._attached.get(sandbox_id)
+            if sandbox is None and (registered := self.fleet.hget("sandboxes", sandbox_id)) is not None:
+                sandbox = self._attach(sandbox_id, dataclasses.replace(
+                    self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+            if sandbox is not None:
+                self.delete(sandbox)
         return len(expired)
 
     def _sweep_and_reschedule(self) -> None:
-        try:
-            self.sweep()
+        try:  # in a fleet, one process sweeps each period
+            if self.fleet.incr(f"sweep:{int(time.time() // SWEEP_SECONDS)}", ttl=2 * SWEEP_SECONDS) == 1:
+                self.sweep()
         finally:
             self._sweeper.call_at(self._sweeper.now() + timedelta(seconds=SWEEP_SECONDS), "sweep")
 

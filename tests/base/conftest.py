@@ -9,16 +9,7 @@ import pytest
 
 from sandbox.base.overlay import OverlayStore, SeededBase
 from tests.base.test_overlay_store import BASE
-from tests.support import RedisServer, RedisStores
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_url(redis_url: str) -> Iterator[str]:
-    """A three-node Redis Cluster (every slot covered, no replicas) of Debian's redis-server on free
-    loopback ports, for the session (skipped or failing like ``redis_url``, which it needs first)."""
-    server = RedisServer(cluster=3)
-    yield server.url
-    server.close()
+from tests.support import RedisStores
 
 
 def _redis_stores(request: pytest.FixtureRequest, base: SeededBase) -> RedisStores:
