@@ -4,7 +4,7 @@ A log is a list and its counter, side by side under the State's prefix (``<name>
 the counter is the number of the newest entry, the list holds the newest ``keep`` entries, so an
 entry's number follows from its position (the list's last is the counter's). Appending and reading
 are each one Lua step, so every process numbers entries in one order and reads them without a hole;
-reading several logs pipelines their steps, one round trip for all.
+one step reads several logs (of one sandbox: their keys share its hash tag, so a Redis Cluster takes it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-import redis
 
 from .state import LogTail
 
@@ -24,12 +23,19 @@ redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 return n
 """
 _AFTER = """
-local n = tonumber(redis.call('GET', KEYS[2]) or '0')
-local after = tonumber(ARGV[1])
-if after >= n then return {n, {}} end
-local held = redis.call('LLEN', KEYS[1])
-local first = n - held + 1
-return {n, redis.call('LRANGE', KEYS[1], math.max(after + 1, first) - first, -1)}
+local tails = {}
+for i = 1, #ARGV do
+  local n = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+  local after = tonumber(ARGV[i])
+  local held = {}
+  if after < n then
+    local first = n - redis.call('LLEN', KEYS[2 * i - 1]) + 1
+    held = redis.call('LRANGE', KEYS[2 * i - 1], math.max(after + 1, first) - first, -1)
+  end
+  tails[2 * i - 1] = n
+  tails[2 * i] = held
+end
+return tails
 """
 
 
@@ -51,21 +57,12 @@ class RedisLogs:
 
     def after(self, positions: Mapping[str, int]) -> dict[str, LogTail]:
         names = list(positions)
-        if len(names) == 1:
-            replies = [self._after(keys=self._keys(names[0]), args=[positions[names[0]]])]
-        else:
-            # EVALSHA by hand in one pipeline (a Script in a pipeline costs a SCRIPT EXISTS round trip).
-            pipe = self.client.pipeline(transaction=False)
-            for name in names:
-                pipe.evalsha(self._after.sha, 2, *self._keys(name), positions[name])
-            replies = pipe.execute(raise_on_error=False)
-            for index, reply in enumerate(replies):
-                if isinstance(reply, redis.exceptions.NoScriptError):  # Redis restarted or flushed its scripts
-                    replies[index] = self._after(keys=self._keys(names[index]), args=[positions[names[index]]])
-                elif isinstance(reply, Exception):
-                    raise reply
+        # One script for all (their keys share the sandbox's hash tag, so a Redis Cluster runs it too).
+        flat = self._after(keys=[key for name in names for key in self._keys(name)],
+                           args=[positions[name] for name in names])
         tails: dict[str, LogTail] = {}
-        for name, (newest, held) in zip(names, replies, strict=True):
-            first = int(newest) - len(held) + 1
-            tails[name] = (int(newest), [(first + index, orjson.loads(raw)) for index, raw in enumerate(held)])
+        for index, name in enumerate(names):
+            newest, held = int(flat[2 * index]), flat[2 * index + 1]
+            first = newest - len(held) + 1
+            tails[name] = (newest, [(first + number, orjson.loads(raw)) for number, raw in enumerate(held)])
         return tails

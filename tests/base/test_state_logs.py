@@ -10,24 +10,27 @@ from typing import Any
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from sandbox.base.redis_state import RedisState, sandbox_prefix
 from sandbox.base.state import MemoryState
 from tests.support import counting_redis
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def make_state(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Makes States of one sandbox: MemoryState is one object; on Redis each call is another
-    connection (another process, as far as Redis can tell) on the same names."""
+    """Makes States of one sandbox: MemoryState is one object; on Redis (one server or a three-node
+    Cluster) each call is another connection (another process, as far as Redis can tell) on the same names."""
     if request.param == "memory":
         shared = MemoryState()
         yield lambda: shared
         return
-    url, prefix, clients = request.getfixturevalue("redis_url"), sandbox_prefix(f"sbx_{uuid.uuid4().hex}"), []
+    cluster = request.param == "cluster"
+    url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
+    prefix, clients = sandbox_prefix(f"sbx_{uuid.uuid4().hex}"), []
 
     def connect() -> RedisState:
-        clients.append(redis.Redis.from_url(url))
+        clients.append(RedisCluster.from_url(url) if cluster else redis.Redis.from_url(url))
         return RedisState(clients[-1], prefix)
 
     yield connect

@@ -230,3 +230,29 @@ def test_emitting_adds_one_round_trip_per_event_whether_or_not_streams_are_open(
     finally:
         server.close()
         other.close()
+
+
+def test_on_a_redis_cluster_too(redis_cluster_url: str, streams: Any) -> None:
+    """The session's cluster is shared with other suites' fleet, so this test streams a sandbox it mints."""
+    cluster = "redis-cluster://" + redis_cluster_url.removeprefix("redis://").rsplit("/", 1)[0]
+    first, second = LiveSandbox(STORE=cluster, STREAM_KEEPALIVE=0.2), LiveSandbox(STORE=cluster, STREAM_KEEPALIVE=0.2)
+    try:
+        minted = httpx.post(f"{first.base_url}/_sandbox/sandboxes").json()
+        location = next(key["organization_id"] for key in minted["keys"] if key["parent_organization_id"])
+        keys = {"admin" if "admin" in key["scopes"] else "write" if "write" in key["scopes"] else "read": key["token"]
+                for key in minted["keys"] if key["organization_id"] == location}
+        stream = streams(second, keys["admin"], deliveries=True, listener_id="laptop")  # both logs in one script
+        stream.next("ready")
+        emitted = []
+        for server in (first, second, first):
+            response = httpx.post(f"{server.base_url}/_sandbox/trigger", headers=auth(keys["write"]),
+                                  json={"event": "lead.created"})
+            assert response.status_code == 201, response.text
+            emitted += [event["id"] for event in response.json()["events"]]
+        assert [message.json()["id"] for message in stream.webhooks(len(emitted))] == emitted
+        again = streams(first, keys["admin"], listener_id="laptop")
+        assert again.status == 200 and again.next("ready")
+        assert stream.until_end().json()["reason"] == "replaced"
+    finally:
+        first.close()
+        second.close()
