@@ -116,7 +116,7 @@ class SandboxDirectory:
         self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
                                    workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
         self.streams = StreamSlots(settings.STREAMS_MAX)  # this process's listeners' streams
-        wall = Clock(self.fleet)  # abuse limits run on real time, whatever a sandbox's clock does
+        wall = Clock.make()  # abuse limits run on real time, whatever a sandbox's clock does (counted in the fleet)
         self._creations = RateLimiter(self.fleet, wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60),
                                       name="creations")
         self._keyless = RateLimiter(self.fleet, wall, Window(settings.KEYLESS_REQUESTS_PER_MINUTE, 60),

@@ -51,6 +51,7 @@ logger = logging.getLogger("sandbox.fleet")
 FLEET_PREFIX = "fleet:{fleet}:"
 GROUP = "delivery"
 POLL_SECONDS = 0.01  # how often a process looks for due timers
+OUTAGE_RETRY = 1.0  # seconds between tries while Redis is unreachable
 IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
 
 
@@ -214,14 +215,16 @@ class JobConsumer:
         self.workers.drop(sandbox_id)
 
     def _run(self) -> None:
-        wait = IDLE_POLL[0]
+        wait, failing = IDLE_POLL[0], False
         while not self._stopped.is_set():
             try:
                 took = self._round()
-            except redis.RedisError:
-                logger.exception("reading delivery jobs failed; retrying")
-                took = 0
-            wait = IDLE_POLL[0] if took else min(wait * 2, IDLE_POLL[1])
+                failing = False
+            except redis.RedisError as error:  # Redis unreachable: say so once, retry every second
+                if not failing:
+                    logger.warning("reading delivery jobs failed (%s); retrying every %s s", error, OUTAGE_RETRY)
+                failing, took = True, 0
+            wait = OUTAGE_RETRY if failing else IDLE_POLL[0] if took else min(wait * 2, IDLE_POLL[1])
             if not took:
                 self._stopped.wait(wait)
 
@@ -356,14 +359,17 @@ class FleetTicker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
+        failing = False
         while not self._stopped.is_set():
             try:
                 due = self.backend.client.zrangebyscore(FLEET_PREFIX + "timers", "-inf", time.time(),
                                                         start=0, num=32, withscores=True)
-            except redis.RedisError:
-                logger.exception("reading the fleet's timers failed; retrying")
-                due = []
-            started = 0
+                failing = False
+            except redis.RedisError as error:  # Redis unreachable: say so once, retry every second
+                if not failing:
+                    logger.warning("reading the fleet's timers failed (%s); retrying every %s s", error, OUTAGE_RETRY)
+                failing, due = True, []
+                self._stopped.wait(OUTAGE_RETRY)
             for member, score in due:
                 sandbox_id = member.decode()
                 with self._lock:
@@ -372,7 +378,6 @@ class FleetTicker:
                     self._firing.add(sandbox_id)
                 try:
                     self._pool.submit(self._fire, sandbox_id, float(score))
-                    started += 1
                 except RuntimeError:  # shut down
                     return
             self._stopped.wait(POLL_SECONDS)

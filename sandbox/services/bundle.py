@@ -28,6 +28,7 @@ from .signed_urls import SignedUrls
 from .webhooks import WebhookService
 from .webhooks.feed import EventFeed
 from .webhooks.recorder import EmittedEvents
+from .webhooks.subscriptions import SUBSCRIBED
 from .world import WorldInfo
 
 
@@ -126,7 +127,8 @@ class SandboxServices:
 
     def request_reads(self, token: str) -> list[Read]:
         """What every request with ``token`` reads of the sandbox's state: prefetched at once (``State.prefetched``)."""
-        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation")]
+        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation"),
+                ("hall", SUBSCRIBED), ("get", self.quotas.events.name())]
 
     @staticmethod
     def anonymous_reads() -> list[Read]:

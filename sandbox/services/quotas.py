@@ -30,11 +30,16 @@ class EventBudget:
     def __init__(self, state: State, per_minute: int) -> None:
         self.state, self.per_minute = state, per_minute
 
+    @staticmethod
+    def name() -> str:
+        """The counter of this wall-clock minute."""
+        return f"events-minute:{int(time.time() // 60)}"
+
     def observe(self, event: Mapping[str, Any]) -> None:
-        self.state.incr(f"events-minute:{int(time.time() // 60)}", ttl=120)
+        self.state.incr(self.name(), ttl=120)
 
     def spent(self) -> int:
-        return int(self.state.get(f"events-minute:{int(time.time() // 60)}") or 0)
+        return int(self.state.get(self.name()) or 0)
 
 
 class Quotas:

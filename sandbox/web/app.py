@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
+import redis
 from flask import Flask, Response, g, request
 from openapi_core import Config, OpenAPI
 from werkzeug.exceptions import HTTPException
@@ -99,6 +100,16 @@ def _init_errors(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         return render_error(_from_werkzeug(error))
 
+    @app.errorhandler(redis.RedisError)
+    def store_unavailable(error: redis.RedisError) -> Response:
+        # Fleet mode: Redis is down, unreachable, or refused the write (out of memory). What a request
+        # writes to records is one transaction: it was stored whole or not at all.
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
+        return render_error(errors.ApiError(
+            f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]}); retry shortly",
+            status=503, code="service_unavailable", details={"request_id": request_id()},
+            headers={"Retry-After": "1"}))
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -144,10 +155,13 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
         if correlation and CORRELATION_HEADER not in headers:
             headers.add(CORRELATION_HEADER, correlation)
         sandbox: SandboxServices = g.get("sandbox") or runtime.sandbox
-        sandbox.journal.record({
-            "request_id": g.request_id, "organization_id": g.get("org_id"),
-            "method": served.method, "path": served.path, "operation_id": served.endpoint,
-            "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
-            "at": g.get("answered_at") or sandbox.clock.now(),
-        })
+        try:
+            sandbox.journal.record({
+                "request_id": g.request_id, "organization_id": g.get("org_id"),
+                "method": served.method, "path": served.path, "operation_id": served.endpoint,
+                "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
+                "at": g.get("answered_at") or sandbox.clock.now(),
+            })
+        except redis.RedisError as error:  # the answer stands; only its journal entry is lost
+            log.warning("journal entry of %s lost: %s", g.request_id, error)
         return response

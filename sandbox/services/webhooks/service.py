@@ -81,7 +81,7 @@ class WebhookService:
         self._owns_transport = transport is None
         self.transport = transport or Transport(**own_transport)
         self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private,
-                                           max_previous_secrets=max_previous_secrets)
+                                           max_previous_secrets=max_previous_secrets, state=state)
         self.log = DeliveryLog(store, state)
         self._in_flight = InFlight(state)
         self._epochs = Epochs(state)

@@ -13,6 +13,7 @@ from typing import Any
 from ...base.clock import Clock, isoformat, parse_iso
 from ...base.errors import QuotaExceeded
 from ...base.ids import IdFactory
+from ...base.state import State
 from ...base.store import Record, Store
 from .urls import check_endpoint_url
 
@@ -22,6 +23,7 @@ EVENT_TYPES = (
     "review.received", "audit.log.event",
 )
 ROTATION_OVERLAP = timedelta(hours=24)
+SUBSCRIBED = "subscribed"  # State hash: organization id -> True once it created a subscription
 SECRET_PREFIX_LENGTH = 12  # "whsec_" + 6: enough to tell secrets apart, useless to an attacker
 
 
@@ -29,14 +31,17 @@ class Subscriptions:
     """Create, rotate, disable and find the ``webhook`` records of every organization."""
 
     def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, allow_private: bool = False,
-                 max_previous_secrets: int = 5) -> None:
-        self.store, self.clock, self.ids = store, clock, ids
+                 max_previous_secrets: int = 5, state: State | None = None) -> None:
+        """``state`` (the sandbox's) remembers which organizations ever subscribed."""
+        self.store, self.clock, self.ids, self.state = store, clock, ids, state
         self.allow_private, self.max_previous_secrets = allow_private, max_previous_secrets
 
     def create(self, org_id: str, url: str, events: list[str], description: str | None) -> tuple[Record, str]:
         """Store a new subscription; return it and its signing secret (shown once)."""
         check_endpoint_url(url, allow_private=self.allow_private)
         secret = self.ids.secret()
+        if self.state is not None:  # set before the record exists, never cleared: at worst a needless scan
+            self.state.hput(SUBSCRIBED, org_id, True)
         record = {
             "id": self.ids.uuid(), "organization_id": org_id, "url": url,
             "events": _known_events(events), "description": description, "enabled": True,
@@ -85,6 +90,8 @@ class Subscriptions:
 
     def matching(self, org_id: str, event_type: str) -> list[Record]:
         """The organization's enabled subscriptions to ``event_type``."""
+        if self.state is not None and not self.state.hget(SUBSCRIBED, org_id):
+            return []  # it never subscribed: the many events nobody receives cost no scan
         return [record for record in self.store.scan("webhook", org_id)
                 if record["enabled"] and event_type in record["events"]]
 

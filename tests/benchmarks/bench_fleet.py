@@ -1,0 +1,228 @@
+"""Fleet mode's figures, side by side in one run on this machine:
+
+1. GET and POST /api/v1/leads (wrk on loopback, 16 connections) against one in-memory worker, one
+   worker on Redis and two workers on Redis (``eal-sandbox serve --store redis://… --workers N``),
+   alternated over several rounds; median req/s, p50 and p99.
+2. Redis bytes per untouched sandbox (``used_memory`` over 200 minted through the API) and per
+   1,000 leads written into one sandbox; the time to mint one.
+3. Redis round trips per request of each hot operation (an in-process app with a counting client).
+
+Starts its own ``redis-server`` (no persistence) on a free port. Run:
+``python tests/benchmarks/bench_fleet.py [--seconds 10] [--rounds 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import RedisServer, auth, fresh_database, keys_by_role, make_app  # noqa: E402
+
+CLI = Path(sys.executable).with_name("eal-sandbox")
+POST_LUA = """
+wrk.method = "POST"
+wrk.body = '{"name": "Bench Lead", "email": "bench.lead@example.com", "source": "website"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+ENV = {"EAL_SANDBOX_RATE_LIMIT": "1000000000", "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
+       "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Served:
+    """``eal-sandbox serve`` with a store and a number of worker processes."""
+
+    def __init__(self, store: str, workers: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [str(CLI), "serve", "--port", str(self.port), "--store", store, "--workers", str(workers)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **ENV})
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"{command} did not come up")
+        keys = httpx.get(self.url + "/_sandbox/keys").json()["data"]
+        self.key = next(k["token"] for k in keys[3:] if "write" in k["scopes"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def wrk(url: str, key: str, seconds: int, script: str | None) -> dict[str, float]:
+    args = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {key}"]
+    if script:
+        args += ["-s", script]
+    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return {"rps": rps, "p50": _latency(output, "50%"), "p99": _latency(output, "99%"),
+            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def _latency(output: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def throughput(redis_url: str, seconds: int, rounds: int) -> None:
+    setups = {"memory, 1 worker": ("memory", 1), "redis, 1 worker": (fresh_database(redis_url), 1),
+              "redis, 2 workers": (fresh_database(redis_url), 2)}
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(POST_LUA)
+    try:
+        for _ in range(rounds):
+            for name, (store, workers) in setups.items():  # one server at a time: they share two cores
+                served = Served(store, workers)
+                try:
+                    wrk(served.url + "/api/v1/leads?limit=20", served.key, 2, None)  # warm up
+                    for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua.name)):
+                        results.setdefault((name, operation), []).append(
+                            wrk(served.url + "/api/v1/leads" + ("?limit=20" if script is None else ""),
+                                served.key, seconds, script))
+                finally:
+                    served.stop()
+    finally:
+        os.unlink(lua.name)
+    print(f"\nThroughput ({rounds} rounds of {seconds} s, wrk -t2 -c16, medians):")
+    print(f"{'setup':<20} {'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for (name, operation), runs in results.items():
+        med = {field: statistics.median(run[field] for run in runs) for field in runs[0]}
+        print(f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} "
+              f"{med['non_2xx']:>8.0f}")
+    base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
+    two = statistics.median(run["rps"] for run in results[("redis, 2 workers", "GET /api/v1/leads")])
+    print(f"GET /api/v1/leads: 2 workers on Redis serve {two / base:.2f}x one in-memory worker")
+
+
+def footprint(redis_url: str) -> None:
+    import redis
+
+    database = fresh_database(redis_url)
+    client = redis.Redis.from_url(database)
+    served = Served(database, 1)
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as http:
+            http.post("/_sandbox/sandboxes", json={})  # the first one loads scripts and warms caches
+            time.sleep(0.5)
+            before = client.info("memory")["used_memory"]
+            count, started = 200, time.perf_counter()
+            minted = [http.post("/_sandbox/sandboxes", json={}).json() for _ in range(count)]
+            mint_ms = (time.perf_counter() - started) / count * 1000
+            time.sleep(0.5)
+            untouched = (client.info("memory")["used_memory"] - before) / count
+            sandbox_id = minted[0]["id"]
+            token = next(k["token"] for k in minted[0]["keys"][3:] if "write" in k["scopes"])
+
+            def keys_bytes() -> int:
+                return sum(client.memory_usage(key) or 0 for key in client.scan_iter(match=f"sbx:{{{sandbox_id}}}:*"))
+
+            empty = keys_bytes()
+            for n in range(1000):
+                made = http.post("/api/v1/leads", headers=auth(token),
+                                 json={"name": "Bench Lead", "email": f"lead{n}@example.com", "source": "website"})
+                assert made.status_code == 201, made.text
+            written = keys_bytes() - empty
+    finally:
+        served.stop()
+    print("\nRedis footprint:")
+    print(f"  an untouched sandbox: {untouched:.0f} bytes (used_memory over {count} minted through the API)")
+    print(f"  minting one (POST /_sandbox/sandboxes through HTTP): {mint_ms:.2f} ms")
+    print(f"  1,000 leads written through the API: {written / 1e6:.2f} MB in the sandbox's keys "
+          "(records, indexes, audit entries, events, journal)")
+
+
+def round_trips(redis_url: str) -> None:
+    """Counts every command packet this process sends to Redis (a pipeline is one) while one request runs."""
+    from redis.connection import Connection
+
+    from sandbox.web.app import runtime_of, sandbox_of
+
+    sent = [0]
+    original = Connection.send_packed_command
+
+    def counted(self: Any, command: Any, check_health: bool = True) -> None:
+        sent[0] += 1
+        original(self, command, check_health)
+
+    database = fresh_database(redis_url)
+    app = make_app(STORE=database, CLOCK_FROZEN=False, CLOCK_START=None, RATE_LIMIT=1_000_000)
+    backend: Any = runtime_of(app).sandboxes.backend
+    backend.jobs.stop()  # the pollers' own round trips would blur the count
+    backend.timers.stop()
+    keys = keys_by_role(sandbox_of(app))
+    http = app.test_client()
+    lead = http.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "rt@example.com"}).get_json()
+    cases = {
+        "GET /api/v1/leads": lambda: http.get("/api/v1/leads?limit=20", headers=auth(keys["read"])),
+        "GET /api/v1/leads/{id}": lambda: http.get(f"/api/v1/leads/{lead['id']}", headers=auth(keys["read"])),
+        "POST /api/v1/leads": lambda: http.post("/api/v1/leads", headers=auth(keys["write"]),
+                                                json={"email": "rt2@example.com"}),
+        "PATCH /api/v1/leads/{id}": lambda: http.patch(f"/api/v1/leads/{lead['id']}", headers=auth(keys["write"]),
+                                                       json={"lead_score": 50}),
+        "GET /api/v1/health": lambda: http.get("/api/v1/health", headers=auth(keys["read"])),
+        "GET /api/v1/health (no key)": lambda: http.get("/api/v1/health"),
+    }
+    Connection.send_packed_command = counted  # type: ignore[method-assign]
+    try:
+        print("\nRedis round trips per request (in-process app; the fleet's pollers stopped):")
+        for name, action in cases.items():
+            action()  # scripts loaded, caches warm
+            trips = []
+            for _ in range(5):
+                before = sent[0]
+                action()
+                trips.append(sent[0] - before)
+            print(f"  {name:<28} {statistics.median(trips):>3.0f}")
+    finally:
+        Connection.send_packed_command = original  # type: ignore[method-assign]
+        runtime_of(app).close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    server = RedisServer()
+    try:
+        round_trips(server.url)
+        footprint(server.url)
+        if not args.skip_throughput:
+            throughput(server.url, args.seconds, args.rounds)
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
