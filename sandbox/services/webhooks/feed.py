@@ -51,6 +51,7 @@ PENDING_ATTEMPTS_PER_STREAM = 256  # delivery messages waiting for one slow stre
 TOKEN, EVENTS, ATTEMPTS = "feed:token", "feed:events", "feed:attempts"  # the feed's names in the State
 POLL_SECONDS = 0.05  # how often open streams look for what other processes appended
 CHECK_SECONDS = 1.0  # how often they look whether they were replaced elsewhere, or the sandbox deleted
+OUTAGE_WARNING = 30.0  # seconds between two warnings of one outage
 STARTED_HELD = 1024  # attempts started here whose outcome is awaited (a bound against leaks)
 
 
@@ -121,7 +122,7 @@ class EventFeed:
         self._token: str | None = None
         self._polling = False
         self._poll_at = self._check_at = self._renew_at = 0.0
-        self._failed_at = 0.0
+        self._failed_at = -OUTAGE_WARNING
 
     @property
     def token(self) -> str:
@@ -167,8 +168,8 @@ class EventFeed:
         """Append to one of the feed's logs (one round trip in a fleet) and wake this process's streams."""
         try:
             number = self.state.log_append(name, [value], mirror.keep)
-        except Exception:  # what emitted it is stored and stays so; listeners miss this entry
-            logger.exception("the listeners' feed could not record an entry of %s", name)
+        except Exception as error:  # the store away: what emitted it is stored and stays so; listeners miss it
+            self._warn(f"the listeners' feed could not record an entry of {name} ({error})")
             return None
         with self._changed:
             if not mirror.add(number, value):
@@ -302,16 +303,20 @@ class EventFeed:
             pause = POLL_SECONDS
             try:
                 self._poll_round()
-            except Exception:  # Redis away a moment: the stream keeps what it has and tries again
+            except Exception as error:  # the store away a moment: the stream keeps what it has, tries again
                 pause = CHECK_SECONDS
-                if time.monotonic() - self._failed_at > 10:
-                    logger.warning("reading the listeners' feed failed; retrying", exc_info=True)
-                    self._failed_at = time.monotonic()
+                self._warn(f"reading the listeners' feed failed ({error}); retrying every {pause} s")
             finally:
                 with self._changed:
                     self._polling = False
                     self._poll_at = time.monotonic() + pause
                     self._changed.notify_all()
+
+    def _warn(self, message: str) -> None:
+        """Say what failed, once in ``OUTAGE_WARNING`` seconds (an outage fails every step)."""
+        if time.monotonic() - self._failed_at > OUTAGE_WARNING:
+            self._failed_at = time.monotonic()
+            logger.warning(message)
 
     def _ready(self, listener: Listener) -> bool:
         return listener.ended is not None or self._events.newest > listener.cursor or (
