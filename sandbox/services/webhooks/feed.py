@@ -40,7 +40,8 @@ from ...base.errors import QuotaExceeded
 from ...base.ids import random_token
 from ...base.state import State
 from ...base.store import Record
-from .delivery import Attempt, attempt_headers, event_body
+from .attempts import attempt_view, finished_view, public_attempt
+from .delivery import Attempt, event_body
 from .mirror import LogMirror
 from .registry import RENEW_SECONDS, STREAMS, StreamRegistry
 from .slots import StreamSlots as StreamSlots  # the directory makes one per process
@@ -116,6 +117,7 @@ class EventFeed:
         self._changed = threading.Condition()
         self._events = LogMirror(backlog)
         self._attempts = LogMirror(2 * attempts + 64)  # an attempt is two states (sent, then its outcome)
+        self._emitting = threading.local()  # this thread's events awaiting their write's commit (``observe``)
         self._started: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
         self._listeners: list[Listener] = []
         self._ended: str | None = None
@@ -136,19 +138,28 @@ class EventFeed:
 
     def observe(self, event: Record) -> None:
         """An event was emitted (an observer of the webhook service, on the emitting thread): it is numbered
-        once the write that emitted it is stored, as deliveries are queued."""
-        self._after_commit(lambda: self._log(EVENTS, event, self._events))
+        once the write that emitted it is stored, as deliveries are queued — the events of one write
+        together, in one step (one round trip in a fleet), when the last of them is stored."""
+        observed, stored = self._emitting.__dict__.setdefault("batch", ([], []))
+        observed.append(event)
+        last = len(observed)
+
+        def numbered() -> None:  # callbacks of a write run in order; a rolled-back write's never run
+            stored.append(event)
+            if len(observed) == last:  # this write's last event (earlier ones of a failed write stay out)
+                del self._emitting.batch
+                self._log(EVENTS, stored, self._events)
+
+        self._after_commit(numbered)
 
     def replayed(self, event: Record) -> None:
         """A stored event was delivered again to all its subscriptions: listeners get it again too."""
-        self._log(EVENTS, event, self._events)
+        self._log(EVENTS, [event], self._events)
 
     def attempt_started(self, record: Record, attempt: Attempt, signing_secrets: list[str], url: str) -> None:
         """A delivery attempt is about to be sent, with these headers (what the inspector shows)."""
-        view = {name: record.get(name) for name in ATTEMPT_FIELDS}
-        view.update(url=url, attempted_at=record.get("delivered_at"), timestamp=attempt.timestamp,
-                    request={"headers": attempt_headers(attempt, signing_secrets), "body": attempt.body.decode()})
-        number = self._log(ATTEMPTS, view, self._attempts)
+        view = attempt_view(record, attempt, signing_secrets, url)
+        number = self._log(ATTEMPTS, [view], self._attempts)
         if number is not None:
             with self._changed:
                 self._started[record["id"]] = (number, view)
@@ -161,22 +172,23 @@ class EventFeed:
             started = self._started.pop(record["id"], None)
         if started is not None:
             number, view = started
-            self._log(ATTEMPTS, {**view, **{name: record.get(name) for name in OUTCOME_FIELDS}, "started": number},
-                      self._attempts)
+            self._log(ATTEMPTS, [finished_view(view, record, number)], self._attempts)
 
-    def _log(self, name: str, value: Any, mirror: LogMirror) -> int | None:
-        """Append to one of the feed's logs (one round trip in a fleet) and wake this process's streams."""
+    def _log(self, name: str, values: list[Any], mirror: LogMirror) -> int | None:
+        """Append to one of the feed's logs (one round trip in a fleet) and wake this process's streams;
+        returns the number of the last value."""
         try:
-            number = self.state.log_append(name, [value], mirror.keep)
+            last = self.state.log_append(name, values, mirror.keep)
         except Exception as error:  # the store away: what emitted it is stored and stays so; listeners miss it
             self._warn(f"the listeners' feed could not record an entry of {name} ({error})")
             return None
         with self._changed:
-            if not mirror.add(number, value):
-                self._poll_at = 0.0  # other processes' entries come first: read them at the next chance
+            for number, value in enumerate(values, last - len(values) + 1):
+                if not mirror.add(number, value):
+                    self._poll_at = 0.0  # other processes' entries come first: read them at the next chance
             if self._listeners:
                 self._changed.notify_all()
-        return number
+        return last
 
     # Reading ------------------------------------------------------------------------------------------
 
@@ -373,16 +385,3 @@ class EventFeed:
         with self._changed:
             self._ended = self._ended or reason
         self.end_streams(reason)
-
-
-def public_attempt(view: dict[str, Any]) -> dict[str, Any]:
-    """An attempt as the inspector shows it: with the exact string that was signed."""
-    request = view["request"]
-    signed = f"{view['timestamp']}.{request['body']}"
-    return {**{name: value for name, value in view.items() if name not in ("timestamp", "started")},
-            "request": {**request, "signed_content": signed}}
-
-
-ATTEMPT_FIELDS = ("id", "organization_id", "webhook_id", "event", "event_id", "attempt", "status",
-                  "response_status", "latency_ms", "error", "next_attempt_at")
-OUTCOME_FIELDS = ("status", "response_status", "latency_ms", "error", "next_attempt_at")
