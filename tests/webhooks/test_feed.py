@@ -43,6 +43,12 @@ def test_the_events_of_one_write_are_numbered_together_once_it_is_stored() -> No
     newest, held = state.log_after({EVENTS: 0})[EVENTS]
     assert newest == 3 and [(number, value["id"]) for number, value in held] == [(1, "evt_1"), (2, "evt_2"),
                                                                                (3, "evt_3")]
+    appended.clear()
+    with store.transaction():
+        feed.observe(event(4))
+        store.after_commit(lambda: feed.observe(event(6)))  # emitted while the write's callbacks run
+        feed.observe(event(5))
+    assert appended == [["evt_6"], ["evt_4", "evt_5"]]  # a write of its own; nothing of the first one lost
 
 
 def test_a_copy_of_a_log_never_has_a_hole() -> None:

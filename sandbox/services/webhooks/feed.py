@@ -101,6 +101,15 @@ class Batch:
     ended: str | None
 
 
+@dataclass
+class _Write:
+    """The events one write emitted (``observed``) and those of them stored so far (``stored``)."""
+
+    observed: list[Record] = field(default_factory=list)
+    stored: list[Record] = field(default_factory=list)
+    committed: bool = False  # its callbacks have begun: events emitted from now on belong to another write
+
+
 class BadPosition(ValueError):
     """A ``Last-Event-ID`` this feed cannot resume from; the message says why."""
 
@@ -140,15 +149,18 @@ class EventFeed:
         """An event was emitted (an observer of the webhook service, on the emitting thread): it is numbered
         once the write that emitted it is stored, as deliveries are queued — the events of one write
         together, in one step (one round trip in a fleet), when the last of them is stored."""
-        observed, stored = self._emitting.__dict__.setdefault("batch", ([], []))
-        observed.append(event)
-        last = len(observed)
+        found: _Write | None = getattr(self._emitting, "write", None)
+        write = self._emitting.write = found if found is not None and not found.committed else _Write()
+        write.observed.append(event)
+        last = len(write.observed)
 
-        def numbered() -> None:  # callbacks of a write run in order; a rolled-back write's never run
-            stored.append(event)
-            if len(observed) == last:  # this write's last event (earlier ones of a failed write stay out)
-                del self._emitting.batch
-                self._log(EVENTS, stored, self._events)
+        def numbered() -> None:  # the callbacks of a write run in order once it is stored; a failed write's never
+            write.committed = True
+            write.stored.append(event)
+            if len(write.observed) == last:  # its last event (earlier ones of a failed write stay out)
+                if getattr(self._emitting, "write", None) is write:
+                    del self._emitting.write
+                self._log(EVENTS, write.stored, self._events)
 
         self._after_commit(numbered)
 
@@ -171,8 +183,7 @@ class EventFeed:
         with self._changed:
             started = self._started.pop(record["id"], None)
         if started is not None:
-            number, view = started
-            self._log(ATTEMPTS, [finished_view(view, record, number)], self._attempts)
+            self._log(ATTEMPTS, [finished_view(started[1], record, started[0])], self._attempts)
 
     def _log(self, name: str, values: list[Any], mirror: LogMirror) -> int | None:
         """Append to one of the feed's logs (one round trip in a fleet) and wake this process's streams;
