@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sandbox.web.app import runtime_of, sandbox_of
-from tests.support import LiveSandbox, Receiver, RedisServer, make_app, redis_available, subscribe_with
+from tests.support import LiveSandbox, Receiver, RedisServer, fresh_database, make_app, redis_available, subscribe_with
 
 STORES = ("memory", "redis", "cluster")
 
@@ -103,6 +103,17 @@ def live_sandbox() -> Iterator[LiveSandbox]:
     running = LiveSandbox()
     yield running
     running.close()
+
+
+@pytest.fixture(params=("memory", "redis"))
+def new_store(request: pytest.FixtureRequest) -> Callable[[], str]:
+    """Makes the ``STORE`` setting of servers a test starts itself: the test runs once on memory and once
+    on Redis, where each call names a fresh database of the session's Redis (a fleet of its own; a
+    Redis Cluster has one database only, so it is not among these)."""
+    if request.param == "memory":
+        return lambda: "memory"
+    url = str(request.getfixturevalue("redis_url"))
+    return lambda: fresh_database(url)
 
 
 @pytest.fixture

@@ -3,15 +3,15 @@
 Every name is prefixed: ``sbx:{<sandbox id>}:s:`` for a sandbox (the braces are a Redis Cluster hash
 tag, so all of one sandbox's keys live in one slot and a script may touch several of them) or
 ``fleet:`` for what the fleet itself keeps. Values are JSON (orjson). Each operation is one round
-trip; the ones that read and write (``zpop_upto``, ``admit``, ``push`` with ``keep``) are Lua scripts,
-atomic against every other process.
+trip; the ones that read and write (``zpop_upto``, ``admit``, ``push`` with ``keep``, the numbered logs of
+``redis_logs``) are Lua scripts, atomic against every other process.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +19,8 @@ import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from .state import Batch, Read, Write
+from .redis_logs import RedisLogs
+from .state import Batch, LogTail, Read, Write
 
 _POP_UPTO = """
 local taken = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -92,6 +93,7 @@ class RedisState:
         self._push_keep = client.register_script(_PUSH_KEEP)
         self._unlock = client.register_script(_UNLOCK)
         self._push_sized = client.register_script(_PUSH_SIZED)
+        self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
         self._cluster = isinstance(client, RedisCluster)
@@ -299,6 +301,12 @@ class RedisState:
 
     def length(self, name: str) -> int:
         return int(self.client.llen(self.key(name)))
+
+    def log_append(self, name: str, values: list[Any], keep: int) -> int:
+        return self._logs.append(name, values, keep)
+
+    def log_after(self, positions: Mapping[str, int]) -> dict[str, LogTail]:
+        return self._logs.after(positions)
 
     def zadd(self, name: str, member: str, score: float) -> None:
         self.client.zadd(self.key(name), {member: score})

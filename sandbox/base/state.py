@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -21,6 +21,8 @@ from typing import Any, Protocol
 Read = tuple[str, ...]
 # A write sent with those reads: ("put", name, value).
 Write = tuple[str, str, Any]
+# What a numbered log holds after a position: its newest number and the (number, value) entries, oldest first.
+LogTail = tuple[int, list[tuple[int, Any]]]
 
 
 class Batch:
@@ -83,6 +85,17 @@ class State(Protocol):
     def pop_oldest(self, name: str) -> Any: ...
 
     def length(self, name: str) -> int: ...
+
+    def log_append(self, name: str, values: list[Any], keep: int) -> int:
+        """Append ``values`` to the numbered log ``name``, numbering them on from its last (1 first), and keep
+        its newest ``keep``; returns the number of the last one appended. Numbers are never reused while
+        the log exists, whichever process appends."""
+        ...
+
+    def log_after(self, positions: Mapping[str, int]) -> dict[str, LogTail]:
+        """For each log named, its newest number and the entries it still holds numbered after the
+        position given (all it holds when the position fell out of it); one round trip on Redis for all."""
+        ...
 
     def zadd(self, name: str, member: str, score: float) -> None: ...
 
@@ -251,6 +264,27 @@ class MemoryState:
     def length(self, name: str) -> int:
         with self._lock:
             return len(self._values.get(name, ()))
+
+    # numbered logs: [newest number, entries] -------------------------------------------------------
+
+    def log_append(self, name: str, values: list[Any], keep: int) -> int:
+        with self._lock:
+            log = self._values.setdefault(name, [0, []])
+            log[0] += len(values)
+            log[1].extend(values)
+            if len(log[1]) > keep:
+                del log[1][: len(log[1]) - keep]
+            return int(log[0])
+
+    def log_after(self, positions: Mapping[str, int]) -> dict[str, LogTail]:
+        with self._lock:
+            tails: dict[str, LogTail] = {}
+            for name, after in positions.items():
+                newest, held = self._values.get(name, (0, []))
+                first = newest - len(held) + 1
+                start = max(after + 1, first) - first
+                tails[name] = (newest, [(first + index, held[index]) for index in range(start, len(held))])
+            return tails
 
     # sorted sets -----------------------------------------------------------------------------------
 

@@ -181,7 +181,7 @@ class SandboxDirectory:
         # (and, for the local start-up sandbox, whose tokens are the world's, across restarts).
         if world_tokens is None:
             world_tokens = state.get("key-tokens") == "world"
-        feed = EventFeed(self.streams, secret=listener_secret(keys.token_at(0, world_tokens)),
+        feed = EventFeed(self.streams, state, secret=listener_secret(keys.token_at(0, world_tokens)),
                          backlog=settings.STREAM_BACKLOG, attempts=settings.INSPECTOR_ATTEMPTS,
                          per_sandbox=settings.STREAMS_PER_SANDBOX, after_commit=store.after_commit)
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)

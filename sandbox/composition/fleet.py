@@ -6,8 +6,8 @@ fleet's own under ``fleet:{fleet}:``):
 
 - records: ``base/redis_store.py`` (only what a sandbox changed; each process rebuilds the seeded
   base from the seed);
-- keys, lifetime, clock and its tasks, journal, limits, quotas, scenario runs, delivery bookkeeping:
-  ``base/redis_state.py`` under the same prefix;
+- keys, lifetime, clock and its tasks, journal, limits, quotas, scenario runs, delivery bookkeeping, the
+  listeners' feed (``services/webhooks/feed.py``): ``base/redis_state.py`` under the same prefix;
 - delivery jobs: a stream per sandbox (``sbx:{<id>}:jobs``, consumer group ``delivery``), with the
   sandbox's in-flight counts changed in the same script as the stream, so a job is counted exactly
   while it waits or runs. A process reads jobs into its own delivery workers (fairness between

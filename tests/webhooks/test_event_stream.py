@@ -1,10 +1,11 @@
 """The sandbox's event stream (GET /_sandbox/events/stream) over real HTTP: what it carries, how it
-resumes, its bounds, and when it ends. Every wait is on a message arriving, bounded in time."""
+resumes, its bounds, and when it ends — on the memory store and on Redis (``new_store``: the servers these
+tests start keep the feed in a fresh database). Every wait is on a message arriving, bounded in time."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,8 +18,8 @@ from tests.support import LiveSandbox, Receiver, auth, keys_by_role
 
 
 @pytest.fixture
-def live() -> Iterator[LiveSandbox]:
-    running = LiveSandbox(STREAM_KEEPALIVE=0.2, STREAM_BACKLOG=5)
+def live(new_store: Callable[[], str]) -> Iterator[LiveSandbox]:
+    running = LiveSandbox(STORE=new_store(), STREAM_KEEPALIVE=0.2, STREAM_BACKLOG=5)
     yield running
     running.close()
 
@@ -186,8 +187,8 @@ def test_bounded_per_sandbox_and_the_same_listener_replaces_itself(live: LiveSan
     assert second.status == third.status == 200
 
 
-def test_a_stream_is_never_a_request_in_progress(streams: Any) -> None:
-    live = LiveSandbox(QUOTA_CONCURRENT_REQUESTS=1, STREAM_KEEPALIVE=0.2)
+def test_a_stream_is_never_a_request_in_progress(new_store: Callable[[], str]) -> None:
+    live = LiveSandbox(STORE=new_store(), QUOTA_CONCURRENT_REQUESTS=1, STREAM_KEEPALIVE=0.2)
     try:
         stream = StreamClient(live.base_url, live.keys["admin"])
         stream.next("ready")
@@ -198,7 +199,8 @@ def test_a_stream_is_never_a_request_in_progress(streams: Any) -> None:
         live.close()
 
 
-def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(live: LiveSandbox) -> None:
+def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(live: LiveSandbox,
+                                                                        new_store: Callable[[], str]) -> None:
     minted = httpx.post(f"{live.base_url}/_sandbox/sandboxes").json()
     keys = {(key["parent_organization_id"] is None, "admin" in key["scopes"]): key["token"] for key in minted["keys"]}
     stream = StreamClient(live.base_url, keys[(False, True)])
@@ -210,7 +212,7 @@ def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(live: L
         assert stream.ended()
     finally:
         stream.close()
-    short = LiveSandbox(STREAM_LIFETIME=0.3, STREAM_KEEPALIVE=0.1)
+    short = LiveSandbox(STORE=new_store(), STREAM_LIFETIME=0.3, STREAM_KEEPALIVE=0.1)
     try:
         lasting = StreamClient(short.base_url, keys_by_role(short.sandbox)["admin"])
         assert lasting.until_end().json()["reason"] == "lifetime"
