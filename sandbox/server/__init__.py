@@ -17,6 +17,7 @@ from typing import Any
 
 from .bridge import Limits
 from .worker import LISTEN_BACKLOG, run
+from .workers import supervise
 
 _REASONS = {
     errno.EADDRINUSE: "the address is already in use (is another server running on that port?)",
@@ -51,14 +52,27 @@ def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket
     return sock
 
 
-def serve(load_app: Callable[[int], Any], host: str, port: int, threads: int = 4,
-          limits: Limits | None = None) -> None:
-    """Bind, build the app (``load_app`` gets the port really bound), serve until SIGINT/SIGTERM."""
+def serve(load_app: Callable[[int, bool], Any], host: str, port: int, threads: int = 4,
+          limits: Limits | None = None, workers: int = 1) -> int:
+    """Bind, build the app, serve until SIGINT/SIGTERM; the exit code to end with.
+
+    ``load_app(port, announce)`` gets the port really bound, and whether it is the first app of
+    this server (the one to print a banner). With ``workers`` > 1 each worker process builds its
+    own app on the one socket (``workers.supervise``): only for a store the workers share.
+    """
     sock = listen(host, port)
-    try:
-        app = load_app(sock.getsockname()[1])
+    bound = sock.getsockname()[1]
+
+    def work(announce: bool) -> None:
+        app = load_app(bound, announce)
         keep_collections_short()
         run(app, sock, threads, limits or Limits())
+
+    try:
+        if workers == 1:
+            work(True)
+            return 0
+        return supervise(workers, work)
     finally:
         sock.close()
 

@@ -1,0 +1,89 @@
+"""``eal-sandbox serve --workers N``: N processes on one port, as a process tree a partner can see.
+
+Run for real (a Redis of the suite's own, a free loopback port): the workers answer on the one
+port; a worker killed with ``kill -9`` is replaced and nothing written through the server is lost;
+SIGTERM stops the whole tree with exit code 0. Refusals (more than one worker on the in-memory
+store, a store that cannot be reached) are one line and exit code 2, before the port is bound.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fleet.support import CLI, ServerProcess, free_port
+from tests.support import fresh_database
+
+FAST = {"EAL_SANDBOX_LEADS_PER_ORG": "20"}
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(what)
+
+
+def test_workers_share_one_port_survive_a_kill_and_stop_together(redis_url: str) -> None:
+    server = ServerProcess(free_port(), fresh_database(redis_url), FAST, "--workers", "2")
+    server.start()
+    try:
+        assert server.process is not None
+        supervisor = server.process.pid
+        workers = children(supervisor)
+        assert len(workers) == 2
+        banner = "".join(server.output)
+        assert banner.count("EAL Sandbox listening on") == 1  # one banner, from the first worker
+        assert f"Workers: 2 processes on this port, sharing the store {server.store}" in banner
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            key = next(k["token"] for k in client.get("/_sandbox/keys").json()["data"] if "admin" in k["scopes"])
+            headers = {"Authorization": f"Bearer {key}"}
+            made = [client.post("/api/v1/leads", headers=headers, json={"email": f"w{n}@example.com"}).json()["id"]
+                    for n in range(20)]
+            killed = sorted(workers)[0]
+            os.kill(killed, signal.SIGKILL)
+            wait_for(lambda: len(children(supervisor) - {killed}) == 2, 30, "the killed worker was not replaced")
+            wait_for(lambda: "was killed by SIGKILL; starting another" in "".join(server.output), 10,
+                     "the supervisor did not say it replaced the worker")
+            for lead in made:  # every lead is there whichever worker answers
+                answer = client.get(f"/api/v1/leads/{lead}", headers=headers)
+                assert answer.status_code == 200, answer.text
+        assert "".join(server.output).count("EAL Sandbox listening on") == 1  # a replacement prints no banner
+        remaining = children(supervisor)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=40) == 0
+        for worker in remaining:
+            assert not Path(f"/proc/{worker}").exists() or "zombie" in Path(f"/proc/{worker}/status").read_text()
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--workers", "2"], "--workers 2 needs a fleet store (--store redis://HOST:PORT/DB)"),
+    (["--store", "redis://127.0.0.1:1/0"], "eal-sandbox serve: cannot use the store redis://127.0.0.1:1/0: "),
+    (["--store", "redis://user:hunter2@127.0.0.1:1/0"], "cannot use the store redis://user:***@127.0.0.1:1/0: "),
+    (["--store", "mongodb://127.0.0.1/0"], "STORE must be 'memory', redis://HOST:PORT/DB"),
+])
+def test_a_server_that_cannot_start_says_why_in_one_line(args: list[str], line: str) -> None:
+    port = free_port()
+    done = subprocess.run([str(CLI), "serve", "--port", str(port), *args], capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("EAL_SANDBOX_")})
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) <= 2 and line in done.stderr, done.stderr  # click's usage errors add a hint line
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr and done.stdout == ""
