@@ -64,6 +64,7 @@ class Pending:
     reset_ops: list[Op] = field(default_factory=list)
     deltas: dict[str, int] = field(default_factory=dict)  # what the resets do to the counters
     callbacks: list[Callable[[], object]] = field(default_factory=list)
+    staged: list[Op] = field(default_factory=list)  # written with the commit, outside the record keys
 
     def ignores(self, org_id: str) -> bool:
         """Whether a reset in this transaction drops what Redis holds for ``org_id``."""
@@ -126,7 +127,7 @@ class Pending:
 
     @property
     def empty(self) -> bool:
-        return not self.entries and not self.reset_ops
+        return not self.entries and not self.reset_ops and not self.staged
 
     def program(self, keys: Keys) -> tuple[list[str], list[Any], list[Entry]]:
         """The ``APPLY`` call (its keys and its arguments after the first two) and the checked entries."""
@@ -165,6 +166,7 @@ class Pending:
                 count(f"added:{entry.kind}", -1)
                 count("changed", -1)
         ops += [("HINCRBY", keys.counters, name, delta) for name, delta in counters.items() if delta]
+        ops += self.staged
         index: dict[str, int] = {keys.lock: 1, keys.registry: 2}
 
         def at_index(name: str) -> int:

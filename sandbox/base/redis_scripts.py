@@ -161,7 +161,9 @@ return {1, run(KEYS[2], ARGV[3], tonumber(ARGV[4]), true), run(KEYS[3], ARGV[5],
 # A commit. KEYS: lock, registry, data keys... ARGV: token ("" = only while nobody holds the lock), "1" to
 # release the lock after, the number of checks, the checks (check, key index, field): "absent" (no such
 # field) or "tomb" (the field is a tombstone), then the ops, each an opcode, a key index and its arguments.
-# Every key written is added to the registry, every key deleted removed from it.
+# Every key written is added to the registry, every key deleted removed from it — except by XADD (an entry
+# to a stream, its consumer group made if missing) and COUNT (HINCRBY), which write keys that are not the
+# store's (staged by ``RedisTransactions.stage``).
 # -> {"ok"} | {"locked"} | {"lost"} | {"exists", check number}
 APPLY = """
 local lock = redis.call('GET', KEYS[1])
@@ -189,6 +191,10 @@ while a <= #ARGV do
   elseif op == 'HDEL' then redis.call('HDEL', key, ARGV[a + 2]); a = a + 3
   elseif op == 'ZREM' then redis.call('ZREM', key, ARGV[a + 2]); a = a + 3
   elseif op == 'DEL' then redis.call('DEL', key); a = a + 2; wrote[key] = nil; dropped[key] = true
+  elseif op == 'XADD' then
+    pcall(redis.call, 'XGROUP', 'CREATE', key, ARGV[a + 2], '0', 'MKSTREAM')
+    redis.call('XADD', key, '*', ARGV[a + 3], ARGV[a + 4]); a = a + 5
+  elseif op == 'COUNT' then redis.call('HINCRBY', key, ARGV[a + 2], ARGV[a + 3]); a = a + 4
   else return redis.error_reply('unknown op ' .. tostring(op)) end
 end
 for key in pairs(wrote) do dropped[key] = nil; redis.call('SADD', KEYS[2], key) end

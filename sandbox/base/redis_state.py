@@ -20,47 +20,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from .redis_logs import RedisLogs
+from .redis_state_scripts import ADMIT, POP_UPTO, PUSH_KEEP, PUSH_SIZED, UNLOCK
 from .state import Batch, LogTail, Read, Write
-
-_POP_UPTO = """
-local taken = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-for i = 1, #taken, 2 do redis.call('ZREM', KEYS[1], taken[i]) end
-return taken
-"""
-_ADMIT = """
-local now = redis.call('TIME')
-local seconds = tonumber(now[1]) + tonumber(now[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', seconds)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], seconds + tonumber(ARGV[3]), ARGV[1])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
-return 1
-"""
-_PUSH_KEEP = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-local extra = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[2])
-if extra > 0 then return redis.call('LPOP', KEYS[1], extra) end
-return {}
-"""
-_PUSH_SIZED = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-local change = tonumber(ARGV[2])
-local keep = tonumber(ARGV[3])
-if keep >= 0 then
-  local extra = redis.call('LLEN', KEYS[1]) - keep
-  if extra > 0 then
-    for _, item in ipairs(redis.call('LPOP', KEYS[1], extra)) do
-      change = change - tonumber(string.match(item, '^%[(%-?[%d.]+),'))
-    end
-  end
-end
-redis.call('HINCRBY', KEYS[2], ARGV[4], change)
-return redis.call('HINCRBY', KEYS[2], '*', change)
-"""
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def sandbox_prefix(sandbox_id: str) -> str:
@@ -88,11 +49,11 @@ class RedisState:
         # redis-py types every reply as "awaitable or value" (one client class for both); ours is sync.
         self.client: Any = client
         self.prefix = prefix
-        self._pop_upto = client.register_script(_POP_UPTO)
-        self._admit = client.register_script(_ADMIT)
-        self._push_keep = client.register_script(_PUSH_KEEP)
-        self._unlock = client.register_script(_UNLOCK)
-        self._push_sized = client.register_script(_PUSH_SIZED)
+        self._pop_upto = client.register_script(POP_UPTO)
+        self._admit = client.register_script(ADMIT)
+        self._push_keep = client.register_script(PUSH_KEEP)
+        self._unlock = client.register_script(UNLOCK)
+        self._push_sized = client.register_script(PUSH_SIZED)
         self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
@@ -151,7 +112,41 @@ class RedisState:
             return memo[read]
         if memo is not None and read[0] == "hget" and ("hall", read[1]) in memo:
             return memo[("hall", read[1])].get(read[2])
+        if self._deferred() is not None:  # fresh: what was not written inside does not exist
+            return {} if read[0] == "hall" else None
         return fetch()
+
+    # A fresh state ----------------------------------------------------------------------------------
+
+    def _deferred(self) -> list[tuple[str, tuple[Any, ...]]] | None:
+        deferred: list[tuple[str, tuple[Any, ...]]] | None = getattr(self._local, "deferred", None)
+        return deferred
+
+    @contextmanager
+    def fresh(self) -> Iterator[None]:
+        outer, self._local.deferred = self._memo(), []
+        self._local.memo = {}
+        try:
+            yield
+            with self.batch() as batch:
+                for operation, args in self._local.deferred:
+                    batch.add(operation, *args)
+        finally:
+            self._local.deferred, self._local.memo = None, outer
+
+    def _defer(self, operation: str, *args: Any) -> bool:
+        """In ``fresh``: note the write and what reads of it answer now; True if it was deferred."""
+        deferred, memo = self._deferred(), self._memo()
+        if deferred is None or memo is None:
+            return False
+        deferred.append((operation, args))
+        if operation == "put":
+            memo[("get", args[0])] = args[1]
+        else:  # hput
+            name, field, value = args
+            memo[("hall", name)] = {**memo.get(("hall", name), {}), field: value}
+            memo[("hget", name, field)] = value
+        return True
 
     # Batches ----------------------------------------------------------------------------------------
 
@@ -238,10 +233,15 @@ class RedisState:
         return self._remembered(("get", name), lambda: _load(self.client.get(self.key(name))))
 
     def put(self, name: str, value: Any, ttl: float | None = None) -> None:
+        if self._defer("put", name, value, ttl):
+            return
         self._forget(name)
         self.client.set(self.key(name), _dump(value), px=None if ttl is None else int(ttl * 1000))
 
     def put_new(self, name: str, value: Any) -> bool:
+        memo = self._memo()
+        if self._deferred() is not None and memo is not None:
+            return ("get", name) not in memo and self._defer("put", name, value, None)
         self._forget(name)
         return bool(self.client.set(self.key(name), _dump(value), nx=True))
 
@@ -266,6 +266,8 @@ class RedisState:
         return self._remembered(("hget", name, field), lambda: _load(self.client.hget(self.key(name), field)))
 
     def hput(self, name: str, field: str, value: Any) -> None:
+        if self._defer("hput", name, field, value):
+            return
         self._forget(name)
         self.client.hset(self.key(name), field, _dump(value))
 
@@ -301,6 +303,9 @@ class RedisState:
 
     def length(self, name: str) -> int:
         return int(self.client.llen(self.key(name)))
+
+    def hlength(self, name: str) -> int:
+        return int(self.client.hlen(self.key(name)))
 
     def log_append(self, name: str, values: list[Any], keep: int) -> int:
         return self._logs.append(name, values, keep)

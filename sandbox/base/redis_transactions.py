@@ -68,6 +68,17 @@ class RedisTransactions:
         else:
             tx.callbacks.append(callback)
 
+    def stage(self, ops: list[tuple[Any, ...]]) -> bool:
+        """Write ``ops`` (``("XADD", stream, group, field, value)``: an entry, its consumer group made
+        if missing; ``("COUNT", hash, field, delta)``) in the commit of this thread's open transaction,
+        in the same atomic step as its records; False outside a transaction. The keys must share the
+        sandbox's hash tag; they are not the store's (a reset leaves them alone)."""
+        tx = self._tx()
+        if tx is None:
+            return False
+        tx.staged += ops
+        return True
+
     def _hold(self, tx: Pending) -> None:
         tx.held = Held(self._redis, self.keys.lock, tx.token, self._lock.ttl_ms)
         RENEWER.hold(tx.held)

@@ -68,6 +68,10 @@ class State(Protocol):
 
     def hincr(self, name: str, field: str, amount: int = 1) -> int: ...
 
+    def hlength(self, name: str) -> int:
+        """How many fields the hash ``name`` has."""
+        ...
+
     def push(self, name: str, value: Any, keep: int | None = None) -> list[Any]:
         """Append to a list; keep its newest ``keep`` items and return the ones dropped, oldest first."""
         ...
@@ -133,6 +137,13 @@ class State(Protocol):
     def batch(self) -> AbstractContextManager[Batch]:
         """Operations ``add``ed to the yielded batch are sent together as the block ends (one round trip
         on Redis: a pipeline, not a transaction); then their results are in its ``results``."""
+        ...
+
+    def fresh(self) -> AbstractContextManager[None]:
+        """For a state known to hold nothing yet (a sandbox being made): inside, this thread's ``get``,
+        ``hget`` and ``hall`` answer from what ``put``, ``put_new`` and ``hput`` wrote inside, and those
+        writes are sent together as the block ends (one round trip on Redis). Other operations go out
+        at once, as always: use only the deferred ones on names the block writes."""
         ...
 
     def drop(self) -> None:
@@ -265,6 +276,9 @@ class MemoryState:
         with self._lock:
             return len(self._values.get(name, ()))
 
+    def hlength(self, name: str) -> int:
+        return len(self.hall(name))
+
     # numbered logs: [newest number, entries] -------------------------------------------------------
 
     def log_append(self, name: str, values: list[Any], keep: int) -> int:
@@ -358,6 +372,11 @@ class MemoryState:
         batch = Batch()
         yield batch
         batch.results = [getattr(self, operation)(*args) for operation, args in batch.calls]
+
+    @contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Writes here cost nothing: they are made at once."""
+        yield
 
     def drop(self) -> None:
         with self._lock:

@@ -158,10 +158,12 @@ class SandboxDirectory:
             self._evict_longest_idle()
         settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
                                        LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
-        sandbox = self._attach(new_sandbox_id(), settings, world_tokens=seeded_tokens)
-        sandbox.clock.establish(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
-        sandbox.lifetime.establish(ttl)
-        sandbox.keys.establish(world_tokens=seeded_tokens)
+        sandbox_id = new_sandbox_id()
+        with self.backend.sandbox_state(sandbox_id).fresh():  # a new id: its state is written in one go
+            sandbox = self._attach(sandbox_id, settings, world_tokens=seeded_tokens)
+            sandbox.clock.establish(settings.CLOCK_START, frozen=settings.CLOCK_FROZEN)
+            sandbox.lifetime.establish(ttl)
+            sandbox.keys.establish(world_tokens=seeded_tokens)
         self.fleet.hput("sandboxes", sandbox.id, {"seed": settings.SEED, "leads_per_org": settings.LEADS_PER_ORG})
         return sandbox
 
@@ -267,7 +269,7 @@ class SandboxDirectory:
         self.backend.forget(sandbox.id)
 
     def __len__(self) -> int:
-        return len(self.fleet.hall("sandboxes"))
+        return self.fleet.hlength("sandboxes")
 
     def sweep(self, now: float | None = None) -> int:
         """Delete every expired sandbox; returns how many. Only the expired ones are attached (to be

@@ -30,28 +30,26 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from ..base.clock import Clock, Ticker
 from ..base.overlay import SandboxStore, SeededBase
 from ..base.redis_state import RedisState, sandbox_prefix
 from ..base.redis_store import RedisOverlayStore
+from ..base.redis_transactions import RedisTransactions
 from ..base.state import State
+from ..base.store import Store
 from ..services.webhooks.inflight import InFlight
 from ..services.webhooks.queue import DeliveryQueue, Job, QueueFactory
 from ..services.webhooks.workers import DeliveryWorkers
 from .backends import Find
+from .fleet_timers import FLEET_PREFIX, OUTAGE_RETRY, FleetTicker
 
 logger = logging.getLogger("sandbox.fleet")
-FLEET_PREFIX = "fleet:{fleet}:"
 GROUP = "delivery"
-POLL_SECONDS = 0.01  # how often a process looks for due timers
-OUTAGE_RETRY = 1.0  # seconds between tries while Redis is unreachable
 IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
 
 
@@ -106,7 +104,7 @@ class RedisBackend:
         self._forget_if_still = self.client.register_script(_FORGET_IF_STILL)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.reclaim_seconds = reclaim_seconds
-        self.timers = FleetTicker(self)
+        self.timers = FleetTicker(self.client, self.forget_if_still)
         self.jobs: JobConsumer | None = None
 
     # Backend --------------------------------------------------------------------------------------
@@ -160,9 +158,13 @@ class RedisBackend:
     def put(self, sandbox_id: str, job: Job) -> None:
         # Announced before it is added: a process that dies in between leaves an empty announcement,
         # never a job nobody looks for.
-        self.client.zadd(self._fleet.key("queues"), {sandbox_id: time.time()})
+        self.announce(sandbox_id)
         self._put(keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)],
                   args=[orjson.dumps(job), job["org_id"], GROUP])
+
+    def announce(self, sandbox_id: str) -> None:
+        """Tell the fleet's consumers the sandbox has jobs waiting."""
+        self.client.zadd(self._fleet.key("queues"), {sandbox_id: time.time()})
 
     def ack(self, sandbox_id: str, entry_id: bytes, org_id: str) -> None:
         self._ack(keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)], args=[entry_id, org_id, GROUP])
@@ -183,6 +185,17 @@ class StreamQueue:
     def put(self, job: Job, endpoint: str | None = None) -> bool:
         self.backend.put(self.sandbox_id, {**job, "_endpoint": endpoint})
         return True
+
+    def put_on_commit(self, store: Store, job: Job, endpoint: str | None = None) -> None:
+        """In the commit's own Lua step, where the store is the sandbox's in Redis: a process killed
+        between storing an event and queueing its delivery cannot exist."""
+        if isinstance(store, RedisTransactions):
+            sandbox_id, payload = self.sandbox_id, orjson.dumps({**job, "_endpoint": endpoint})
+            self.backend.announce(sandbox_id)  # before: an empty announcement is harmless, a lost job is not
+            if store.stage([("XADD", self.backend.stream(sandbox_id), GROUP, "job", payload),
+                            ("COUNT", self.backend.in_flight_key(sandbox_id), job["org_id"], 1)]):
+                return
+        store.after_commit(lambda: self.put(job, endpoint))
 
     def drop(self) -> None:
         """This process lets go of the sandbox: the jobs it holds go back to the fleet when their claim
@@ -315,86 +328,3 @@ class JobConsumer:
                     self._hand_over(sandbox_id, entry_id, fields)
                     took += 1
         return took
-
-
-class FleetTicker:
-    """Fires every sandbox's due clock tasks across the fleet (``Watcher``).
-
-    ``watch`` records, in ``fleet:{fleet}:timers``, the wall-clock instant a sandbox's next task falls
-    due (only ever moving it earlier: a stale, early entry just makes a poll find nothing due). Every
-    process polls the due entries, fires them on a few threads, and moves each entry to the clock's
-    next task — unless another process changed it meanwhile. Clocks that are not a sandbox's (the
-    process's own, like the sweeper) go to a local ``Ticker``.
-    """
-
-    def __init__(self, backend: RedisBackend, workers: int = 4) -> None:
-        self.backend = backend
-        self._local = Ticker()
-        self._find: Find | None = None
-        self._firing: set[str] = set()
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleet-timers")
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fleet-ticker", daemon=True)
-
-    def start(self, find: Find) -> None:
-        self._find = find
-        self._thread.start()
-
-    def watch(self, clock: Clock) -> None:
-        if not clock.name:
-            self._local.watch(clock)
-            return
-        wait = clock.seconds_until_due()
-        if wait is not None:
-            self.backend.client.zadd(FLEET_PREFIX + "timers", {clock.name: time.time() + wait}, lt=True)
-
-    def forget(self, clock: Clock) -> None:
-        if not clock.name:
-            self._local.forget(clock)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._local.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self) -> None:
-        failing = False
-        while not self._stopped.is_set():
-            try:
-                due = self.backend.client.zrangebyscore(FLEET_PREFIX + "timers", "-inf", time.time(),
-                                                        start=0, num=32, withscores=True)
-                failing = False
-            except redis.RedisError as error:  # Redis unreachable: say so once, retry every second
-                if not failing:
-                    logger.warning("reading the fleet's timers failed (%s); retrying every %s s", error, OUTAGE_RETRY)
-                failing, due = True, []
-                self._stopped.wait(OUTAGE_RETRY)
-            for member, score in due:
-                sandbox_id = member.decode()
-                with self._lock:
-                    if sandbox_id in self._firing:
-                        continue
-                    self._firing.add(sandbox_id)
-                try:
-                    self._pool.submit(self._fire, sandbox_id, float(score))
-                except RuntimeError:  # shut down
-                    return
-            self._stopped.wait(POLL_SECONDS)
-
-    def _fire(self, sandbox_id: str, score: float) -> None:
-        try:
-            assert self._find is not None
-            sandbox = self._find(sandbox_id)
-            if sandbox is None:  # deleted: nothing of it fires any more
-                self.backend.forget_if_still("timers", sandbox_id, score, None)
-                return
-            sandbox.clock.run_due()
-            wait = sandbox.clock.seconds_until_due()
-            self.backend.forget_if_still("timers", sandbox_id, score, None if wait is None else time.time() + wait)
-            self.watch(sandbox.clock)  # a task another process added meanwhile may be due sooner
-        except Exception:
-            logger.exception("firing the timers of sandbox %s failed", sandbox_id)
-        finally:
-            with self._lock:
-                self._firing.discard(sandbox_id)

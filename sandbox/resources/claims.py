@@ -53,7 +53,7 @@ def complete_extraction(sandbox: SandboxServices, org_id: str, claim_id: str) ->
         assert claim is not None
         sandbox.audit.record(org_id, "claim.scope.ready", {"claim_id": claim_id, "scope_item_count": count},
                              source="worker", correlation_id=claim.get("_correlation_id"))
-    sandbox.webhooks.emit(org_id, "claim.scope.ready", detail(claim, sandbox, claim.get("_base_url", "")))
+        sandbox.webhooks.emit(org_id, "claim.scope.ready", detail(claim, sandbox, claim.get("_base_url", "")))
     return claim
 
 

@@ -115,21 +115,22 @@ def create_review_response(request: ApiRequest) -> Reply:
     negative = sentiment == "negative"
     who = f"{review['reviewer_name']}'s" if review.get("reviewer_name") else "a"
     platform = review.get("platform") or "google"
-    record = _store(request, {
-        "id": sandbox.ids.prefixed("ctnt"), "type": "review_response", "channel": platform,
-        "title": f"Reply to {who} {review['rating']}-star {platform.title()} review",
-        "review_id": review["review_id"], "platform": platform, "rating": review["rating"],
-        "review_text": review.get("review_text"), "sentiment": sentiment, "response_text": response_text,
-        "word_count": count_words(response_text), "auto_publish_recommended": sentiment == "positive",
-        "routed_to": "owner" if negative else None,
-        "approval_status": "awaiting_owner" if negative else "not_required",
-    })
-    if negative:
-        sandbox.webhooks.emit(request.org_id, "review.received", {
-            "content_id": record["id"], "review_id": record["review_id"], "platform": platform,
-            "rating": record["rating"], "sentiment": sentiment, "routed_to": "owner",
-            "auto_publish_recommended": False, "review_text": record["review_text"],
-            "reviewer_name": review.get("reviewer_name")})
+    with sandbox.store.transaction():  # the response and its event in one step
+        record = _store(request, {
+            "id": sandbox.ids.prefixed("ctnt"), "type": "review_response", "channel": platform,
+            "title": f"Reply to {who} {review['rating']}-star {platform.title()} review",
+            "review_id": review["review_id"], "platform": platform, "rating": review["rating"],
+            "review_text": review.get("review_text"), "sentiment": sentiment, "response_text": response_text,
+            "word_count": count_words(response_text), "auto_publish_recommended": sentiment == "positive",
+            "routed_to": "owner" if negative else None,
+            "approval_status": "awaiting_owner" if negative else "not_required",
+        })
+        if negative:
+            sandbox.webhooks.emit(request.org_id, "review.received", {
+                "content_id": record["id"], "review_id": record["review_id"], "platform": platform,
+                "rating": record["rating"], "sentiment": sentiment, "routed_to": "owner",
+                "auto_publish_recommended": False, "review_text": record["review_text"],
+                "reviewer_name": review.get("reviewer_name")})
     return Reply(review_view(record), 201)
 
 

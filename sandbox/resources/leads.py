@@ -37,7 +37,7 @@ def create_lead(request: ApiRequest) -> Reply:
     with sandbox.store.transaction():
         sandbox.store.insert("lead", lead)
         request.audit("lead.created", {"lead_id": lead["id"]})
-    sandbox.webhooks.emit(request.org_id, "lead.created", summary(lead))
+        sandbox.webhooks.emit(request.org_id, "lead.created", summary(lead))  # in one step with the lead
     return Reply(detail(lead), 201)
 
 
@@ -59,7 +59,7 @@ def apply_changes(request: ApiRequest, lead_id: str, changes: dict[str, Any],
         lead = sandbox.store.update("lead", request.org_id, lead_id, {**changes, "updated_at": request.now_iso()})
         assert lead is not None
         request.audit(action, {"lead_id": lead_id, "diff": diff})
-    sandbox.webhooks.emit(request.org_id, "lead.updated", {"lead": summary(lead), "diff": diff})
+        sandbox.webhooks.emit(request.org_id, "lead.updated", {"lead": summary(lead), "diff": diff})
     return lead
 
 

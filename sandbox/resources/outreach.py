@@ -86,8 +86,8 @@ def send_outreach(request: ApiRequest) -> Reply:
         request.audit("outreach.sent", {
             "message_id": message["id"], "channel": channel, "to": message["to"],
             "lead_id": message["lead_id"]})
-    if channel == "email":
-        sandbox.webhooks.emit(request.org_id, "outreach.email.sent", _message_event(message))
+        if channel == "email":
+            sandbox.webhooks.emit(request.org_id, "outreach.email.sent", _message_event(message))
     return Reply({"message_id": message["id"], "status": "queued", "channel": channel, "queued_at": now}, 202)
 
 

@@ -10,11 +10,13 @@ A worker that dies (a crash, ``kill -9``, the OOM killer) is replaced; the fleet
 it had stored, and its delivery work is taken over by the others once its claims lapse. A worker
 that dies again and again just after it started (the store gone, a bad setting) stops the whole
 server instead of being restarted in a loop. SIGINT or SIGTERM to the supervisor stops every
-worker the way SIGTERM stops a single server (open event streams are ended first).
+worker the way SIGTERM stops a single server (open event streams are ended first); a supervisor
+killed outright (``kill -9``) takes its workers with it (they get SIGTERM from the kernel).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -24,12 +26,13 @@ from collections.abc import Callable
 QUICK_DEATH_SECONDS = 5.0  # a worker that dies sooner than this after starting died of its start-up
 QUICK_DEATHS_ALLOWED = 3   # in a row: then the server stops instead of restarting workers in a loop
 STOP_SECONDS = 30.0        # how long stopping workers may take before they are killed
+PR_SET_PDEATHSIG = 1       # prctl(2)
 
 
 def supervise(count: int, work: Callable[[bool], None]) -> int:
     """Run ``work(announce)`` in ``count`` forked workers until SIGINT/SIGTERM; the exit code to end with.
     ``announce`` is true for the first worker's first start only (a replacement prints no banner)."""
-    stopping = False
+    stopping, supervisor = False, os.getpid()
     workers: dict[int, tuple[int, float]] = {}  # pid -> (index, started at)
 
     def start(index: int, announce: bool = False) -> None:
@@ -37,6 +40,7 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
         if pid == 0:  # the worker: it never returns into the supervisor's code
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
+            _end_with(supervisor)
             code = 0
             try:
                 work(announce)
@@ -87,6 +91,18 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return code
+
+
+def _end_with(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM when its supervisor dies, even by ``kill -9`` (Linux's
+    ``PR_SET_PDEATHSIG``): no worker outlives the server it belongs to, holding its port."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != supervisor:  # it died before the request was made
+        os._exit(0)
 
 
 def _next_ended() -> tuple[int, int]:

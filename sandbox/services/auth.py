@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ..base.errors import Forbidden, LiveKeyRefused, Unauthorized
 from ..base.ids import TEST_PREFIX, TOKEN_RANDOM_CHARS, sandbox_token, token_sandbox
-from ..base.state import State
+from ..base.state import Read, State
 
 LIVE_PREFIX = "eal_live_"
 ApiKey = dict[str, Any]
@@ -33,6 +33,8 @@ class KeyRing:
     organization's) live in the sandbox's ``State``. Tokens that do not name their sandbox are told
     to ``index``, so a request's key finds its sandbox among all the sandboxes.
     """
+
+    LIST_READS: tuple[Read, ...] = (("get", "key-tokens"), ("hall", "keys"))  # what listing them reads
 
     def __init__(self, state: State, world_keys: Sequence[Mapping[str, Any]], secret: bytes, *,
                  sandbox_id: str = "", index: TokenIndex | None = None) -> None:

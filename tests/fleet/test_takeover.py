@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from sandbox.base.redis_transactions import RedisTransactions
 from sandbox.web.app import runtime_of, sandbox_of
 from tests.support import auth, fresh_database, keys_by_role, make_app
 from tests.webhooks.receiver import Receiver, wait_until
@@ -80,3 +81,41 @@ def test_a_due_task_fires_in_one_process_only(database: str, apps: list[Flask]) 
 
 def keys_org(sandbox: Any) -> str:
     return str(sandbox.world.child_org_ids[0])
+
+
+def test_an_event_and_its_delivery_job_are_stored_in_one_step(database: str, apps: list[Flask],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that dies right after a write's commit (before anything it would do next) has still
+    queued the deliveries of the events that write stored: another process delivers them."""
+    receiver = Receiver()
+    try:
+        first = fleet_app(database, apps)
+        keys = keys_by_role(sandbox_of(first))
+        client = first.test_client()
+        made = client.post("/api/v1/webhooks", headers=auth(keys["admin"]),
+                           json={"url": receiver.url, "events": ["lead.created"]})
+        assert made.status_code == 201
+        runtime_of(first).sandboxes.backend.jobs.stop()  # type: ignore[attr-defined]  # it takes no job
+
+        class Died(BaseException):
+            """The process's end, right after the commit's Lua step returned."""
+
+        commit = RedisTransactions._commit
+
+        def commit_then_die(self: RedisTransactions, tx: Any) -> None:
+            commit(self, tx)
+            raise Died
+
+        monkeypatch.setattr(RedisTransactions, "_commit", commit_then_die)
+        with pytest.raises(Died):
+            client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "died@example.com"})
+        monkeypatch.undo()
+        stored = [e for e in sandbox_of(first).store.scan("event", keys_org(sandbox_of(first)))
+                  if e["type"] == "lead.created" and e["data"].get("email") == "died@example.com"]
+        assert len(stored) == 1  # the write was stored...
+
+        fleet_app(database, apps)  # ...and another process delivers its event
+        delivered = receiver.wait_for(1, 15)
+        assert [d.event_id for d in delivered] == [stored[0]["id"]]
+    finally:
+        receiver.close()

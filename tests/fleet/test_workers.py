@@ -87,3 +87,16 @@ def test_a_server_that_cannot_start_says_why_in_one_line(args: list[str], line: 
     lines = done.stderr.strip().splitlines()
     assert len(lines) <= 2 and line in done.stderr, done.stderr  # click's usage errors add a hint line
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr and done.stdout == ""
+
+
+def test_workers_stop_when_their_supervisor_is_killed(redis_url: str) -> None:
+    server = ServerProcess(free_port(), fresh_database(redis_url), FAST, "--workers", "2")
+    server.start()
+    assert server.process is not None
+    workers = children(server.process.pid)
+    assert len(workers) == 2
+    server.kill()  # kill -9 of the supervisor: nobody is left to stop the workers but the kernel
+    wait_for(lambda: not any(Path(f"/proc/{worker}").exists() for worker in workers), 30,
+             "the workers outlived their supervisor")
+    with pytest.raises(httpx.ConnectError):  # and the port is free of them
+        httpx.get(server.url + "/api/v1/health", timeout=2)

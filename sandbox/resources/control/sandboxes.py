@@ -7,7 +7,8 @@ from typing import Any
 
 from ...base.durations import parse_duration
 from ...base.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from ...services.bundle import SandboxServices
+from ...services.auth import KeyRing
+from ...services.bundle import Lifetime, SandboxServices
 from ...services.scenarios import ScenarioError, load
 from ..request import ApiRequest, Reply
 
@@ -29,6 +30,11 @@ def access_keys(sandbox: SandboxServices, *, tokens: bool) -> list[dict[str, Any
 
 
 def _view(sandbox: SandboxServices, *, tokens: bool) -> dict[str, Any]:
+    with sandbox.state.prefetched([*Lifetime.READS, *KeyRing.LIST_READS]):  # one round trip in a fleet
+        return _viewed(sandbox, tokens=tokens)
+
+
+def _viewed(sandbox: SandboxServices, *, tokens: bool) -> dict[str, Any]:
     return {"id": sandbox.id, "seed": sandbox.settings.SEED, "leads_per_org": sandbox.settings.LEADS_PER_ORG,
             **sandbox.lifetime.view(), "keys": access_keys(sandbox, tokens=tokens)}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ...base.store import Store
 from .inflight import InFlight
 from .workers import DeliveryWorkers
 
@@ -20,6 +21,12 @@ Job = dict[str, Any]
 class DeliveryQueue(Protocol):
     def put(self, job: Job, endpoint: str | None = None) -> bool:
         """Queue ``job`` (counted in flight for its organization); False once the queue is closed."""
+        ...
+
+    def put_on_commit(self, store: Store, job: Job, endpoint: str | None = None) -> None:
+        """Queue ``job`` once the transaction open on ``store`` commits — in the same atomic step
+        where the store allows it, so a process killed in between never stores an event it does
+        not deliver — and never if the transaction fails."""
         ...
 
     def drop(self) -> None:
@@ -42,6 +49,9 @@ class LocalQueue:
             self.in_flight.done(job["org_id"])
             return False
         return True
+
+    def put_on_commit(self, store: Store, job: Job, endpoint: str | None = None) -> None:
+        store.after_commit(lambda: self.put(job, endpoint))  # one process: its death loses both anyway
 
     def _run(self, job: Job) -> None:
         try:

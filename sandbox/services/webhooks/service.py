@@ -138,16 +138,17 @@ class WebhookService:
             return None
         event = {"id": self.ids.prefixed("evt"), "type": event_type,
                  "created_at": isoformat(self.clock.now()), "organization_id": org_id, "data": data}
-        self.store.insert("event", event)
-        for observe in self._observers:
-            observe(event)
-        # The subscriptions at the moment of the event get it; the many events nobody subscribes to
-        # never wake a worker.
-        targets = [s["id"] for s in self.subscriptions.matching(org_id, event_type)]
-        if targets:  # queued once the event is stored, never for one a failed transaction leaves out
-            job = {"kind": "fan_out", "org_id": org_id, "event": event, "targets": targets,
-                   "epoch": self._epochs.current(org_id)}
-            self.store.after_commit(lambda: self.queue.put(job))
+        with self.store.transaction():
+            self.store.insert("event", event)
+            for observe in self._observers:
+                observe(event)
+            # The subscriptions at the moment of the event get it; the many events nobody subscribes to
+            # never wake a worker.
+            targets = [s["id"] for s in self.subscriptions.matching(org_id, event_type)]
+            if targets:  # queued with the event, never for one a failed transaction leaves out
+                job = {"kind": "fan_out", "org_id": org_id, "event": event, "targets": targets,
+                       "epoch": self._epochs.current(org_id)}
+                self.queue.put_on_commit(self.store, job)
         return event
 
     def replay_event(self, org_id: str, event_id: str, webhook_id: str | None = None) -> int | None:
