@@ -18,7 +18,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Run ``serve``, but load the app in-process instead of serving it."""
     seen: dict[str, Any] = {}
 
-    def fake_server(load_app: Any, host: str, port: int, threads: int = 4, workers: int = 1) -> int:
+    def fake_server(load_app: Any, host: str, port: int, threads: int = 4, workers: int = 1,
+                    concurrent: bool = False) -> int:
         seen.update(app=load_app(port, True), host=host, port=port, threads=threads, workers=workers)
         return 0
 

@@ -121,7 +121,8 @@ def serve(host: str, port: int, seed: int, rate_limit: int, leads_per_org: int, 
         return app
 
     try:
-        code = run_server(load_app, host, port, threads + streams, workers=workers)  # streams: threads of their own
+        code = run_server(load_app, host, port, threads + streams, workers=workers,  # streams: threads of their own
+                          concurrent=config["STORE"] != "memory")  # a fleet's requests wait on Redis
     except ServeError as error:
         click.echo(f"eal-sandbox serve: {error}", err=True)
         sys.exit(2)

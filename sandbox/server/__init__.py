@@ -53,12 +53,13 @@ def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket
 
 
 def serve(load_app: Callable[[int, bool], Any], host: str, port: int, threads: int = 4,
-          limits: Limits | None = None, workers: int = 1) -> int:
+          limits: Limits | None = None, workers: int = 1, concurrent: bool = False) -> int:
     """Bind, build the app, serve until SIGINT/SIGTERM; the exit code to end with.
 
     ``load_app(port, announce)`` gets the port really bound, and whether it is the first app of
     this server (the one to print a banner). With ``workers`` > 1 each worker process builds its
     own app on the one socket (``workers.supervise``): only for a store the workers share.
+    ``concurrent``: the app threads all work at once (a fleet store's requests wait on Redis).
     """
     sock = listen(host, port)
     bound = sock.getsockname()[1]
@@ -66,7 +67,7 @@ def serve(load_app: Callable[[int, bool], Any], host: str, port: int, threads: i
     def work(announce: bool) -> None:
         app = load_app(bound, announce)
         keep_collections_short()
-        run(app, sock, threads, limits or Limits())
+        run(app, sock, threads, limits or Limits(), concurrent)
 
     try:
         if workers == 1:

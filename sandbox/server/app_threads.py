@@ -8,7 +8,8 @@ working (a scenario's latency sleeps; a scenario's settle waits for webhook rece
 call the sandbox back), and behind them nothing may stall. So one thread takes every job, and a
 watchdog calls in a helper when jobs are waiting and none has started for ``HELD_UP_SECONDS``:
 the threads at work are all held up. A helper takes jobs only while the first thread is still
-held up, then goes back to waiting, so under a steady load one thread does all the work.
+held up, then goes back to waiting, so under a steady load one thread does all the work. On a fleet
+store the opposite holds (requests wait on Redis most of their time): there every thread works.
 """
 
 from __future__ import annotations
@@ -23,23 +24,30 @@ HELD_UP_SECONDS = 0.01  # a request normally takes well under a millisecond
 
 
 class AppThreads:
-    """``size`` threads running ``work(job)`` for each submitted job, at most ``size`` at once."""
+    """``size`` threads running ``work(job)`` for each submitted job, at most ``size`` at once.
 
-    def __init__(self, size: int, work: Callable[[Any], None], name: str = "sandbox-app") -> None:
-        self._work = work
+    ``concurrent``: every thread takes jobs as they come, a plain pool — for an app whose requests
+    mostly wait on the network (a fleet store: each request is a few Redis round trips, during which
+    the GIL is free for another request's Python).
+    """
+
+    def __init__(self, size: int, work: Callable[[Any], None], name: str = "sandbox-app",
+                 concurrent: bool = False) -> None:
+        self._work, self._concurrent = work, concurrent
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._call_in = threading.Semaphore(0)
         self._stopping = threading.Event()
         self._last_start = time.monotonic()
         self._first_since = 0.0  # when the first thread's current job started; 0.0 while it waits
-        self._threads = [threading.Thread(target=self._serve, args=(n == 0,), name=f"{name}-{n + 1}", daemon=True)
+        self._threads = [threading.Thread(target=self._serve, args=(n == 0 or concurrent,), name=f"{name}-{n + 1}",
+                                          daemon=True)
                          for n in range(max(1, size))]
         self._watchdog = threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True)
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
-        if len(self._threads) > 1:
+        if len(self._threads) > 1 and not self._concurrent:
             self._watchdog.start()
 
     def submit(self, job: Any) -> None:

@@ -58,13 +58,13 @@ class ThreadedWsgi:
     no thread waits for a slow client. An app thread answers through granian directly.
     """
 
-    def __init__(self, app: WsgiApp, threads: int, limits: Limits) -> None:
+    def __init__(self, app: WsgiApp, threads: int, limits: Limits, concurrent: bool = False) -> None:
         self._app = app
         self._limits = limits
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._reading: dict[int, tuple[float, Any, Any]] = {}  # bodies granian is collecting: deadline, future, proto
-        self._threads = AppThreads(threads, self._run_job)
+        self._threads = AppThreads(threads, self._run_job, concurrent=concurrent)
         # Requests in flight = admitted - answered. Each counter has a single writer (granian's
         # scheduling thread; each answering thread its own entry), so no lock is needed.
         self._admitted = 0

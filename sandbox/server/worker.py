@@ -21,8 +21,9 @@ from .bridge import Limits, ThreadedWsgi
 LISTEN_BACKLOG = 1024
 
 
-def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
-    """Serve ``app`` on a bound socket with granian until SIGINT or SIGTERM."""
+def run(app: Any, sock: socket.socket, threads: int, limits: Limits, concurrent: bool = False) -> None:
+    """Serve ``app`` on a bound socket with granian until SIGINT or SIGTERM (``concurrent``: every
+    app thread works at once, for requests that wait on a fleet store)."""
     from granian import _granian
     from granian.http import HTTP1Settings
 
@@ -30,7 +31,7 @@ def run(app: Any, sock: socket.socket, threads: int, limits: Limits) -> None:
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    front = ThreadedWsgi(app, threads, limits)
+    front = ThreadedWsgi(app, threads, limits, concurrent)
     front.start(loop)
     stop = core.WorkerSignal()
     stopped = loop.create_future()
