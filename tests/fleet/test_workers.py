@@ -47,6 +47,8 @@ def test_workers_share_one_port_survive_a_kill_and_stop_together(redis_url: str)
         supervisor = server.process.pid
         workers = children(supervisor)
         assert len(workers) == 2
+        # Either worker may answer first; the first one prints the banner once its app is built.
+        wait_for(lambda: "API keys" in "".join(server.output), 30, "no banner")
         banner = "".join(server.output)
         assert banner.count("EAL Sandbox listening on") == 1  # one banner, from the first worker
         assert f"Workers: 2 processes on this port, sharing the store {server.store}" in banner
