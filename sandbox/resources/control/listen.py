@@ -13,7 +13,7 @@ from typing import Any
 
 from ...base.errors import ValidationFailed, field_error
 from ...services.bundle import SandboxServices
-from ...services.webhooks.feed import BadPosition
+from ...services.webhooks.listeners import BadPosition
 from ...services.webhooks.sse import EventStream
 from ..request import ApiRequest, Reply
 

@@ -25,10 +25,7 @@ through the shared ``StreamSlots``, per server process (its threads).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import string
 import threading
 import time
 from collections import OrderedDict
@@ -41,64 +38,19 @@ from ...base.ids import random_token
 from ...base.state import State
 from ...base.store import Record
 from .attempts import attempt_view, finished_view, public_attempt
-from .delivery import Attempt, event_body
+from .delivery import Attempt
+from .listeners import BadPosition, Batch, Entry, Listener
 from .mirror import LogMirror
 from .registry import RENEW_SECONDS, STREAMS, StreamRegistry
 from .slots import StreamSlots as StreamSlots  # the directory makes one per process
 
 logger = logging.getLogger("sandbox.webhooks")
-_SECRET_ALPHABET = string.ascii_letters + string.digits
 PENDING_ATTEMPTS_PER_STREAM = 256  # delivery messages waiting for one slow stream; older ones are dropped
 TOKEN, EVENTS, ATTEMPTS = "feed:token", "feed:events", "feed:attempts"  # the feed's names in the State
 POLL_SECONDS = 0.05  # how often open streams look for what other processes appended
 CHECK_SECONDS = 1.0  # how often they look whether they were replaced elsewhere, or the sandbox deleted
 OUTAGE_WARNING = 30.0  # seconds between two warnings of one outage
 STARTED_HELD = 1024  # attempts started here whose outcome is awaited (a bound against leaks)
-
-
-def listener_secret(material: str) -> str:
-    """A ``whsec_`` secret derived from ``material`` (the sandbox's network admin token): stable for the
-    sandbox's whole life, resets included, and telling nothing about the token it came from."""
-    digest = hmac.new(material.encode(), b"eal-sandbox listener signing secret", hashlib.sha256).digest()
-    return "whsec_" + "".join(_SECRET_ALPHABET[byte % len(_SECRET_ALPHABET)] for byte in digest)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One event as listeners get it: its number in the feed and the stored record."""
-
-    seq: int
-    event: Record
-
-    def body(self) -> bytes:
-        return event_body(self.event)
-
-
-@dataclass(eq=False)
-class Listener:
-    """One open stream: where it is in the feed and what it asked for."""
-
-    id: str
-    types: frozenset[str] | None
-    deliveries: bool
-    cursor: int
-    connection: str = ""  # this stream's own token in the registry (a listener id may reconnect elsewhere)
-    attempt_cursor: int = 0  # the last attempt state it was sent
-    connected_at: float = field(default_factory=time.time)
-    ended: str | None = None  # why the stream must end, once it must
-
-    def wants(self, event: Record) -> bool:
-        return self.types is None or event["type"] in self.types
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What a stream has to send next."""
-
-    entries: list[Entry]
-    missed: int  # events that fell out of the backlog before this stream got them
-    attempts: list[dict[str, Any]]
-    ended: str | None
 
 
 @dataclass
@@ -108,10 +60,6 @@ class _Write:
     observed: list[Record] = field(default_factory=list)
     stored: list[Record] = field(default_factory=list)
     committed: bool = False  # its callbacks have begun: events emitted from now on belong to another write
-
-
-class BadPosition(ValueError):
-    """A ``Last-Event-ID`` this feed cannot resume from; the message says why."""
 
 
 class EventFeed:

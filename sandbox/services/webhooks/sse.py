@@ -20,7 +20,8 @@ import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from .feed import Batch, EventFeed, Listener
+from .feed import EventFeed
+from .listeners import Batch, Listener
 
 RETRY_MS = 2000
 KEEP_ALIVE = b": keep-alive\n\n"
