@@ -142,8 +142,10 @@ class _Server:
     def mint(self, options: dict[str, Any]) -> SandboxHandle:
         response = self.http.post("/_sandbox/sandboxes", json=options)
         if response.status_code != 201:
-            raise pytest.UsageError(f"eal_sandbox: POST {self.base_url}/_sandbox/sandboxes answered "
-                                    f"{response.status_code}: {response.text[:300]}")
+            raise pytest.UsageError(
+                f"eal_sandbox: POST {self.base_url}/_sandbox/sandboxes answered "
+                f"{response.status_code}: {response.text[:300]}"
+            )
         body = response.json()
         return SandboxHandle(self.base_url, body["id"], _keys_by_role(body["keys"]), self.app, self.http)
 
@@ -163,13 +165,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("eal-sandbox")
     group.addoption("--eal-sandbox-seed", type=int, default=42, help="world seed of each test's sandbox")
     group.addoption("--eal-sandbox-leads", type=int, default=100, help="leads per location")
-    group.addoption("--eal-sandbox-url", default=None, metavar="URL",
-                    help="mint each test's sandbox on this running server instead of one started in-process")
+    group.addoption(
+        "--eal-sandbox-url",
+        default=None,
+        metavar="URL",
+        help="mint each test's sandbox on this running server instead of one started in-process",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "eal_sandbox(**options): options for this test's sandbox (seed, "
-                                       "leads_per_org, ttl, scenario) or server settings (RATE_LIMIT=…)")
+    config.addinivalue_line(
+        "markers",
+        "eal_sandbox(**options): options for this test's sandbox (seed, "
+        "leads_per_org, ttl, scenario) or server settings (RATE_LIMIT=…)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -190,8 +199,10 @@ def eal_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
     options.setdefault("leads_per_org", request.config.getoption("--eal-sandbox-leads"))
     if server_settings:  # server settings: a server of its own for this test
         if request.config.getoption("--eal-sandbox-url"):
-            raise pytest.UsageError(f"eal_sandbox: {', '.join(server_settings)} need a server of their own, "
-                                    "which --eal-sandbox-url cannot give")
+            raise pytest.UsageError(
+                f"eal_sandbox: {', '.join(server_settings)} need a server of their own, "
+                "which --eal-sandbox-url cannot give"
+            )
         server = _Server({"LEADS_PER_ORG": options["leads_per_org"], **server_settings})
         try:
             yield server.mint(options)

@@ -17,8 +17,11 @@ STORES = ("memory", "redis", "cluster")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "both_stores: run the module's app-based tests on the memory store, "
-                                       "on Redis and on a Redis Cluster (the fleet's stores)")
+    config.addinivalue_line(
+        "markers",
+        "both_stores: run the module's app-based tests on the memory store, "
+        "on Redis and on a Redis Cluster (the fleet's stores)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

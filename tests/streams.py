@@ -35,8 +35,9 @@ class StreamClient:
             headers["Last-Event-ID"] = last_event_id
         self.http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10.0, read=60.0), trust_env=False)
         query = {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in params.items()}
-        self.response = self.http.send(self.http.build_request("GET", "/_sandbox/events/stream", params=query,
-                                                               headers=headers), stream=True)
+        self.response = self.http.send(
+            self.http.build_request("GET", "/_sandbox/events/stream", params=query, headers=headers), stream=True
+        )
         self.status, self.headers = self.response.status_code, self.response.headers
         self.messages: queue.Queue[Message | None] = queue.Queue()
         self.error: Any = None

@@ -62,10 +62,17 @@ def check_contract(response: Any) -> None:
         return
     sent = response.request
     # A body-less copy of the request: the original's input stream was consumed by the app.
-    request = WerkzeugOpenAPIRequest(Request(EnvironBuilder(
-        base_url="http://localhost:4010", method=sent.method, path=sent.path,
-        query_string=sent.query_string.decode(),
-        headers={"Authorization": sent.headers.get("Authorization", "")}).get_environ()))
+    request = WerkzeugOpenAPIRequest(
+        Request(
+            EnvironBuilder(
+                base_url="http://localhost:4010",
+                method=sent.method,
+                path=sent.path,
+                query_string=sent.query_string.decode(),
+                headers={"Authorization": sent.headers.get("Authorization", "")},
+            ).get_environ()
+        )
+    )
     try:
         openapi.validate_response(request, WerkzeugOpenAPIResponse(response))
     except (PathNotFound, OperationNotFound):
@@ -84,8 +91,11 @@ def _check_events(response: Any) -> None:
     from sandbox.base.spec import load_spec
 
     spec = load_spec()
-    operation = next(op for op in spec.operations  # the event streams' paths have no template
-                     if op.path == response.request.path and op.method == response.request.method)
+    operation = next(
+        op
+        for op in spec.operations  # the event streams' paths have no template
+        if op.path == response.request.path and op.method == response.request.method
+    )
     schema = operation.raw["responses"][str(response.status_code)]["content"]["text/event-stream"]["schema"]
     for block in response.get_data(as_text=True).split("\n\n"):
         event: dict[str, Any] = {}
@@ -145,8 +155,6 @@ def send_raw(host: str, port: int, data: bytes) -> tuple[int, str | None, Any]:
     return response.status, response.getheader("Content-Type"), body
 
 
-
-
 @dataclass(frozen=True)
 class Delivery:
     body: bytes
@@ -173,9 +181,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._changed:
-                    receiver.deliveries.append(
-                        Delivery(body, {k.lower(): v for k, v in self.headers.items()})
-                    )
+                    receiver.deliveries.append(Delivery(body, {k.lower(): v for k, v in self.headers.items()}))
                     receiver._changed.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -227,9 +233,7 @@ def keys_by_role(sandbox: Any) -> dict[str, str]:
     """Tokens of the first child location by role."""
     child = sandbox.world.child_org_ids[0]
     return {
-        ("admin" if "admin" in key["scopes"] else "write" if "write" in key["scopes"] else "read"): key[
-            "token"
-        ]
+        ("admin" if "admin" in key["scopes"] else "write" if "write" in key["scopes"] else "read"): key["token"]
         for key in sandbox.world.keys
         if key["organization_id"] == child
     }
@@ -274,21 +278,35 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
-
     def _start(self, directory: str, *, cluster: bool) -> None:
         os.makedirs(directory)
         for _ in range(5):  # a free port can be taken between asking for it and binding it: try another
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
-            options = ["--bind", "127.0.0.1", "--port", str(port), "--dir", directory, "--save", "",
-                       "--appendonly", "no", "--protected-mode", "yes", "--logfile", ""]
+            options = [
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                directory,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+                "--logfile",
+                "",
+            ]
             if not cluster:  # a database per fleet test (``fresh_database``)
                 options += ["--databases", "1024"]
             if cluster:
                 options += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-            process = subprocess.Popen([REDIS_SERVER, *options], stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True)
+            process = subprocess.Popen(
+                [REDIS_SERVER, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             self.processes.append(process)
             if self._ready(process):
                 self.ports.append(port)
@@ -319,9 +337,21 @@ class RedisServer:
         import redis
 
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
-        subprocess.run([shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *nodes,
-                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True,
-                       text=True, timeout=60)
+        subprocess.run(
+            [
+                shutil.which("redis-cli") or "redis-cli",
+                "--cluster",
+                "create",
+                *nodes,
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 30
         for port in self.ports:  # every node agrees the cluster is up (its gossip settles in a moment)
             with redis.Redis(port=port) as node:
@@ -400,8 +430,9 @@ class RedisStores:
 
         from sandbox.base.redis_store import RedisOverlayStore
 
-        store = RedisOverlayStore(self._connect(), sandbox_id or f"sbx_{uuid.uuid4().hex}", base or self.base,
-                                  **options)
+        store = RedisOverlayStore(
+            self._connect(), sandbox_id or f"sbx_{uuid.uuid4().hex}", base or self.base, **options
+        )
         self.made.append(store)
         return store
 
@@ -447,8 +478,9 @@ class RealServer:
 @contextmanager
 def real_server(*args: str, timeout: float = 60) -> Iterator[RealServer]:
     """Start the server, wait for its banner and keys, yield it, stop it with SIGTERM."""
-    process = subprocess.Popen([str(CLI), "serve", "--port", "0", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(CLI), "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert process.stdout is not None
     lines: list[str] = []
     ready = threading.Event()

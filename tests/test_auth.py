@@ -34,11 +34,14 @@ def test_live_key_is_refused_as_not_the_sandbox(client):
     assert "sandbox" in error["message"].lower()
 
 
-@pytest.mark.parametrize(("role", "method", "path", "scope"), [
-    ("read", "post", "/api/v1/leads", "write"),
-    ("write", "post", "/api/v1/webhooks", "admin"),
-    ("write", "get", "/api/v1/organizations", "admin"),
-])
+@pytest.mark.parametrize(
+    ("role", "method", "path", "scope"),
+    [
+        ("read", "post", "/api/v1/leads", "write"),
+        ("write", "post", "/api/v1/webhooks", "admin"),
+        ("write", "get", "/api/v1/organizations", "admin"),
+    ],
+)
 def test_missing_scope_is_403_naming_it(client, keys, role, method, path, scope):
     response = getattr(client, method)(path, json={}, headers=auth(keys[role]))
     assert response.status_code == 403
@@ -70,8 +73,7 @@ def test_other_tenants_lead_is_404_not_403(client, keys, sandbox):
     theirs = next(sandbox.store.scan("lead", keys["other_org_id"]))
     response = client.get(f"/api/v1/leads/{theirs['id']}", headers=auth(keys["read"]))
     assert response.status_code == 404
-    response = client.patch(f"/api/v1/leads/{theirs['id']}", json={"lead_score": 1},
-                            headers=auth(keys["write"]))
+    response = client.patch(f"/api/v1/leads/{theirs['id']}", json={"lead_score": 1}, headers=auth(keys["write"]))
     assert response.status_code == 404
 
 

@@ -32,16 +32,19 @@ def work(app: Any, token: str, shared_lead_id: str, barrier: threading.Barrier, 
     barrier.wait()
     created = []
     for n in range(LEADS_EACH):
-        response = client.post("/api/v1/leads", json={"name": f"Worker {worker}", "company": f"Lead {n} LLC"},
-                               headers=headers)
+        response = client.post(
+            "/api/v1/leads", json={"name": f"Worker {worker}", "company": f"Lead {n} LLC"}, headers=headers
+        )
         assert response.status_code == 201, response.get_data(as_text=True)
         created.append(response.get_json()["id"])
     for n, lead_id in enumerate(created):
-        response = client.patch(f"/api/v1/leads/{lead_id}",
-                                json={"pipeline_stage": "contacted", "lead_score": n + 1}, headers=headers)
+        response = client.patch(
+            f"/api/v1/leads/{lead_id}", json={"pipeline_stage": "contacted", "lead_score": n + 1}, headers=headers
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
-    response = client.patch(f"/api/v1/leads/{shared_lead_id}", json={"company_size": f"worker-{worker}"},
-                            headers=headers)
+    response = client.patch(
+        f"/api/v1/leads/{shared_lead_id}", json={"company_size": f"worker-{worker}"}, headers=headers
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return created
 
@@ -50,13 +53,16 @@ def test_twenty_threads_lose_no_lead_and_no_audit_event(app, client, keys, sandb
     org_id = keys["org_id"]
     seeded = [lead["id"] for lead in sandbox.store.scan("lead", org_id)]
     shared = sandbox.store.get("lead", org_id, seeded[0])
-    audited = {action: len(walk(client, keys["read"], "/audit-log", action=action, limit=200))
-               for action in ("lead.created", "lead.updated")}
+    audited = {
+        action: len(walk(client, keys["read"], "/audit-log", action=action, limit=200))
+        for action in ("lead.created", "lead.updated")
+    }
     barrier = threading.Barrier(THREADS)
     tokens = [keys["write"], keys["admin"]]
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        futures = [pool.submit(work, app, tokens[worker % 2], shared["id"], barrier, worker)
-                   for worker in range(THREADS)]
+        futures = [
+            pool.submit(work, app, tokens[worker % 2], shared["id"], barrier, worker) for worker in range(THREADS)
+        ]
         created = [lead_id for future in futures for lead_id in future.result(timeout=60)]
 
     assert len(created) == len(set(created)) == THREADS * LEADS_EACH
@@ -66,8 +72,9 @@ def test_twenty_threads_lose_no_lead_and_no_audit_event(app, client, keys, sandb
         lead = client.get(f"/api/v1/leads/{lead_id}", headers=auth(keys["read"])).get_json()
         assert (lead["pipeline_stage"], lead["organization_id"]) == ("contacted", org_id)
 
-    assert len(walk(client, keys["read"], "/audit-log", action="lead.created", limit=200)) == \
-        audited["lead.created"] + len(created)
+    assert len(walk(client, keys["read"], "/audit-log", action="lead.created", limit=200)) == audited[
+        "lead.created"
+    ] + len(created)
     updates = walk(client, keys["read"], "/audit-log", action="lead.updated", limit=200)
     assert len(updates) == audited["lead.updated"] + len(created) + THREADS
 
@@ -85,17 +92,22 @@ def test_concurrent_patches_of_one_lead_form_an_unbroken_chain(app, keys, sandbo
     def patch(worker: int) -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.patch(f"/api/v1/leads/{lead['id']}", json={"budget_range": f"band-{worker}"},
-                                headers=auth(keys["write"]))
+        response = client.patch(
+            f"/api/v1/leads/{lead['id']}", json={"budget_range": f"band-{worker}"}, headers=auth(keys["write"])
+        )
         assert response.status_code == 200
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         for future in [pool.submit(patch, worker) for worker in range(THREADS)]:
             future.result(timeout=60)
 
-    diffs = [event["payload"]["diff"]["budget_range"] for event in sandbox.store.scan("audit_event", org_id)
-             if event["action"] == "lead.updated" and event["payload"]["lead_id"] == lead["id"]
-             and "budget_range" in event["payload"]["diff"]]
+    diffs = [
+        event["payload"]["diff"]["budget_range"]
+        for event in sandbox.store.scan("audit_event", org_id)
+        if event["action"] == "lead.updated"
+        and event["payload"]["lead_id"] == lead["id"]
+        and "budget_range" in event["payload"]["diff"]
+    ]
     assert len(diffs) == THREADS
     final = sandbox.store.get("lead", org_id, lead["id"])["budget_range"]
     froms, tos = [d["from"] for d in diffs], [d["to"] for d in diffs]

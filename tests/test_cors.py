@@ -22,10 +22,13 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x_1", path)
 
 
-def preflight(client: FlaskClient, path: str, method: str = "GET",
-              headers: str = "authorization, content-type") -> object:
-    return client.options(path, headers={"Origin": ORIGIN, "Access-Control-Request-Method": method,
-                                         "Access-Control-Request-Headers": headers})
+def preflight(
+    client: FlaskClient, path: str, method: str = "GET", headers: str = "authorization, content-type"
+) -> object:
+    return client.options(
+        path,
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +90,19 @@ def test_success_exposes_rate_limit_and_request_id_headers(client, keys):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     exposed = {name.strip() for name in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert exposed == set(EXPOSED_HEADERS)
-    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Request-Id"} \
-        <= set(response.headers.keys())
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Request-Id"} <= set(
+        response.headers.keys()
+    )
 
 
-@pytest.mark.parametrize(("path", "role", "status"), [
-    ("/api/v1/leads", None, 401),
-    ("/api/v1/leads/00000000-0000-4000-8000-000000000000", "read", 404),
-    ("/api/v1/nothing-here", "read", 404),
-])
+@pytest.mark.parametrize(
+    ("path", "role", "status"),
+    [
+        ("/api/v1/leads", None, 401),
+        ("/api/v1/leads/00000000-0000-4000-8000-000000000000", "read", 404),
+        ("/api/v1/nothing-here", "read", 404),
+    ],
+)
 def test_error_envelopes_are_readable_cross_origin(client, keys, path, role, status):
     headers = {"Origin": ORIGIN, **(auth(keys[role]) if role else {})}
     response = client.get(path, headers=headers)
@@ -124,8 +131,9 @@ def test_configured_origins_are_echoed_and_others_refused():
     app = make_app(CORS_ORIGINS="https://a.example, https://b.example/")
     try:
         raw = FlaskClient(app)
-        allowed = raw.options("/api/v1/leads", headers={"Origin": "https://b.example",
-                                                         "Access-Control-Request-Method": "GET"})
+        allowed = raw.options(
+            "/api/v1/leads", headers={"Origin": "https://b.example", "Access-Control-Request-Method": "GET"}
+        )
         assert allowed.status_code == 204
         assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.example"
         assert "Origin" in allowed.headers["Vary"]
@@ -136,13 +144,16 @@ def test_configured_origins_are_echoed_and_others_refused():
         sandbox_of(app).close()
 
 
-@pytest.mark.parametrize(("setting", "origin", "expected"), [
-    ("*", "https://x.example", "*"),
-    ("", None, "*"),
-    ("https://a.example", "https://a.example", "https://a.example"),
-    ("https://a.example", "https://b.example", None),
-    ("https://a.example", None, None),
-    (["https://a.example", "http://localhost:3000"], "http://localhost:3000", "http://localhost:3000"),
-])
+@pytest.mark.parametrize(
+    ("setting", "origin", "expected"),
+    [
+        ("*", "https://x.example", "*"),
+        ("", None, "*"),
+        ("https://a.example", "https://a.example", "https://a.example"),
+        ("https://a.example", "https://b.example", None),
+        ("https://a.example", None, None),
+        (["https://a.example", "http://localhost:3000"], "http://localhost:3000", "http://localhost:3000"),
+    ],
+)
 def test_origin_policy(setting, origin, expected):
     assert OriginPolicy(setting).allow_origin(origin) == expected

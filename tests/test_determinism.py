@@ -19,17 +19,33 @@ from tests.support import auth, make_app
 
 SMALL_WORLD = {"LEADS_PER_ORG": 60, "REPRODUCIBLE_IDS": True}
 SIGNED = re.compile(rb"sandbox=sbx_[a-z0-9]+&exp=(\d+)&sig=[0-9a-f]+")
-READS = ["/leads", "/leads?limit=7&pipeline_stage=won", "/calls", "/calls?classification=water",
-         "/calls/stats", "/calls/stats?window=30d", "/claims", "/content", "/content?type=blog", "/prospects",
-         "/outreach/sequences", "/outreach/suppressions", "/audit-log", "/audit-log?action=lead.updated",
-         "/organizations/me"]
+READS = [
+    "/leads",
+    "/leads?limit=7&pipeline_stage=won",
+    "/calls",
+    "/calls?classification=water",
+    "/calls/stats",
+    "/calls/stats?window=30d",
+    "/claims",
+    "/content",
+    "/content?type=blog",
+    "/prospects",
+    "/outreach/sequences",
+    "/outreach/suppressions",
+    "/audit-log",
+    "/audit-log?action=lead.updated",
+    "/organizations/me",
+]
 
 
 @pytest.fixture(scope="module")
 def apps() -> Iterator[dict[str, Flask]]:
     """Two apps of the default seed and one of another seed, all with a small world."""
-    built = {"first": make_app(**SMALL_WORLD), "second": make_app(**SMALL_WORLD),
-             "other_seed": make_app(**SMALL_WORLD, SEED=8)}
+    built = {
+        "first": make_app(**SMALL_WORLD),
+        "second": make_app(**SMALL_WORLD),
+        "other_seed": make_app(**SMALL_WORLD, SEED=8),
+    }
     yield built
     for app in built.values():
         app.extensions["eal_sandbox"].close()
@@ -48,12 +64,16 @@ def tokens(app: Flask) -> dict[str, str]:
     child = world.child_org_ids[0]
 
     def token(org_id: str, scope: str) -> str:
-        return next(k["token"] for k in world.keys
-                    if k["organization_id"] == org_id and k["scopes"][-1] == scope)
+        return next(k["token"] for k in world.keys if k["organization_id"] == org_id and k["scopes"][-1] == scope)
 
-    return {"read": token(child, "read"), "write": token(child, "write"), "admin": token(child, "admin"),
-            "parent_admin": token(world.parent_org_id, "admin"), "org_id": child,
-            "parent_org_id": world.parent_org_id}
+    return {
+        "read": token(child, "read"),
+        "write": token(child, "write"),
+        "admin": token(child, "admin"),
+        "parent_admin": token(world.parent_org_id, "admin"),
+        "org_id": child,
+        "parent_org_id": world.parent_org_id,
+    }
 
 
 class Recorder:
@@ -65,8 +85,7 @@ class Recorder:
         self.bodies: list[tuple[str, int, bytes]] = []
 
     def send(self, method: str, path: str, role: str = "read", body: Any = None) -> Any:
-        response = self.client.open(f"/api/v1{path}", method=method, json=body,
-                                    headers=auth(self.tokens[role]))
+        response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=auth(self.tokens[role]))
         assert response.status_code < 300, (path, response.get_data(as_text=True)[:400])
         body = SIGNED.sub(rb"sandbox=SANDBOX&exp=\1&sig=SIGNATURE", response.get_data())
         self.bodies.append((f"{method} {path}", response.status_code, body))
@@ -91,29 +110,64 @@ def read_everything(app: Flask) -> list[tuple[str, int, bytes]]:
 def write_sequence(app: Flask) -> list[tuple[str, int, bytes]]:
     """Create, change and read back records; created ids come from the seeded generator."""
     recorder = Recorder(app)
-    lead = recorder.send("POST", "/leads", "write", {"name": "Sarah Mitchell", "email": "sarah@example.com",
-                                                      "phone": "+14045550173", "timeline": "emergency",
-                                                      "pain_points": "Burst pipe in the basement"})
+    lead = recorder.send(
+        "POST",
+        "/leads",
+        "write",
+        {
+            "name": "Sarah Mitchell",
+            "email": "sarah@example.com",
+            "phone": "+14045550173",
+            "timeline": "emergency",
+            "pain_points": "Burst pipe in the basement",
+        },
+    )
     recorder.send("PATCH", f"/leads/{lead['id']}", "write", {"pipeline_stage": "qualified", "lead_score": 61})
     recorder.send("POST", f"/leads/{lead['id']}/score", "write")
     recorder.send("POST", f"/leads/{lead['id']}/push-to-crm", "write")
     seeded = recorder.send("GET", "/leads?limit=5")["data"][-1]
     recorder.send("PATCH", f"/leads/{seeded['id']}", "write", {"pipeline_stage": "lost"})
     recorder.send("POST", f"/leads/{seeded['id']}/push-to-crm", "write")
-    recorder.send("POST", "/outreach/suppressions", "write",
-                  {"channel": "sms", "address": "+17705559999", "reason": "manual_owner_request"})
-    recorder.send("POST", "/content/blog", "write",
-                  {"target_keyword": "mold removal roswell", "service_type": "mold_remediation",
-                   "service_area": {"city": "Roswell", "region": "GA", "postal_code": "30075"},
-                   "word_count_target": 900})
-    recorder.send("POST", "/claims", "write",
-                  {"loss_type": "water", "job_external_ref": "jn_117422",
-                   "source": {"vendor": "companycam", "project_id": "cc_proj_5482"}})
+    recorder.send(
+        "POST",
+        "/outreach/suppressions",
+        "write",
+        {"channel": "sms", "address": "+17705559999", "reason": "manual_owner_request"},
+    )
+    recorder.send(
+        "POST",
+        "/content/blog",
+        "write",
+        {
+            "target_keyword": "mold removal roswell",
+            "service_type": "mold_remediation",
+            "service_area": {"city": "Roswell", "region": "GA", "postal_code": "30075"},
+            "word_count_target": 900,
+        },
+    )
+    recorder.send(
+        "POST",
+        "/claims",
+        "write",
+        {
+            "loss_type": "water",
+            "job_external_ref": "jn_117422",
+            "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
+        },
+    )
     child = recorder.send("POST", "/organizations", "parent_admin", {"name": "PuroClean of West Cobb"})
-    recorder.send("PATCH", f"/organizations/{recorder.tokens['org_id']}", "admin",
-                  {"name": "Renamed", "settings": {"default_locale": "es-US"}})
-    recorder.send("POST", f"/organizations/{recorder.tokens['org_id']}/grants", "admin",
-                  {"parent_organization_id": recorder.tokens["parent_org_id"], "scopes": ["leads.read"]})
+    recorder.send(
+        "PATCH",
+        f"/organizations/{recorder.tokens['org_id']}",
+        "admin",
+        {"name": "Renamed", "settings": {"default_locale": "es-US"}},
+    )
+    recorder.send(
+        "POST",
+        f"/organizations/{recorder.tokens['org_id']}/grants",
+        "admin",
+        {"parent_organization_id": recorder.tokens["parent_org_id"], "scopes": ["leads.read"]},
+    )
     recorder.send("GET", f"/leads/{lead['id']}")
     recorder.send("GET", "/leads?limit=3")
     recorder.send("GET", "/audit-log?limit=20")

@@ -18,8 +18,16 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = Path(__file__).parent / "artifacts" / "docs-try-it-out.png"
 TIMEOUT_MS = 30_000
 NEW_LEAD = {"name": "Dana Whitfield", "email": "dana.whitfield@example.com", "company": "Whitfield Roofing"}
@@ -99,18 +107,23 @@ def test_the_page_carries_no_key_and_mints_a_personal_sandbox(docs_page: Any, ea
     assert docs_page.get_attribute("body", "data-sandbox-id") == mine["id"]
     options = docs_page.locator("#sandbox-key option")
     assert sorted(options.evaluate_all("options => options.map(o => o.value)")) == sorted(
-        key["token"] for key in mine["keys"])
-    current = httpx.get(f"{eal_sandbox.base_url}/_sandbox/sandboxes/current",
-                        headers={"Authorization": f"Bearer {docs_page.locator('#sandbox-key').input_value()}"})
+        key["token"] for key in mine["keys"]
+    )
+    current = httpx.get(
+        f"{eal_sandbox.base_url}/_sandbox/sandboxes/current",
+        headers={"Authorization": f"Bearer {docs_page.locator('#sandbox-key').input_value()}"},
+    )
     assert current.json()["id"] == mine["id"]
     docs_page.reload()
     docs_page.wait_for_selector("body[data-sandbox-ready=true]")
     assert personal_sandbox(docs_page)["id"] == mine["id"]  # kept in the browser's storage
     # Once it is gone (expired or deleted), the next visit mints a fresh one.
-    network_admin = next(key["token"] for key in mine["keys"]
-                         if key["parent_organization_id"] is None and "admin" in key["scopes"])
-    httpx.delete(f"{eal_sandbox.base_url}/_sandbox/sandboxes/current",
-                 headers={"Authorization": f"Bearer {network_admin}"}).raise_for_status()
+    network_admin = next(
+        key["token"] for key in mine["keys"] if key["parent_organization_id"] is None and "admin" in key["scopes"]
+    )
+    httpx.delete(
+        f"{eal_sandbox.base_url}/_sandbox/sandboxes/current", headers={"Authorization": f"Bearer {network_admin}"}
+    ).raise_for_status()
     docs_page.reload()
     docs_page.wait_for_selector("body[data-sandbox-ready=true]")
     assert personal_sandbox(docs_page)["id"] != mine["id"]
@@ -121,8 +134,9 @@ def test_try_it_out_on_list_and_create_leads(docs_page: Any, eal_sandbox: Any) -
     assert docs_page.locator("#operations-tag-leads").is_visible()
     assert not docs_page.locator("#operations-tag-sandbox-clock").count()  # the v1 document comes first
     mine = personal_sandbox(docs_page)
-    location_admin = next(key["token"] for key in mine["keys"]
-                          if key["parent_organization_id"] is not None and "admin" in key["scopes"])
+    location_admin = next(
+        key["token"] for key in mine["keys"] if key["parent_organization_id"] is not None and "admin" in key["scopes"]
+    )
     assert docs_page.locator("#sandbox-key").input_value() == location_admin
 
     listing = open_operation(docs_page, "leads", "list_leads")

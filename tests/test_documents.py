@@ -69,9 +69,18 @@ def test_the_control_plane_is_every_sandbox_path_and_nothing_else():
 
 def test_a_new_control_path_lands_in_the_control_document_by_its_prefix():
     spec = load_spec().copy()
-    spec["paths"]["/_sandbox/sandboxes"] = {"get": {
-        "operationId": "list_sandboxes", "tags": ["sandbox-sandboxes"], "responses": {"200": {
-            "description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}
+    spec["paths"]["/_sandbox/sandboxes"] = {
+        "get": {
+            "operationId": "list_sandboxes",
+            "tags": ["sandbox-sandboxes"],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            },
+        }
+    }
     assert "/_sandbox/sandboxes" in control_document(spec)["paths"]
     assert "/_sandbox/sandboxes" not in v1_document(spec)["paths"]
     assert is_control_path("/_sandbox/sandboxes") and not is_control_path("/api/v1/leads")

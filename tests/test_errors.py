@@ -30,43 +30,55 @@ def test_wrong_method_is_405_with_allow(client, keys):
 
 
 def test_wrong_media_type_is_415(client, keys):
-    response = client.post("/api/v1/leads", data="email=a@b.co", headers=auth(keys["write"]),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/v1/leads",
+        data="email=a@b.co",
+        headers=auth(keys["write"]),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 415
     assert error_of(response)["code"] == "unsupported_media_type"
 
 
 def test_body_over_one_mebibyte_is_413(client, keys):
     big = '{"name": "' + "x" * (1024 * 1024) + '"}'
-    response = client.post("/api/v1/leads", data=big, headers=auth(keys["write"]),
-                           content_type="application/json")
+    response = client.post("/api/v1/leads", data=big, headers=auth(keys["write"]), content_type="application/json")
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
 
 
 @pytest.mark.parametrize("length", ["\u00b2", "9" * 5000, "-1", "12abc"])
 def test_a_nonsense_content_length_is_a_4xx_envelope_not_a_500(client, keys, length):
-    response = client.post("/api/v1/leads", data=b'{"name": "Dana"}', headers=auth(keys["write"]),
-                           content_type="application/json", environ_overrides={"CONTENT_LENGTH": length})
+    response = client.post(
+        "/api/v1/leads",
+        data=b'{"name": "Dana"}',
+        headers=auth(keys["write"]),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": length},
+    )
     assert 400 <= response.status_code < 500
     error_of(response)
 
 
 def test_malformed_json_is_400_invalid_json(client, keys):
-    response = client.post("/api/v1/leads", data='{"email": ', headers=auth(keys["write"]),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/leads", data='{"email": ', headers=auth(keys["write"]), content_type="application/json"
+    )
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_json"
 
 
-@pytest.mark.parametrize(("query", "location"), [
-    ("limit=500", "query.limit"),
-    ("limit=0", "query.limit"),
-    ("limit=ten", "query.limit"),
-    ("limit=", "query.limit"),
-    ("pipeline_stage=banana", "query.pipeline_stage"),
-    ("start_at=yesterday", "query.start_at"),
-])
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        ("limit=500", "query.limit"),
+        ("limit=0", "query.limit"),
+        ("limit=ten", "query.limit"),
+        ("limit=", "query.limit"),
+        ("pipeline_stage=banana", "query.pipeline_stage"),
+        ("start_at=yesterday", "query.start_at"),
+    ],
+)
 def test_bad_query_names_the_parameter(client, keys, query, location):
     response = client.get(f"/api/v1/leads?{query}", headers=auth(keys["read"]))
     assert response.status_code == 400
@@ -76,13 +88,16 @@ def test_bad_query_names_the_parameter(client, keys, query, location):
     assert location in error["message"]
 
 
-@pytest.mark.parametrize(("body", "locations"), [
-    ({"email": "not-an-email"}, ["body.email"]),
-    ({"name": "Only A Name"}, ["body"]),
-    ({"email": "a@example.com", "favourite_color": "teal"}, ["body.favourite_color"]),
-    ({"email": "a@example.com", "lead_score": 5}, ["body.lead_score"]),
-    ({"email": 7, "pipeline_stage": "banana"}, ["body.email", "body.pipeline_stage"]),
-])
+@pytest.mark.parametrize(
+    ("body", "locations"),
+    [
+        ({"email": "not-an-email"}, ["body.email"]),
+        ({"name": "Only A Name"}, ["body"]),
+        ({"email": "a@example.com", "favourite_color": "teal"}, ["body.favourite_color"]),
+        ({"email": "a@example.com", "lead_score": 5}, ["body.lead_score"]),
+        ({"email": 7, "pipeline_stage": "banana"}, ["body.email", "body.pipeline_stage"]),
+    ],
+)
 def test_bad_body_lists_every_field(client, keys, body, locations):
     response = client.post("/api/v1/leads", json=body, headers=auth(keys["write"]))
     assert response.status_code == 400
@@ -92,8 +107,7 @@ def test_bad_body_lists_every_field(client, keys, body, locations):
 
 def test_patch_rejects_non_whitelisted_fields(client, keys, sandbox):
     lead = next(sandbox.store.scan("lead", keys["org_id"]))
-    response = client.patch(f"/api/v1/leads/{lead['id']}", json={"organization_id": "x"},
-                            headers=auth(keys["write"]))
+    response = client.patch(f"/api/v1/leads/{lead['id']}", json={"organization_id": "x"}, headers=auth(keys["write"]))
     assert response.status_code == 400
     assert error_of(response)["details"]["fields"][0]["location"] == "body.organization_id"
     assert sandbox.store.get("lead", keys["org_id"], lead["id"]) == lead
@@ -112,11 +126,14 @@ def test_errors_carry_request_id_and_echo_correlation(client):
     assert response.headers["X-Correlation-Id"] == "corr_mine"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("patch", "/api/v1/organizations/me"),
-    ("delete", "/api/v1/calls/stats"),
-    ("post", "/api/v1/audit-log/export.csv"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("patch", "/api/v1/organizations/me"),
+        ("delete", "/api/v1/calls/stats"),
+        ("post", "/api/v1/audit-log/export.csv"),
+    ],
+)
 def test_static_path_with_wrong_method_is_405_not_a_bad_id(client, keys, method, path):
     response = getattr(client, method)(path, headers=auth(keys["admin"]))
     assert response.status_code == 405

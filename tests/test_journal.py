@@ -73,9 +73,7 @@ def test_a_partner_can_assert_what_its_code_sent(client: Any, keys: dict[str, An
     everything = client.get("/_sandbox/journal", headers=write).get_json()
     assert [e["operation_id"] for e in everything["data"]] == ["create_lead", "create_lead", "list_leads"]
     created = everything["data"][1]
-    assert (
-        created["method"] == "POST" and created["status"] == 201 and created["correlation_id"] == "corr_mine"
-    )
+    assert created["method"] == "POST" and created["status"] == 201 and created["correlation_id"] == "corr_mine"
     assert created["path"] == "/api/v1/leads" and created["organization_id"] == keys["org_id"]
     assert created["request_id"].startswith("req_") and created["at"].startswith("2026-11-02T15:30")
 
@@ -93,9 +91,7 @@ def test_a_partner_can_assert_what_its_code_sent(client: Any, keys: dict[str, An
     assert [e["operation_id"] for e in query()] == ["clear_journal"]
 
 
-def test_coverage_shows_statuses_per_operation_and_what_was_never_called(
-    client: Any, keys: dict[str, Any]
-) -> None:
+def test_coverage_shows_statuses_per_operation_and_what_was_never_called(client: Any, keys: dict[str, Any]) -> None:
     write = auth(keys["write"])
     client.get("/api/v1/leads", headers=write)
     client.get("/api/v1/leads/00000000-0000-4000-8000-000000000000", headers=write)

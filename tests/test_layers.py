@@ -73,6 +73,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_no_module_over_400_lines() -> None:
-    sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
-             for path in (ROOT / "sandbox").rglob("*.py")}
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / "sandbox").rglob("*.py")
+    }
     assert {path: lines for path, lines in sizes.items() if lines > MAX_LINES} == {}

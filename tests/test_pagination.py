@@ -18,8 +18,9 @@ def get(client: Any, token: str, path: str, **query: Any) -> Any:
     return client.get(f"/api/v1{path}", query_string=query, headers=auth(token))
 
 
-def walk(client: Any, token: str, path: str, limit: int, between: Callable[[int], None] = lambda page: None,
-         **query: Any) -> list[dict[str, Any]]:
+def walk(
+    client: Any, token: str, path: str, limit: int, between: Callable[[int], None] = lambda page: None, **query: Any
+) -> list[dict[str, Any]]:
     """Every record of a list, page by page, calling ``between`` after each page."""
     seen: list[dict[str, Any]] = []
     cursor, page = None, 0
@@ -71,12 +72,16 @@ def test_last_page_has_a_null_cursor(client, keys):
     assert len(last["data"]) == 20 and last["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query", [{"pipeline_stage": "contacted"}, {"source": "website"},
-                                   {"pipeline_stage": "won", "source": "callrail"}])
+@pytest.mark.parametrize(
+    "query", [{"pipeline_stage": "contacted"}, {"source": "website"}, {"pipeline_stage": "won", "source": "callrail"}]
+)
 def test_filtered_walk_is_exact(client, keys, sandbox, query):
     seen = walk(client, keys["read"], "/leads", 4, **query)
-    expected = [lead["id"] for lead in sandbox.store.scan("lead", keys["org_id"])
-                if all(lead[name] == value for name, value in query.items())]
+    expected = [
+        lead["id"]
+        for lead in sandbox.store.scan("lead", keys["org_id"])
+        if all(lead[name] == value for name, value in query.items())
+    ]
     assert expected and ids(seen) == expected
 
 
@@ -131,8 +136,13 @@ def test_a_tampered_cursor_is_400_invalid_cursor(client, keys, cursor, path):
 def test_creating_leads_while_paging_never_skips_or_repeats(client, keys, sandbox):
     before = [lead["id"] for lead in sandbox.store.scan("lead", keys["org_id"])]
     created: list[str] = []
-    seen = walk(client, keys["read"], "/leads", 37,
-                between=lambda page: created.extend(create_leads(client, keys["write"], 3, f"mid{page}")))
+    seen = walk(
+        client,
+        keys["read"],
+        "/leads",
+        37,
+        between=lambda page: created.extend(create_leads(client, keys["write"], 3, f"mid{page}")),
+    )
     assert created and sandbox.store.count("lead", keys["org_id"]) == len(before) + len(created)
     pre_existing = [lead_id for lead_id in ids(seen) if lead_id in set(before)]
     assert pre_existing == before
@@ -143,6 +153,7 @@ def test_creating_leads_at_the_cursors_instant_never_skips_or_repeats(client, ke
     # The clock is frozen, so these share one created_at: only the id breaks the tie.
     create_leads(client, keys["write"], 12, "tied")
     before = [lead["id"] for lead in sandbox.store.scan("lead", keys["org_id"])]
+
     def create_a_few(page: int) -> None:
         if page < 6:
             create_leads(client, keys["write"], 4, f"tie{page}")

@@ -33,8 +33,13 @@ def connection(served: tuple[int, str]) -> Iterator[http.client.HTTPConnection]:
 
 def post(connection: http.client.HTTPConnection, token: str, body: Any, **headers: str) -> tuple[int, Any]:
     chunked = headers.pop("chunked", None) is not None
-    connection.request("POST", "/api/v1/leads", body=body, encode_chunked=chunked,
-                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers})
+    connection.request(
+        "POST",
+        "/api/v1/leads",
+        body=body,
+        encode_chunked=chunked,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers},
+    )
     response = connection.getresponse()
     return response.status, json.loads(response.read())
 
@@ -54,8 +59,9 @@ def test_a_chunked_body_is_read_too(served, connection):
 
 
 def test_a_charset_parameter_is_still_json(served, connection):
-    status, body = post(connection, served[1], json.dumps(LEAD).encode(),
-                        **{"Content-Type": "application/json; charset=utf-8"})
+    status, body = post(
+        connection, served[1], json.dumps(LEAD).encode(), **{"Content-Type": "application/json; charset=utf-8"}
+    )
     assert status == 201 and body["email"] == LEAD["email"]
 
 
@@ -77,7 +83,12 @@ def test_form_bodies_are_415_and_empty_bodies_a_validation_error(served, connect
 
 def test_a_malformed_chunked_body_is_a_400_envelope(served):
     port, token = served
-    status, _, body = send_raw("127.0.0.1", port, b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                               + token.encode() + b"\r\nContent-Type: application/json\r\n"
-                               + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+    status, _, body = send_raw(
+        "127.0.0.1",
+        port,
+        b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + token.encode()
+        + b"\r\nContent-Type: application/json\r\n"
+        + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    )
     assert status == 400 and body["error"]["code"] == "bad_request", body

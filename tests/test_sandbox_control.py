@@ -54,9 +54,15 @@ def test_clock_reads_and_advances(client, keys):
 
 
 def test_advancing_the_clock_completes_a_pending_claim(client, keys):
-    claim = client.post("/api/v1/claims", json={"loss_type": "water", "job_external_ref": "jn_100200",
-                                                "source": {"vendor": "companycam", "project_id": "cc_proj_1"}},
-                        headers=auth(keys["write"])).get_json()
+    claim = client.post(
+        "/api/v1/claims",
+        json={
+            "loss_type": "water",
+            "job_external_ref": "jn_100200",
+            "source": {"vendor": "companycam", "project_id": "cc_proj_1"},
+        },
+        headers=auth(keys["write"]),
+    ).get_json()
     assert claim["status"] == "extracting"
     client.post("/_sandbox/clock/advance", json={"by": "24h"}, headers=auth(keys["admin"]))
     detail = client.get(f"/api/v1/claims/{claim['id']}", headers=auth(keys["read"])).get_json()
@@ -96,8 +102,9 @@ def test_the_key_listing_keeps_its_order_across_resets(client, keys):
 
 
 def test_a_created_organization_survives_its_own_reset_and_cannot_reset_the_world(client, keys, sandbox):
-    created = client.post("/api/v1/organizations", json={"name": "PuroClean of Marietta"},
-                          headers=auth(keys["parent_admin"])).get_json()
+    created = client.post(
+        "/api/v1/organizations", json={"name": "PuroClean of Marietta"}, headers=auth(keys["parent_admin"])
+    ).get_json()
     admin = next(k["token"] for k in created["sandbox_keys"] if "admin" in k["scopes"])
     order = [k["token"] for k in client.get("/_sandbox/keys").get_json()["data"]]
     assert client.post("/api/v1/leads", json={"email": "new@example.com"}, headers=auth(admin)).status_code == 201

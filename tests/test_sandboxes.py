@@ -47,8 +47,11 @@ class Minted:
         network = next(k for k in self.body["keys"] if k["parent_organization_id"] is None)["organization_id"]
         location = next(k for k in self.body["keys"] if k["parent_organization_id"] is not None)["organization_id"]
         self.org_id, self.network_id = location, network
-        self.keys = {("parent_" if k["organization_id"] == network else "") + k["scopes"][-1]: k["token"]
-                     for k in self.body["keys"] if k["organization_id"] in (network, location)}
+        self.keys = {
+            ("parent_" if k["organization_id"] == network else "") + k["scopes"][-1]: k["token"]
+            for k in self.body["keys"]
+            if k["organization_id"] in (network, location)
+        }
 
     def headers(self, role: str = "write") -> dict[str, str]:
         return auth(self.keys[role])
@@ -68,8 +71,11 @@ def test_two_sandboxes_of_one_seed_start_alike_with_their_own_keys(client, pair)
     one, two = pair
     assert one.id != two.id and one.id.startswith("sbx_")
     assert set(one.keys.values()).isdisjoint(two.keys.values())
-    first = [client.get(path, headers=sandbox.headers("read")).get_data()
-             for sandbox in pair for path in ("/api/v1/leads", "/api/v1/calls?limit=5")]
+    first = [
+        client.get(path, headers=sandbox.headers("read")).get_data()
+        for sandbox in pair
+        for path in ("/api/v1/leads", "/api/v1/calls?limit=5")
+    ]
     assert first[0] == first[2] and first[1] == first[3]  # byte-identical seeded first pages
     assert one.body["seed"] == two.body["seed"] == 7
 
@@ -103,16 +109,19 @@ def test_a_scenario_in_one_changes_nothing_in_the_other(client, pair):
     assert started.status_code == 201
     answers = [client.get("/api/v1/leads?limit=1", headers=one.headers("read")).status_code for _ in range(6)]
     assert answers[-1] == 429
-    assert all(client.get("/api/v1/leads?limit=1", headers=two.headers("read")).status_code == 200
-               for _ in range(8))
+    assert all(client.get("/api/v1/leads?limit=1", headers=two.headers("read")).status_code == 200 for _ in range(8))
     status = client.get("/_sandbox/scenarios/active", headers=two.headers("read")).get_json()
     assert status["running"] is False
 
 
 def test_a_timeline_plays_in_its_own_sandbox_only(client, pair):
     one, two = pair
-    inline = {"version": 1, "name": "three-leads", "description": "Three leads.",
-              "timeline": [{"create": "lead", "count": 3}]}
+    inline = {
+        "version": 1,
+        "name": "three-leads",
+        "description": "Three leads.",
+        "timeline": [{"create": "lead", "count": 3}],
+    }
     client.post("/_sandbox/scenarios/active", headers=one.headers("admin"), json={"scenario": inline})
     mine = client.get("/_sandbox/events?limit=50", headers=one.headers("read")).get_json()["data"]
     theirs = client.get("/_sandbox/events?limit=50", headers=two.headers("read")).get_json()["data"]
@@ -171,8 +180,11 @@ def test_deleting_one_makes_its_keys_unknown_and_drops_its_work(client, app, pai
     one, two = pair
     sandbox = runtime_of(app).sandboxes.find(one.id)
     assert sandbox is not None
-    claim = client.post("/api/v1/claims", headers=one.headers(), json={
-        "loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_1"}})
+    claim = client.post(
+        "/api/v1/claims",
+        headers=one.headers(),
+        json={"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_1"}},
+    )
     assert claim.status_code == 202  # its extraction is a timer, 5 minutes out
     assert sandbox.clock.pending() >= 1
     location_admin = client.delete("/_sandbox/sandboxes/current", headers=one.headers("admin"))
@@ -188,8 +200,9 @@ def test_deleting_one_makes_its_keys_unknown_and_drops_its_work(client, app, pai
 
 def test_the_start_up_sandbox_cannot_be_deleted(client, app):
     world = runtime_of(app).sandbox.world
-    network_admin = next(k["token"] for k in world.keys
-                         if k["organization_id"] == world.parent_org_id and "admin" in k["scopes"])
+    network_admin = next(
+        k["token"] for k in world.keys if k["organization_id"] == world.parent_org_id and "admin" in k["scopes"]
+    )
     refused = client.delete("/_sandbox/sandboxes/current", headers=auth(network_admin))
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "conflict"
 
@@ -227,12 +240,19 @@ def test_use_extends_a_sandboxs_life(client, app):
     runtime_of(app).sandboxes.delete(sandbox)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"ttl": "30s"}, "body.ttl"), ({"ttl": "8d"}, "body.ttl"), ({"ttl": "soon"}, "body.ttl"),
-    ({"ttl": "0647416086306072243488.6ms"}, "body.ttl"),  # was a 500 (timedelta overflow), found by schemathesis
-    ({"seed": -1}, "body.seed"), ({"leads_per_org": 0}, "body.leads_per_org"),
-    ({"leads_per_org": 1001}, "body.leads_per_org"), ({"colour": "red"}, "body.colour"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ttl": "30s"}, "body.ttl"),
+        ({"ttl": "8d"}, "body.ttl"),
+        ({"ttl": "soon"}, "body.ttl"),
+        ({"ttl": "0647416086306072243488.6ms"}, "body.ttl"),  # was a 500 (timedelta overflow), found by schemathesis
+        ({"seed": -1}, "body.seed"),
+        ({"leads_per_org": 0}, "body.leads_per_org"),
+        ({"leads_per_org": 1001}, "body.leads_per_org"),
+        ({"colour": "red"}, "body.colour"),
+    ],
+)
 def test_creation_options_are_bounded(client, body, field):
     refused = client.post("/_sandbox/sandboxes", json=body)
     assert refused.status_code == 400
@@ -256,8 +276,11 @@ def test_run_time_ids_and_secrets_never_repeat(client, pair):
     seen_events, seen_secrets = set(), set()
 
     def mint(sandbox: Minted, app_client: Any) -> None:
-        hook = app_client.post("/api/v1/webhooks", headers=sandbox.headers("admin"),
-                               json={"url": "http://127.0.0.1:9/h", "events": ["lead.created"]}).get_json()
+        hook = app_client.post(
+            "/api/v1/webhooks",
+            headers=sandbox.headers("admin"),
+            json={"url": "http://127.0.0.1:9/h", "events": ["lead.created"]},
+        ).get_json()
         app_client.post("/api/v1/leads", headers=sandbox.headers(), json={"email": "same@example.com"})
         event = app_client.get("/_sandbox/events?limit=1", headers=sandbox.headers("read")).get_json()["data"][0]
         assert event["id"] not in seen_events and hook["signing_secret"] not in seen_secrets

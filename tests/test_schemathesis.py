@@ -27,9 +27,15 @@ from sandbox.web.app import sandbox_of
 
 MAX_EXAMPLES = 20
 SUMMARY = Path(__file__).parent / "artifacts" / "schemathesis-summary.json"
-CONFIG = {"TESTING": True, "SEED": 7, "LEADS_PER_ORG": 15, "RATE_LIMIT": 10**9,
-          "CLOCK_START": "2026-11-02T15:30:00Z", "CLOCK_FROZEN": True,
-          "STREAM_LIFETIME": 0.05}  # each generated call to the event stream ends (after its first messages)
+CONFIG = {
+    "TESTING": True,
+    "SEED": 7,
+    "LEADS_PER_ORG": 15,
+    "RATE_LIMIT": 10**9,
+    "CLOCK_START": "2026-11-02T15:30:00Z",
+    "CLOCK_FROZEN": True,
+    "STREAM_LIFETIME": 0.05,
+}  # each generated call to the event stream ends (after its first messages)
 # Operations a child location's admin key may not call: they act on the franchise network.
 PARENT_OPERATIONS = {"list_organizations", "create_organization"}
 # Documented 400s that no schema can express, by operation: (field location prefix, rule). A
@@ -49,21 +55,28 @@ SANDBOX = sandbox_of(APP)
 RAN: Counter[str] = Counter()
 
 
-
 def served_schema(path: str) -> Any:
     loaded = schemathesis.openapi.from_wsgi(path, APP)
     # Unknown query parameters are ignored (as OpenAPI allows), so they are not negative data here.
-    loaded.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                    max_examples=MAX_EXAMPLES, deterministic=True, database="none",
-                                    allow_extra_parameters=False)
+    loaded.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=MAX_EXAMPLES,
+        deterministic=True,
+        database="none",
+        allow_extra_parameters=False,
+    )
     return loaded
 
 
 schema = served_schema("/openapi.json")
 control_schema = served_schema("/_sandbox/openapi.json")
-HYPOTHESIS_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                                      HealthCheck.data_too_large])
+HYPOTHESIS_SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
 
 
 def admin_tokens() -> dict[str, str]:
@@ -134,8 +147,12 @@ def seeded_world() -> Iterator[None]:
 def summary() -> Iterator[None]:
     yield
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    SUMMARY.write_text(json.dumps({"operations": len(RAN), "examples": sum(RAN.values()),
-                                   "per_operation": dict(sorted(RAN.items()))}, indent=2))
+    SUMMARY.write_text(
+        json.dumps(
+            {"operations": len(RAN), "examples": sum(RAN.values()), "per_operation": dict(sorted(RAN.items()))},
+            indent=2,
+        )
+    )
     SANDBOX.close()
 
 
@@ -144,10 +161,10 @@ def conforms(case: Any) -> None:
     give_real_cursor(case)
     if operation_id(case) in SEMANTIC_CHECKS and is_positive(case):
         # positive_data_acceptance, narrowed: only the documented semantic 400 is let through
-        response = case.call_and_validate(headers=authorization(case),
-                                          excluded_checks=[positive_data_acceptance])
-        assert response.status_code != 400 or only_semantic_problems(case, response), \
+        response = case.call_and_validate(headers=authorization(case), excluded_checks=[positive_data_acceptance])
+        assert response.status_code != 400 or only_semantic_problems(case, response), (
             f"schema-valid request rejected: {response.text}"
+        )
         return
     case.call_and_validate(headers=authorization(case))
 

@@ -138,8 +138,10 @@ SEED_EXAMPLES: list[tuple[str, Any]] = [
                     "updated_at": "2026-04-27T13:22:09.218Z",
                 }
             ],
-            "next_cursor": ("eyJjcmVhdGVkX2F0IjoiMjAyNi0wNC0yN1QxMzoyMjowNS4xMTRaIiwia"
-             "WQiOiI5ZjFjOGEzMi00ZDY1LTRlMmItOGE5MS0zYzBlN2Q0YjJmMTgifQ"),
+            "next_cursor": (
+                "eyJjcmVhdGVkX2F0IjoiMjAyNi0wNC0yN1QxMzoyMjowNS4xMTRaIiwia"
+                "WQiOiI5ZjFjOGEzMi00ZDY1LTRlMmItOGE5MS0zYzBlN2Q0YjJmMTgifQ"
+            ),
         },
     ),
     (
@@ -552,8 +554,10 @@ SEED_EXAMPLES: list[tuple[str, Any]] = [
                     "created_at": "2026-04-27T18:55:42.001Z",
                 }
             ],
-            "next_cursor": ("eyJjcmVhdGVkX2F0IjoiMjAyNi0wNC0yN1QxODo1NTo0Mi4wMDFaIiwia"
-             "WQiOiJhNGIxYzhkMi03ZTMwLTRmMWEtOWM4My0yMWU1ZDRhMDdiMTQifQ"),
+            "next_cursor": (
+                "eyJjcmVhdGVkX2F0IjoiMjAyNi0wNC0yN1QxODo1NTo0Mi4wMDFaIiwia"
+                "WQiOiJhNGIxYzhkMi03ZTMwLTRmMWEtOWM4My0yMWU1ZDRhMDdiMTQifQ"
+            ),
         },
     ),
     (

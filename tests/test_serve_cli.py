@@ -18,8 +18,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Run ``serve``, but load the app in-process instead of serving it."""
     seen: dict[str, Any] = {}
 
-    def fake_server(load_app: Any, host: str, port: int, threads: int = 4, workers: int = 1,
-                    concurrent: bool = False) -> int:
+    def fake_server(
+        load_app: Any, host: str, port: int, threads: int = 4, workers: int = 1, concurrent: bool = False
+    ) -> int:
         seen.update(app=load_app(port, True), host=host, port=port, threads=threads, workers=workers)
         return 0
 
@@ -28,9 +29,24 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_serve_prints_the_base_url_and_keys_and_applies_its_flags(served: dict[str, Any]) -> None:
-    result = CliRunner().invoke(main, ["serve", "--port", "4999", "--seed", "7", "--rate-limit", "90",
-                                       "--leads-per-org", "3", "--threads", "2",
-                                       "--cors-origins", "https://app.example"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "serve",
+            "--port",
+            "4999",
+            "--seed",
+            "7",
+            "--rate-limit",
+            "90",
+            "--leads-per-org",
+            "3",
+            "--threads",
+            "2",
+            "--cors-origins",
+            "https://app.example",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "listening on http://127.0.0.1:4999/api/v1  (seed 7)" in result.output
     assert result.output.count("eal_test_") == 12
@@ -55,8 +71,11 @@ def test_serve_with_a_scenario_puts_it_in_force(served: dict[str, Any]) -> None:
 
 
 def test_serve_hosted_prints_no_key_and_takes_the_hosted_defaults(served: dict[str, Any]) -> None:
-    result = CliRunner().invoke(main, ["serve", "--hosted", "--trusted-proxies", "10.0.0.0/8,127.0.0.1",
-                                       "--leads-per-org", "3"], env={"EAL_SANDBOX_HOSTED": None})
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--hosted", "--trusted-proxies", "10.0.0.0/8,127.0.0.1", "--leads-per-org", "3"],
+        env={"EAL_SANDBOX_HOSTED": None},
+    )
     assert result.exit_code == 0, result.output
     assert "eal_test_" not in result.output and "Hosted: no key is public" in result.output
     settings = sandbox_of(served["app"]).settings
@@ -72,8 +91,11 @@ def test_serve_hosted_prints_no_key_and_takes_the_hosted_defaults(served: dict[s
 
 
 def test_serve_hosted_from_the_environment(served: dict[str, Any]) -> None:
-    result = CliRunner().invoke(main, ["serve", "--leads-per-org", "3"],
-                                env={"EAL_SANDBOX_HOSTED": "true", "EAL_SANDBOX_TRUSTED_PROXIES": "127.0.0.1"})
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--leads-per-org", "3"],
+        env={"EAL_SANDBOX_HOSTED": "true", "EAL_SANDBOX_TRUSTED_PROXIES": "127.0.0.1"},
+    )
     assert result.exit_code == 0, result.output
     settings = sandbox_of(served["app"]).settings
     assert settings.HOSTED and settings.TRUSTED_PROXIES == "127.0.0.1" and "eal_test_" not in result.output

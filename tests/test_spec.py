@@ -139,8 +139,7 @@ def test_enough_examples_are_embedded() -> None:
     assert len(names) == len(set(names)), "example ids must be unique"
 
 
-@pytest.mark.parametrize(("example", "schema"), [(e, s) for _, e, s in EXAMPLES],
-                         ids=[name for name, _, _ in EXAMPLES])
+@pytest.mark.parametrize(("example", "schema"), [(e, s) for _, e, s in EXAMPLES], ids=[name for name, _, _ in EXAMPLES])
 def test_example_matches_its_schema(example: Any, schema: Any) -> None:
     assert schema is not None, "an example without a schema"
     # Local "#/components/..." references resolve against the document root, so carry the components along.

@@ -59,9 +59,7 @@ def test_a_trigger_delivers_its_event_signed(
         assert verify_signature(delivery.body, delivery.headers, webhook["signing_secret"], now=now)
     assert {json.loads(d.body)["id"] for d in delivered} == {e["id"] for e in result["events"]}
     for delivery in delivered:  # every payload is what openapi.yaml's `webhooks` section promises
-        errors = [
-            e.message for e in webhook_validator(delivery.event_type).iter_errors(json.loads(delivery.body))
-        ]
+        errors = [e.message for e in webhook_validator(delivery.event_type).iter_errors(json.loads(delivery.body))]
         assert not errors, (delivery.event_type, errors)
 
 
@@ -90,18 +88,13 @@ def test_claim_scope_ready_makes_a_claim_ready_for_review(client: Any, keys: dic
     result = client.post(
         "/_sandbox/trigger", headers=auth(keys["write"]), json={"event": "claim.scope.ready"}
     ).get_json()
-    claim = client.get(
-        f"/api/v1/claims/{result['records']['claim'][0]}", headers=auth(keys["read"])
-    ).get_json()
+    claim = client.get(f"/api/v1/claims/{result['records']['claim'][0]}", headers=auth(keys["read"])).get_json()
     assert claim["status"] == "ready_for_review" and claim["rooms"] and claim["summary_pdf_url"]
 
 
 def test_triggers_need_the_write_scope_and_a_known_event(client: Any, keys: dict[str, Any]) -> None:
     assert (
-        client.post(
-            "/_sandbox/trigger", headers=auth(keys["read"]), json={"event": "lead.created"}
-        ).status_code
-        == 403
+        client.post("/_sandbox/trigger", headers=auth(keys["read"]), json={"event": "lead.created"}).status_code == 403
     )
     bad = client.post("/_sandbox/trigger", headers=auth(keys["write"]), json={"event": "lead.exploded"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "validation_error"

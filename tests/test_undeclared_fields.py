@@ -17,10 +17,19 @@ from sandbox.base.spec import load_spec, resolve
 from tests.support import auth
 
 SPEC = load_spec().document
-READS = [op for op in load_spec().operations if op.method == "GET" and op.path.startswith("/api/v1")
-         and op.id != "export_audit_log_csv"]
-ID_KINDS = {"get_lead": "lead", "get_call": "call", "get_claim": "claim", "get_audit_event": "audit_event",
-            "get_webhook": "webhook", "list_webhook_deliveries": "webhook"}
+READS = [
+    op
+    for op in load_spec().operations
+    if op.method == "GET" and op.path.startswith("/api/v1") and op.id != "export_audit_log_csv"
+]
+ID_KINDS = {
+    "get_lead": "lead",
+    "get_call": "call",
+    "get_claim": "claim",
+    "get_audit_event": "audit_event",
+    "get_webhook": "webhook",
+    "list_webhook_deliveries": "webhook",
+}
 
 
 def undeclared(schema: dict[str, Any], value: Any, where: str = "") -> list[str]:
@@ -37,7 +46,8 @@ def undeclared(schema: dict[str, Any], value: Any, where: str = "") -> list[str]
             if name in schema["properties"]:
                 found += undeclared(schema["properties"][name], item, f"{where}.{name}")
             elif schema.get("additionalProperties") is not True and not isinstance(
-                    schema.get("additionalProperties"), dict):  # not an object the spec declares open
+                schema.get("additionalProperties"), dict
+            ):  # not an object the spec declares open
                 found.append(f"{where}.{name}")
     elif isinstance(value, list) and "items" in schema:
         for item in value[:10]:
@@ -47,8 +57,11 @@ def undeclared(schema: dict[str, Any], value: Any, where: str = "") -> list[str]
 
 @pytest.fixture
 def a_webhook(client, keys) -> str:
-    response = client.post("/api/v1/webhooks", headers=auth(keys["admin"]),
-                           json={"url": "http://127.0.0.1:9/hook", "events": ["lead.created"]})
+    response = client.post(
+        "/api/v1/webhooks",
+        headers=auth(keys["admin"]),
+        json={"url": "http://127.0.0.1:9/hook", "events": ["lead.created"]},
+    )
     return str(response.get_json()["id"])
 
 
@@ -68,20 +81,28 @@ def test_reads_return_only_declared_fields(client, keys, sandbox, a_webhook, ope
 
 def test_a_created_and_a_patched_lead_return_only_declared_fields(client, keys):
     by_id = {op.id: op for op in load_spec().operations}
-    created = client.post("/api/v1/leads", headers=auth(keys["write"]),
-                          json={"name": "Dana Whitfield", "email": "dana@example.com", "company": "Whitfield Roofing"})
+    created = client.post(
+        "/api/v1/leads",
+        headers=auth(keys["write"]),
+        json={"name": "Dana Whitfield", "email": "dana@example.com", "company": "Whitfield Roofing"},
+    )
     schema = by_id["create_lead"].responses["201"]["content"]["application/json"]["schema"]
     assert undeclared(schema, created.get_json()) == []
-    patched = client.patch(f"/api/v1/leads/{created.get_json()['id']}", headers=auth(keys["write"]),
-                           json={"pipeline_stage": "contacted"})
+    patched = client.patch(
+        f"/api/v1/leads/{created.get_json()['id']}", headers=auth(keys["write"]), json={"pipeline_stage": "contacted"}
+    )
     schema = by_id["update_lead"].responses["200"]["content"]["application/json"]["schema"]
     assert undeclared(schema, patched.get_json()) == []
 
 
 def test_the_walker_reports_an_undeclared_field():
-    schema = {"type": "object", "properties": {"id": {"type": "string"},
-                                               "items": {"type": "array", "items": {"type": "object",
-                                                                                    "properties": {"a": {}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {"a": {}}}},
+        },
+    }
     assert undeclared(schema, {"id": "x", "extra": 1, "items": [{"a": 1, "b": 2}]}) == [".extra", ".items[].b"]
     assert undeclared({"type": "object"}, {"anything": 1}) == []
 

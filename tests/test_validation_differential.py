@@ -31,11 +31,36 @@ OPERATIONS = [op for op in load_spec().operations if op.path.startswith("/api/v1
 EXAMPLES_PER_OPERATION = 40
 verdicts: Counter[str] = Counter()
 
-JUNK_TEXT = st.sampled_from(["", "abc", "-1", "0", "1", "201", "99999999999", "true", "no", "null",
-                             "2026-13-45T00:00:00Z", "2026-04-27T19:22:01.118Z", "2026-04-27",
-                             "not-an-email", "a@b.co", "x" * 300, "9f1c8a32-4d65-4e2b-8a91-3c0e7d4b2f18"])
-JUNK_JSON = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(allow_nan=False),
-                      st.text(max_size=12), st.lists(st.integers(), max_size=2), st.just({}))
+JUNK_TEXT = st.sampled_from(
+    [
+        "",
+        "abc",
+        "-1",
+        "0",
+        "1",
+        "201",
+        "99999999999",
+        "true",
+        "no",
+        "null",
+        "2026-13-45T00:00:00Z",
+        "2026-04-27T19:22:01.118Z",
+        "2026-04-27",
+        "not-an-email",
+        "a@b.co",
+        "x" * 300,
+        "9f1c8a32-4d65-4e2b-8a91-3c0e7d4b2f18",
+    ]
+)
+JUNK_JSON = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 300),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+    st.just({}),
+)
 DATE_TIMES = ["2026-04-27T19:22:01.118Z", "2026-04-27T19:22:01+02:00", "2026-04-27 19:22", "2026-02-30T00:00:00Z"]
 
 
@@ -79,8 +104,9 @@ def _strings(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     if fmt == "uri":
         return st.sampled_from(["https://hooks.example.com/eal", "http://127.0.0.1:9/x", "nota url", "ftp:/x"])
     if "pattern" in schema:
-        return st.one_of(st.from_regex(schema["pattern"], fullmatch=True).filter(lambda s: len(s) < 80),
-                         st.text(max_size=6))
+        return st.one_of(
+            st.from_regex(schema["pattern"], fullmatch=True).filter(lambda s: len(s) < 80), st.text(max_size=6)
+        )
     return st.text(min_size=0, max_size=int(schema.get("maxLength", 20)) + 2)
 
 
@@ -98,8 +124,11 @@ def _objects(schema: dict[str, Any], depth: int) -> st.SearchStrategy[dict[str, 
         dropped = draw(drop)
         # Keep required fields most of the time so the deeper rules get exercised too.
         keep_required = draw(st.integers(0, 4)) > 0
-        chosen = {name: draw(value) for name, value in optional.items()
-                  if name not in dropped or (keep_required and name in required)}
+        chosen = {
+            name: draw(value)
+            for name, value in optional.items()
+            if name not in dropped or (keep_required and name in required)
+        }
         return {**chosen, **draw(unknown)}
 
     return build()
@@ -117,14 +146,12 @@ def header_values(operation: Any) -> st.SearchStrategy[dict[str, str]]:
 
 def path_values(operation: Any) -> st.SearchStrategy[dict[str, str]]:
     params = [p for p in operation.parameters if p.location == "path"]
-    safe = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="_-"),
-                   min_size=1, max_size=12)
+    safe = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="_-"), min_size=1, max_size=12)
     return st.fixed_dictionaries({p.name: st.one_of(_as_text(p.schema), safe) for p in params})
 
 
 def _as_text(schema: dict[str, Any]) -> st.SearchStrategy[str]:
-    return _plausible(resolve(SPEC, schema), 0).map(
-        lambda v: str(v).lower() if isinstance(v, bool) else str(v))
+    return _plausible(resolve(SPEC, schema), 0).map(lambda v: str(v).lower() if isinstance(v, bool) else str(v))
 
 
 def request_bodies(operation: Any) -> st.SearchStrategy[Any]:
@@ -133,8 +160,9 @@ def request_bodies(operation: Any) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), schema_values(operation.body_schema), schema_values(operation.body_schema))
 
 
-def hot_path_accepts(validator: RequestValidator, path: dict[str, str], query: dict[str, str],
-                     headers: dict[str, str], body: Any) -> bool:
+def hot_path_accepts(
+    validator: RequestValidator, path: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any
+) -> bool:
     try:
         validator.check_parameters(path, query, headers)
         validator.check_body(body)
@@ -143,12 +171,17 @@ def hot_path_accepts(validator: RequestValidator, path: dict[str, str], query: d
     return True
 
 
-def reference_accepts(operation: Any, path: dict[str, str], query: dict[str, str], headers: dict[str, str],
-                      body: Any) -> bool:
+def reference_accepts(
+    operation: Any, path: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any
+) -> bool:
     url = re.sub(r"{(\w+)}", lambda m: quote(path[m.group(1)], safe=""), operation.path)
-    builder = EnvironBuilder(path=url, method=operation.method, query_string=urlencode(query),
-                             headers={"Authorization": "Bearer eal_test_differential", **headers},
-                             json=body if body is not None else None)
+    builder = EnvironBuilder(
+        path=url,
+        method=operation.method,
+        query_string=urlencode(query),
+        headers={"Authorization": "Bearer eal_test_differential", **headers},
+        json=body if body is not None else None,
+    )
     request = Request(builder.get_environ())
     try:
         reference_openapi().validate_request(WerkzeugOpenAPIRequest(request))
@@ -161,26 +194,42 @@ def reference_accepts(operation: Any, path: dict[str, str], query: dict[str, str
 def test_hot_path_agrees_with_openapi_core(operation: Any) -> None:
     validator = RequestValidator(operation, SPEC["components"])
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(path=path_values(operation), query=query_values(operation), headers=header_values(operation),
-           body=request_bodies(operation))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        path=path_values(operation),
+        query=query_values(operation),
+        headers=header_values(operation),
+        body=request_bodies(operation),
+    )
     def agree(path: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any) -> None:
         mine = hot_path_accepts(validator, path, query, headers, body)
         reference = reference_accepts(operation, path, query, headers, body)
         verdicts["accept" if mine else "reject"] += 1
         assert mine == reference, (
             f"{operation.id}: hot path {'accepts' if mine else 'rejects'} but openapi-core "
-            f"{'accepts' if reference else 'rejects'}: path={path} query={query} headers={headers} body={body!r}")
+            f"{'accepts' if reference else 'rejects'}: path={path} query={query} headers={headers} body={body!r}"
+        )
 
     agree()
 
 
-@pytest.mark.parametrize(("body", "accepted"), [
-    ({}, False), ({"name": "Dana"}, False), ({"company": "Acme", "source": "yelp"}, False),
-    ({"email": "dana@example.com"}, True), ({"name": "Dana", "company": "Acme"}, True),
-    ({"email": "dana@example.com", "name": "Dana"}, True),
-])
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ({}, False),
+        ({"name": "Dana"}, False),
+        ({"company": "Acme", "source": "yelp"}, False),
+        ({"email": "dana@example.com"}, True),
+        ({"name": "Dana", "company": "Acme"}, True),
+        ({"email": "dana@example.com", "name": "Dana"}, True),
+    ],
+)
 def test_both_validators_enforce_email_or_name_and_company(body: Any, accepted: bool) -> None:
     """LeadCreate's "at least one of" rule (an if/else in the spec) holds on both sides."""
     operation = next(op for op in OPERATIONS if op.id == "create_lead")

@@ -56,8 +56,11 @@ def test_trigger_see_it_arrive_with_its_attempts_verify_and_replay(inspector: An
 
     receiver = Receiver(status=500)  # every attempt fails: the timeline shows errors and the next attempt
     try:
-        webhook = httpx.post(f"{eal_sandbox.base_url}/api/v1/webhooks", headers=auth(admin),
-                             json={"url": receiver.url, "events": ["lead.created"]}).json()
+        webhook = httpx.post(
+            f"{eal_sandbox.base_url}/api/v1/webhooks",
+            headers=auth(admin),
+            json={"url": receiver.url, "events": ["lead.created"]},
+        ).json()
         page.select_option("#test-event-type", "lead.created")
         page.click("#send-test-event")
         row = page.locator("#events li[data-type='lead.created']").first
@@ -93,7 +96,8 @@ def test_trigger_see_it_arrive_with_its_attempts_verify_and_replay(inspector: An
         assert "replayed " + str(event_id) in page.locator("#notice").inner_text()
         page.wait_for_function(  # the replay's own first attempt arrives, pushed (retries are #2, #3, …)
             "() => [...document.querySelectorAll('#attempts .attempt .line')]"
-            ".filter(line => line.textContent.startsWith('#1 ')).length === 2")
+            ".filter(line => line.textContent.startsWith('#1 ')).length === 2"
+        )
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         assert SCREENSHOT.stat().st_size > 10_000

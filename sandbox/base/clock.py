@@ -91,8 +91,9 @@ class Clock:
     clock; a process that attaches to an existing sandbox reads what is there.
     """
 
-    def __init__(self, state: State, *, dispatch: Dispatch = _no_dispatch, ticker: Watcher | None = None,
-                 name: str = "") -> None:
+    def __init__(
+        self, state: State, *, dispatch: Dispatch = _no_dispatch, ticker: Watcher | None = None, name: str = ""
+    ) -> None:
         self.state, self._dispatch, self._ticker, self.name = state, dispatch, ticker, name
         self._firing = threading.RLock()
         self._stopped = False
@@ -135,8 +136,9 @@ class Clock:
             return datetime.fromtimestamp(settings["frozen"], UTC)
         return self._real_now() + timedelta(seconds=settings["offset"])
 
-    def call_at(self, due: datetime, name: str, payload: dict[str, Any] | None = None, *,
-                tag: str | None = None) -> str:
+    def call_at(
+        self, due: datetime, name: str, payload: dict[str, Any] | None = None, *, tag: str | None = None
+    ) -> str:
         """Run the task ``name`` with ``payload`` once the clock reaches ``due``; returns the task's id."""
         task_id = uuid.uuid4().hex
         if self._stopped:
@@ -156,8 +158,9 @@ class Clock:
 
     def tasks(self, tag: str | None = None) -> list[tuple[datetime, dict[str, Any]]]:
         """The pending tasks (of ``tag``), earliest first, with their due instants."""
-        found = [(datetime.fromtimestamp(score, UTC), orjson.loads(member))
-                 for member, score in self.state.zall("timers")]
+        found = [
+            (datetime.fromtimestamp(score, UTC), orjson.loads(member)) for member, score in self.state.zall("timers")
+        ]
         return [entry for entry in found if tag is None or entry[1]["tag"] == tag]
 
     def advance(self, delta: timedelta) -> list[datetime]:

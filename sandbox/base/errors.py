@@ -32,11 +32,24 @@ import orjson
 
 # The stable machine code of every status the sandbox (or the HTTP server in front of it) answers.
 STATUS_CODES: dict[int, str] = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    408: "request_timeout", 409: "conflict", 410: "url_expired", 413: "payload_too_large",
-    414: "uri_too_long", 415: "unsupported_media_type", 417: "expectation_failed",
-    422: "validation_error", 429: "rate_limited", 431: "request_header_fields_too_large",
-    500: "internal_error", 501: "not_implemented", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    410: "url_expired",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    417: "expectation_failed",
+    422: "validation_error",
+    429: "rate_limited",
+    431: "request_header_fields_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "service_unavailable",
     505: "http_version_not_supported",
 }
 
@@ -55,9 +68,15 @@ class ApiError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None, code: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -140,12 +159,21 @@ class QuotaExceeded(RateLimited):
 
     code = "quota_exceeded"
 
-    def __init__(self, quota: str, limit: int, how_to_free: str, *, retry_after: int | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        quota: str,
+        limit: int,
+        how_to_free: str,
+        *,
+        retry_after: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after else {}
-        super().__init__(f"Quota '{quota}' of {limit} reached: {how_to_free}",
-                         details={"quota": quota, "limit": limit, "how_to_free": how_to_free, **(details or {})},
-                         headers=headers)
+        super().__init__(
+            f"Quota '{quota}' of {limit} reached: {how_to_free}",
+            details={"quota": quota, "limit": limit, "how_to_free": how_to_free, **(details or {})},
+            headers=headers,
+        )
 
 
 class InjectedFault(ApiError):
@@ -154,13 +182,21 @@ class InjectedFault(ApiError):
     code = "injected_fault"
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 405: MethodNotAllowed,
-                                         409: Conflict, 413: PayloadTooLarge, 415: UnsupportedMediaType,
-                                         429: RateLimited}
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    429: RateLimited,
+}
 
 
-def error_for_status(status: int, message: str, *, details: dict[str, Any] | None = None,
-                     headers: dict[str, str] | None = None) -> ApiError:
+def error_for_status(
+    status: int, message: str, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> ApiError:
     """The ``ApiError`` that fits ``status``, with its stable code: the one factory for forced errors."""
     details, headers = dict(details or {}), dict(headers or {})
     if status == 400:
@@ -176,16 +212,34 @@ def error_for_status(status: int, message: str, *, details: dict[str, Any] | Non
     return error
 
 
-def rate_limited(message: str, *, limit: int, window_seconds: int, retry_after: int, reset_at: int,
-                 details: dict[str, Any] | None = None) -> RateLimited:
+def rate_limited(
+    message: str,
+    *,
+    limit: int,
+    window_seconds: int,
+    retry_after: int,
+    reset_at: int,
+    details: dict[str, Any] | None = None,
+) -> RateLimited:
     """The one 429: the limit and window in the details, ``Retry-After`` and a spent ``X-RateLimit-*``.
 
     ``reset_at`` is wall-clock unix seconds, like every timestamp a client compares with its own clock.
     """
-    return RateLimited(message, details={"limit": limit, "window_seconds": window_seconds,
-                                         "retry_after_seconds": retry_after, **(details or {})},
-                       headers={"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                                "X-RateLimit-Reset": str(reset_at), "Retry-After": str(retry_after)})
+    return RateLimited(
+        message,
+        details={
+            "limit": limit,
+            "window_seconds": window_seconds,
+            "retry_after_seconds": retry_after,
+            **(details or {}),
+        },
+        headers={
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset_at),
+            "Retry-After": str(retry_after),
+        },
+    )
 
 
 def field_error(location: str, message: str, rule: str = "invalid") -> dict[str, str]:

@@ -99,7 +99,7 @@ def sandbox_token(sandbox_id: str, secret_part: str | None = None) -> str:
 
 def token_sandbox(token: str) -> str | None:
     """The sandbox id a ``sandbox_token`` names, or None for a token that names none (the seed's)."""
-    named = token[len(TEST_PREFIX):len(TEST_PREFIX) + SANDBOX_ID_CHARS]
+    named = token[len(TEST_PREFIX) : len(TEST_PREFIX) + SANDBOX_ID_CHARS]
     if len(token) != len(TEST_PREFIX) + SANDBOX_ID_CHARS + TOKEN_RANDOM_CHARS or not token.startswith(TEST_PREFIX):
         return None
     return SANDBOX_ID_PREFIX + named

@@ -199,15 +199,20 @@ class OverlayStore:
                 yield written[new_keys[j][1]]
 
     def page(
-        self, kind: str, org_id: str, *, where: Predicate | None = None,
-        after: Position | None = None, limit: int = 50,
+        self,
+        kind: str,
+        org_id: str,
+        *,
+        where: Predicate | None = None,
+        after: Position | None = None,
+        limit: int = 50,
     ) -> tuple[list[Record], Position | None]:
         """Up to ``limit`` records older than ``after``, newest first, and the next position."""
         with self._lock:
             if not self._touches(kind, org_id) and where is None:  # untouched: a slice of the base order
                 table, keys = self.base.by_id.get(kind, _EMPTY), self.base.order.get((kind, org_id), _NO_KEYS)
                 end = len(keys) if after is None else bisect.bisect_left(keys, after)
-                found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0):end])]
+                found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0) : end])]
             else:
                 found = []
                 for record in self._newest_first(kind, org_id, after):
@@ -231,8 +236,9 @@ class OverlayStore:
                 return iter(list(self._newest_first(kind, org_id, None)))
             deleted, written = self._deleted.get(kind, set()), self._written.get(kind, _EMPTY)
             base_table = self.base.by_id.get(kind, _EMPTY)
-            records = [written.get(record_id) or record for record_id, record in base_table.items()
-                       if record_id not in deleted]
+            records = [
+                written.get(record_id) or record for record_id, record in base_table.items() if record_id not in deleted
+            ]
             records += [record for record_id, record in written.items() if record_id not in base_table]
         return iter(sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True))
 
@@ -240,8 +246,11 @@ class OverlayStore:
         with self._lock:
             if org_id is None:
                 return sum(1 for _ in self.scan(kind))
-            return (len(self.base.order.get((kind, org_id), _NO_KEYS)) - self._deleted_count.get((kind, org_id), 0)
-                    + len(self._inserted.get((kind, org_id), _NO_KEYS)))
+            return (
+                len(self.base.order.get((kind, org_id), _NO_KEYS))
+                - self._deleted_count.get((kind, org_id), 0)
+                + len(self._inserted.get((kind, org_id), _NO_KEYS))
+            )
 
     def drop(self) -> None:
         """Forget every change (the sandbox is gone)."""

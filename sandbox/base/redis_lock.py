@@ -38,8 +38,8 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class LockSettings:
-    ttl_ms: int = 10_000      # a crashed holder's lock is free again at most this long after its last renewal
-    wait_s: float = 30.0      # how long a transaction waits for the lock before LockTimeout
+    ttl_ms: int = 10_000  # a crashed holder's lock is free again at most this long after its last renewal
+    wait_s: float = 30.0  # how long a transaction waits for the lock before LockTimeout
 
     def __post_init__(self) -> None:
         if self.ttl_ms < 30 or self.wait_s <= 0:

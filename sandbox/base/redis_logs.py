@@ -58,8 +58,9 @@ class RedisLogs:
     def after(self, positions: Mapping[str, int]) -> dict[str, LogTail]:
         names = list(positions)
         # One script for all (their keys share the sandbox's hash tag, so a Redis Cluster runs it too).
-        flat = self._after(keys=[key for name in names for key in self._keys(name)],
-                           args=[positions[name] for name in names])
+        flat = self._after(
+            keys=[key for name in names for key in self._keys(name)], args=[positions[name] for name in names]
+        )
         tails: dict[str, LogTail] = {}
         for index, name in enumerate(names):
             newest, held = int(flat[2 * index]), flat[2 * index + 1]

@@ -20,8 +20,15 @@ Item = tuple[Position, bytes | None]
 class Run:
     """One sorted set of the overlay, newest first from a bound; with each member's JSON when ``paired``."""
 
-    def __init__(self, flat: list[bytes], asked: int, *, paired: bool, refill: Refill | None = None,
-                 note: Callable[[str, bytes], object] | None = None) -> None:
+    def __init__(
+        self,
+        flat: list[bytes],
+        asked: int,
+        *,
+        paired: bool,
+        refill: Refill | None = None,
+        note: Callable[[str, bytes], object] | None = None,
+    ) -> None:
         self._paired, self._refill, self._note = paired, refill, note
         self._items: list[Item] = []
         self._next, self._asked, self._more, self._bound = 0, asked, False, b""
@@ -72,32 +79,51 @@ class Run:
         return False, None
 
 
-def read_runs(page: Callable[[list[Any]], list[Any]], after: Position | None, batch: int,
-              note: Callable[[str, bytes], object] | None) -> tuple[Run, Run, Run]:
+def read_runs(
+    page: Callable[[list[Any]], list[Any]],
+    after: Position | None,
+    batch: int,
+    note: Callable[[str, bytes], object] | None,
+) -> tuple[Run, Run, Run]:
     """The three runs of one (kind, organization) older than ``after``, read by the ``PAGE`` script
     (``page`` calls it with its arguments after the lock's): ``batch`` members of each (-1: all)."""
+
     def refill(run: int) -> Refill:
         def fetch(max_bound: bytes, count: int) -> list[bytes]:
             args = [part for n in range(3) for part in ((max_bound, count) if n == run else (b"+", 0))]
             flat: list[bytes] = page(args)[run]
             return flat
+
         return fetch
 
     bound = upper_bound(after)
     first = page([bound, batch, bound, batch, bound, batch])
-    return (Run(first[0], batch, paired=True, refill=refill(0), note=note),
-            Run(first[1], batch, paired=True, refill=refill(1), note=note),
-            Run(first[2], batch, paired=False, refill=refill(2), note=note))
+    return (
+        Run(first[0], batch, paired=True, refill=refill(0), note=note),
+        Run(first[1], batch, paired=True, refill=refill(1), note=note),
+        Run(first[2], batch, paired=False, refill=refill(2), note=note),
+    )
 
 
-def newest_first(base_keys: list[Position], base_table: dict[str, Record], after: Position | None,
-                 runs: tuple[Run, Run, Run], mine: dict[str, Entry]) -> Iterator[Record]:
+def newest_first(
+    base_keys: list[Position],
+    base_table: dict[str, Record],
+    after: Position | None,
+    runs: tuple[Run, Run, Run],
+    mine: dict[str, Entry],
+) -> Iterator[Record]:
     """Records older than ``after``, newest first: the base order minus deleted seeded records (replaced
     ones in their new version), the inserted records, and the transaction's writes (``mine``) over both."""
     inserted, replaced, deleted = runs
-    added = sorted(((entry.position, record) for entry in mine.values()
-                    if not entry.seeded and (record := entry.current) is not None
-                    and (after is None or entry.position < after)), key=lambda item: item[0], reverse=True)
+    added = sorted(
+        (
+            (entry.position, record)
+            for entry in mine.values()
+            if not entry.seeded and (record := entry.current) is not None and (after is None or entry.position < after)
+        ),
+        key=lambda item: item[0],
+        reverse=True,
+    )
     i = len(base_keys) if after is None else bisect.bisect_left(base_keys, after)
     k = 0
     while True:

@@ -23,7 +23,7 @@ Op = tuple[Any, ...]  # opcode, key name, arguments (see redis_scripts.APPLY)
 
 class Gone(Enum):
     TOMBSTONE = "tombstone"  # a seeded record, deleted
-    REMOVED = "removed"      # a record the sandbox added, deleted
+    REMOVED = "removed"  # a record the sandbox added, deleted
 
 
 @dataclass
@@ -78,29 +78,36 @@ class Pending:
         return None if self.ignores(org_id) else value
 
     def of(self, kind: str, org_id: str | None = None) -> list[Entry]:
-        return [entry for entry in self.entries.values()
-                if entry.kind == kind and (org_id is None or entry.org_id == org_id)]
+        return [
+            entry
+            for entry in self.entries.values()
+            if entry.kind == kind and (org_id is None or entry.org_id == org_id)
+        ]
 
     def forget(self, org_id: str | None) -> None:
         """Drop the writes a reset of ``org_id`` (or of everything) undoes."""
-        self.entries = {} if org_id is None else {
-            key: entry for key, entry in self.entries.items() if entry.org_id != org_id}
+        self.entries = (
+            {} if org_id is None else {key: entry for key, entry in self.entries.items() if entry.org_id != org_id}
+        )
 
     def count_delta(self, kind: str, org_id: str | None) -> int:
         return sum(entry.live_after - entry.live_before for entry in self.of(kind, org_id))
 
     def added_delta(self, kind: str) -> int:
         return self.deltas.get(f"added:{kind}", 0) + sum(
-            entry.live_after - entry.live_before for entry in self.of(kind) if not entry.seeded)
+            entry.live_after - entry.live_before for entry in self.of(kind) if not entry.seeded
+        )
 
     def added_kinds(self) -> set[str]:
         return {entry.kind for entry in self.entries.values() if not entry.seeded} | {
-            name.removeprefix("added:") for name in self.deltas if name.startswith("added:")}
+            name.removeprefix("added:") for name in self.deltas if name.startswith("added:")
+        }
 
     def changed_delta(self) -> int:
         return self.deltas.get("changed", 0) + sum(
             (entry.before is None) if entry.seeded else (entry.live_after - (entry.before is not None))
-            for entry in self.entries.values())
+            for entry in self.entries.values()
+        )
 
     def add_delta(self, name: str, delta: int) -> None:
         self.deltas[name] = self.deltas.get(name, 0) + delta
@@ -111,8 +118,9 @@ class Pending:
         self.reset_ops = [("DEL", name) for name in registered]
         self.forget(None)
 
-    def reset_organization(self, keys: Keys, org_id: str, zsets: list[tuple[str, str]],
-                           listed: list[list[bytes]]) -> None:
+    def reset_organization(
+        self, keys: Keys, org_id: str, zsets: list[tuple[str, str]], listed: list[list[bytes]]
+    ) -> None:
         """Drop the organization's sorted sets (``zsets``, whose members are ``listed``), the records
         they name and what they count, at the commit (and its writes before this)."""
         for (kind, name), members in zip(zsets, listed, strict=True):

@@ -26,9 +26,9 @@ class Keys:
         if not sandbox_id or "{" in sandbox_id or "}" in sandbox_id:
             raise ValueError(f"a sandbox id names a hash tag: no braces, not empty (got {sandbox_id!r})")
         self.prefix = f"sbx:{{{sandbox_id}}}:"
-        self.lock = self.prefix + "lock"          # the transaction lock (SET NX PX, random token)
-        self.registry = self.prefix + "keys"      # SET: every data key below that exists or did
-        self.counters = self.prefix + "n"         # HASH: added:<kind> (records added), changed (overlay size)
+        self.lock = self.prefix + "lock"  # the transaction lock (SET NX PX, random token)
+        self.registry = self.prefix + "keys"  # SET: every data key below that exists or did
+        self.counters = self.prefix + "n"  # HASH: added:<kind> (records added), changed (overlay size)
         self.written_prefix = self.prefix + "w:"
 
     def written(self, kind: str) -> str:
@@ -49,8 +49,12 @@ class Keys:
 
     def runs(self, kind: str, org_id: str) -> list[str]:
         """The keys a page of (kind, organization) reads: its three sorted sets and the written hash."""
-        return [self.inserted(kind, org_id), self.replaced(kind, org_id), self.deleted(kind, org_id),
-                self.written(kind)]
+        return [
+            self.inserted(kind, org_id),
+            self.replaced(kind, org_id),
+            self.deleted(kind, org_id),
+            self.written(kind),
+        ]
 
     def of_organization(self, org_id: str, registered: set[str]) -> list[tuple[str, str]]:
         """(kind, key) of each of the organization's sorted sets that the registry lists."""
@@ -114,27 +118,35 @@ GET_ALL = _TAKE_LOCK + "return {1, redis.call('HGETALL', KEYS[2])}"
 REGISTRY = _TAKE_LOCK + "return {1, redis.call('SMEMBERS', KEYS[2])}"
 
 # KEYS: lock, counters hash, zset... ARGV: token, ttl, counter field -> {1, counter or false, ZCARD...}
-CARDS = _TAKE_LOCK + """
+CARDS = (
+    _TAKE_LOCK
+    + """
 local out = {1, redis.call('HGET', KEYS[2], ARGV[3])}
 for n = 3, #KEYS do out[#out + 1] = redis.call('ZCARD', KEYS[n]) end
 return out
 """
+)
 
 # KEYS: lock, counters hash. ARGV: token, ttl -> {1, {field, value, ...}}
 COUNTERS = _TAKE_LOCK + "return {1, redis.call('HGETALL', KEYS[2])}"
 
 # KEYS: lock, zset... ARGV: token, ttl -> {1, {members of KEYS[2]}, {members of KEYS[3]}, ...}
-MEMBERS = _TAKE_LOCK + """
+MEMBERS = (
+    _TAKE_LOCK
+    + """
 local out = {1}
 for n = 2, #KEYS do out[n] = redis.call('ZRANGE', KEYS[n], 0, -1) end
 return out
 """
+)
 
 # One (kind, organization)'s overlay, newest first from a bound, in three runs: inserted records and
 # replaced seeded ones with their JSON, deleted seeded ones without. A count of 0 skips a run, -1
 # reads all of it. KEYS: lock, inserted, replaced, deleted, written.
 # ARGV: token, ttl, then (max bound, count) for each run -> {1, {member, json, ...}, {member, json, ...}, {member, ...}}
-PAGE = _TAKE_LOCK + """
+PAGE = (
+    _TAKE_LOCK
+    + """
 local function run(key, bound, count, with_json)
   if count == 0 then return {} end
   local members = redis.call('ZREVRANGEBYLEX', key, bound, '-', 'LIMIT', 0, count)
@@ -157,6 +169,7 @@ end
 return {1, run(KEYS[2], ARGV[3], tonumber(ARGV[4]), true), run(KEYS[3], ARGV[5], tonumber(ARGV[6]), true),
         run(KEYS[4], ARGV[7], tonumber(ARGV[8]), false)}
 """
+)
 
 # A commit. KEYS: lock, registry, data keys... ARGV: token ("" = only while nobody holds the lock), "1" to
 # release the lock after, the number of checks, the checks (check, key index, field): "absent" (no such
@@ -217,6 +230,17 @@ return 1
 
 def scripts(client: Any) -> dict[str, Any]:
     """The scripts, registered with ``client`` (redis-py sends EVALSHA, loading a script once if missing)."""
-    return {name: client.register_script(source) for name, source in (
-        ("get", GET), ("get_all", GET_ALL), ("registry", REGISTRY), ("cards", CARDS), ("counters", COUNTERS),
-        ("members", MEMBERS), ("page", PAGE), ("apply", APPLY), ("drop", DROP))}
+    return {
+        name: client.register_script(source)
+        for name, source in (
+            ("get", GET),
+            ("get_all", GET_ALL),
+            ("registry", REGISTRY),
+            ("cards", CARDS),
+            ("counters", COUNTERS),
+            ("members", MEMBERS),
+            ("page", PAGE),
+            ("apply", APPLY),
+            ("drop", DROP),
+        )
+    }

@@ -157,8 +157,11 @@ class RedisState:
         if not batch.calls:
             return
         # A Redis Cluster client refuses scripts in a pipeline: there they run on their own, first.
-        direct = {index: getattr(self, operation)(*args) for index, (operation, args) in enumerate(batch.calls)
-                  if self._cluster and (operation == "push_sized" or (operation == "incr" and len(args) > 2))}
+        direct = {
+            index: getattr(self, operation)(*args)
+            for index, (operation, args) in enumerate(batch.calls)
+            if self._cluster and (operation == "push_sized" or (operation == "incr" and len(args) > 2))
+        }
         pipe = self.client.pipeline(transaction=False)
         finishers: dict[int, Callable[[Any], Any]] = {}
         for index, (operation, args) in enumerate(batch.calls):
@@ -195,8 +198,13 @@ class RedisState:
         if ttl is None:
             pipe.incrby(self.key(name), amount)
         else:  # the count and its expiry in one step, inside a plain pipeline
-            pipe.eval("local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
-                      "return v", 1, self.key(name), amount, int(ttl * 1000))
+            pipe.eval(
+                "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return v",
+                1,
+                self.key(name),
+                amount,
+                int(ttl * 1000),
+            )
         return int
 
     def _queue_hput(self, pipe: Any, name: str, field: str, value: Any) -> Callable[[Any], Any]:
@@ -218,13 +226,22 @@ class RedisState:
         pipe.zadd(self.key(name), {member: score})
         return lambda raw: None
 
-    def _queue_push_sized(self, pipe: Any, name: str, value: Any, size: int, keep: int | None,
-                          tally: str) -> Callable[[Any], Any]:
+    def _queue_push_sized(
+        self, pipe: Any, name: str, value: Any, size: int, keep: int | None, tally: str
+    ) -> Callable[[Any], Any]:
         self._forget(name)
         self._forget(tally)
         # EVALSHA by hand: a Script in a pipeline costs a SCRIPT EXISTS round trip on every execute.
-        pipe.evalsha(self._push_sized.sha, 2, self.key(name), self.key(tally),
-                     _dump([size, value]), size, -1 if keep is None else keep, name)
+        pipe.evalsha(
+            self._push_sized.sha,
+            2,
+            self.key(name),
+            self.key(tally),
+            _dump([size, value]),
+            size,
+            -1 if keep is None else keep,
+            name,
+        )
         return int
 
     # values -----------------------------------------------------------------------------------------
@@ -295,8 +312,12 @@ class RedisState:
     def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
         self._forget(name)
         self._forget(tally)
-        return int(self._push_sized(keys=[self.key(name), self.key(tally)],
-                                    args=[_dump([size, value]), size, -1 if keep is None else keep, name]))
+        return int(
+            self._push_sized(
+                keys=[self.key(name), self.key(tally)],
+                args=[_dump([size, value]), size, -1 if keep is None else keep, name],
+            )
+        )
 
     def pop_oldest(self, name: str) -> Any:
         return _load(self.client.lpop(self.key(name)))
@@ -329,8 +350,10 @@ class RedisState:
         return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def zall(self, name: str) -> list[tuple[str, float]]:
-        return [(member.decode(), float(score)) for member, score in
-                self.client.zrange(self.key(name), 0, -1, withscores=True)]
+        return [
+            (member.decode(), float(score))
+            for member, score in self.client.zrange(self.key(name), 0, -1, withscores=True)
+        ]
 
     def admit(self, name: str, token: str, limit: int, lease: float) -> bool:
         return bool(self._admit(keys=[self.key(name)], args=[token, limit, lease]))

@@ -60,8 +60,9 @@ def _pairs(flat: list[bytes]) -> dict[str, bytes]:
 class RedisOverlayStore(RedisTransactions):
     """One sandbox's ``Store`` in Redis: the shared ``SeededBase`` plus the overlay its sandbox id names."""
 
-    def __init__(self, redis: Redis | RedisCluster, sandbox_id: str, base: SeededBase, *,
-                 lock: LockSettings | None = None) -> None:
+    def __init__(
+        self, redis: Redis | RedisCluster, sandbox_id: str, base: SeededBase, *, lock: LockSettings | None = None
+    ) -> None:
         super().__init__(redis, sandbox_id, lock)
         self.base = base
 
@@ -136,8 +137,15 @@ class RedisOverlayStore(RedisTransactions):
             return
         seeded = self._seeded(kind, current["id"])
         before = self._remote(tx, kind, current["id"], seeded)  # remembered by the get before this
-        tx.entries[key] = Entry(kind, current["id"], current["organization_id"],
-                                (current["created_at"], current["id"]), seeded is not None, before, after)
+        tx.entries[key] = Entry(
+            kind,
+            current["id"],
+            current["organization_id"],
+            (current["created_at"], current["id"]),
+            seeded is not None,
+            before,
+            after,
+        )
 
     def update(self, kind: str, org_id: str | None, record_id: str, changes: Record) -> Record | None:
         tx = self._tx()
@@ -167,8 +175,9 @@ class RedisOverlayStore(RedisTransactions):
 
     # Lists ------------------------------------------------------------------------------------------
 
-    def _runs(self, tx: Pending | None, kind: str, org_id: str, after: Position | None,
-              batch: int) -> tuple[Run, Run, Run]:
+    def _runs(
+        self, tx: Pending | None, kind: str, org_id: str, after: Position | None, batch: int
+    ) -> tuple[Run, Run, Run]:
         """The organization's inserted, replaced and deleted runs older than ``after``: one round trip."""
         if tx is not None and tx.ignores(org_id):
             return Run.empty(), Run.empty(), Run.empty()
@@ -176,8 +185,13 @@ class RedisOverlayStore(RedisTransactions):
         return read_runs(lambda args: self._read("page", self.keys.runs(kind, org_id), args), after, batch, note)
 
     def page(
-        self, kind: str, org_id: str, *, where: Predicate | None = None,
-        after: Position | None = None, limit: int = 50,
+        self,
+        kind: str,
+        org_id: str,
+        *,
+        where: Predicate | None = None,
+        after: Position | None = None,
+        limit: int = 50,
     ) -> tuple[list[Record], Position | None]:
         """Up to ``limit`` records older than ``after``, newest first, and the next position."""
         tx = self._tx()
@@ -186,7 +200,7 @@ class RedisOverlayStore(RedisTransactions):
         table, keys = self.base.by_id.get(kind, _EMPTY), self.base.order.get((kind, org_id), _NO_KEYS)
         if where is None and not mine and all(run.untouched for run in runs):  # a slice of the base order
             end = len(keys) if after is None else bisect.bisect_left(keys, after)
-            found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0):end])]
+            found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0) : end])]
         else:
             found = []
             for record in newest_first(keys, table, after, runs, mine):
@@ -231,8 +245,11 @@ class RedisOverlayStore(RedisTransactions):
         if org_id is not None:
             remote = 0
             if tx is None or not tx.ignores(org_id):
-                _, added, dead = self._read("cards", [self.keys.counters, self.keys.inserted(kind, org_id),
-                                                      self.keys.deleted(kind, org_id)], [b""])
+                _, added, dead = self._read(
+                    "cards",
+                    [self.keys.counters, self.keys.inserted(kind, org_id), self.keys.deleted(kind, org_id)],
+                    [b""],
+                )
                 remote = int(added) - int(dead)
             delta = 0 if tx is None else tx.count_delta(kind, org_id)
             return len(self.base.order.get((kind, org_id), _NO_KEYS)) + remote + delta
@@ -241,8 +258,9 @@ class RedisOverlayStore(RedisTransactions):
         remote = 0
         if tx is None or not tx.reset_all:
             orgs = [org for (seeded_kind, org) in self.base.order if seeded_kind == kind]
-            added, *dead = self._read("cards", [self.keys.counters, *(self.keys.deleted(kind, org) for org in orgs)],
-                                      [f"added:{kind}"])
+            added, *dead = self._read(
+                "cards", [self.keys.counters, *(self.keys.deleted(kind, org) for org in orgs)], [f"added:{kind}"]
+            )
             remote = int(added or 0) - sum(map(int, dead))
         delta = 0 if tx is None else tx.count_delta(kind, None)
         return len(self.base.by_id.get(kind, _EMPTY)) + remote + delta
@@ -267,8 +285,9 @@ class RedisOverlayStore(RedisTransactions):
         return max(self._added().items(), key=lambda item: item[1], default=None)
 
     def _added(self) -> dict[str, int]:
-        counts = {name.removeprefix("added:"): value for name, value in self._counters().items()
-                  if name.startswith("added:")}
+        counts = {
+            name.removeprefix("added:"): value for name, value in self._counters().items() if name.startswith("added:")
+        }
         tx = self._tx()
         if tx is not None:
             for kind in tx.added_kinds():

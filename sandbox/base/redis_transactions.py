@@ -116,21 +116,25 @@ class RedisTransactions:
             token = tx.token if tx.held is not None else ""
             status, *rest = self._scripts["apply"](keys, [token, 1 if tx.held is not None else 0, *args])
             if status == b"locked":  # a transaction that read nothing met another holder: wait for the lock
-                wait_for(lambda: self._redis.set(self.keys.lock, tx.token, nx=True, px=self._lock.ttl_ms) or None,
-                         self._lock, f"sandbox {self.sandbox_id}")
+                wait_for(
+                    lambda: self._redis.set(self.keys.lock, tx.token, nx=True, px=self._lock.ttl_ms) or None,
+                    self._lock,
+                    f"sandbox {self.sandbox_id}",
+                )
                 self._hold(tx)
                 continue
             if tx.held is not None:  # released by the script (or lost)
                 RENEWER.drop(tx.held)
                 tx.held = None
             if status == b"lost":
-                raise LockLost(f"sandbox {self.sandbox_id}: the transaction's lock expired before its commit; "
-                               "nothing of it was written")
+                raise LockLost(
+                    f"sandbox {self.sandbox_id}: the transaction's lock expired before its commit; "
+                    "nothing of it was written"
+                )
             if status == b"exists":
                 entry = checked[int(rest[0]) - 1]
                 raise KeyError(f"{entry.kind} {entry.record_id} already exists")
             return
-
 
     # The sandbox's keys as a whole ------------------------------------------------------------------
 
@@ -140,9 +144,11 @@ class RedisTransactions:
 
     def drop(self) -> None:
         """Delete every key of this sandbox (it was deleted or expired)."""
+
         def attempt() -> bool | None:
             registered = self._registered()
             return True if self._scripts["drop"]([self.keys.registry, self.keys.lock, *registered], []) else None
+
         wait_for(attempt, self._lock, f"dropping sandbox {self.sandbox_id}")
 
     def memory_usage(self) -> int:

@@ -96,24 +96,32 @@ def control_document(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _document(spec: dict[str, Any], control: bool) -> dict[str, Any]:
-    document = {key: value for key, value in spec.items()
-                if key not in ("paths", "webhooks", "components", "tags", CONTROL_INFO)}
-    document["paths"] = {path: item for path, item in spec.get("paths", {}).items()
-                         if is_control_path(path) == control}
+    document = {
+        key: value
+        for key, value in spec.items()
+        if key not in ("paths", "webhooks", "components", "tags", CONTROL_INFO)
+    }
+    document["paths"] = {path: item for path, item in spec.get("paths", {}).items() if is_control_path(path) == control}
     if control:
         document["info"] = {**spec["info"], **spec.get(CONTROL_INFO, {})}
     elif "webhooks" in spec:
         document["webhooks"] = spec["webhooks"]
-    operations_of = [op for part in ("paths", "webhooks") for item in document.get(part, {}).values()
-                     for method, op in item.items() if method in HTTP_METHODS]
+    operations_of = [
+        op
+        for part in ("paths", "webhooks")
+        for item in document.get(part, {}).values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    ]
     used_tags = {tag for op in operations_of for tag in op.get("tags", [])}
     document["tags"] = [tag for tag in spec.get("tags", []) if tag["name"] in used_tags]
     document["components"] = _used_components(spec, document, operations_of)
     return copy.deepcopy(document)
 
 
-def _used_components(spec: dict[str, Any], document: dict[str, Any],
-                     operations_of: list[dict[str, Any]]) -> dict[str, Any]:
+def _used_components(
+    spec: dict[str, Any], document: dict[str, Any], operations_of: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The spec's components that the document reaches through ``$ref``s (transitively) and its security."""
     components: dict[str, Any] = spec.get("components", {})
     used: set[tuple[str, str]] = set()
@@ -127,8 +135,10 @@ def _used_components(spec: dict[str, Any], document: dict[str, Any],
                 pending.append(components[kind][key[1]])
     for requirements in [document.get("security", []), *(op.get("security", []) for op in operations_of)]:
         used |= {("securitySchemes", name) for requirement in requirements for name in requirement}
-    kept = {kind: {name: node for name, node in entries.items() if (kind, name) in used}
-            for kind, entries in components.items()}
+    kept = {
+        kind: {name: node for name, node in entries.items() if (kind, name) in used}
+        for kind, entries in components.items()
+    }
     return {kind: entries for kind, entries in kept.items() if entries}
 
 
@@ -240,8 +250,7 @@ def operations(spec: dict[str, Any]) -> list[Operation]:
     return found
 
 
-def _operation(spec: dict[str, Any], path: str, method: str, raw: dict[str, Any],
-               shared: list[Any]) -> Operation:
+def _operation(spec: dict[str, Any], path: str, method: str, raw: dict[str, Any], shared: list[Any]) -> Operation:
     params = [resolve(spec, p) for p in [*shared, *raw.get("parameters", [])]]
     body = resolve(spec, raw.get("requestBody")) or {}
     media = body.get("content", {}).get("application/json", {})
@@ -256,7 +265,8 @@ def _operation(spec: dict[str, Any], path: str, method: str, raw: dict[str, Any]
         grant_scope=raw.get("x-grant-scope"),
         parameters=tuple(
             Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
-            for p in params if p["in"] in ("path", "query", "header")
+            for p in params
+            if p["in"] in ("path", "query", "header")
         ),
         body_schema=media.get("schema") if media else None,
         body_required=bool(body.get("required")),

@@ -126,8 +126,9 @@ class State(Protocol):
         """Hold ``name`` exclusively (re-entrant within a thread); a dead holder's lock lapses after ``timeout``."""
         ...
 
-    def prefetched(self, reads: Iterable[Read],
-                   writes: Iterable[Write] = ()) -> AbstractContextManager[dict[Read, Any]]:
+    def prefetched(
+        self, reads: Iterable[Read], writes: Iterable[Write] = ()
+    ) -> AbstractContextManager[dict[Read, Any]]:
         """Read ``reads`` at once, then apply ``writes`` (one round trip on Redis), and yield what was read
         (before the writes). Until the block ends, this thread's reads of those names are answered from
         it (a written name answers what was written) — a request's snapshot of the state it reads every

@@ -42,8 +42,13 @@ class Store(Protocol):
     def delete(self, kind: str, org_id: str | None, record_id: str) -> Record | None: ...
 
     def page(
-        self, kind: str, org_id: str, *, where: Predicate | None = None,
-        after: Position | None = None, limit: int = 50,
+        self,
+        kind: str,
+        org_id: str,
+        *,
+        where: Predicate | None = None,
+        after: Position | None = None,
+        limit: int = 50,
     ) -> tuple[list[Record], Position | None]: ...
 
     def scan(self, kind: str, org_id: str | None = None) -> Iterator[Record]: ...
@@ -116,8 +121,13 @@ class MemoryStore:
         return current
 
     def page(
-        self, kind: str, org_id: str, *, where: Predicate | None = None,
-        after: Position | None = None, limit: int = 50,
+        self,
+        kind: str,
+        org_id: str,
+        *,
+        where: Predicate | None = None,
+        after: Position | None = None,
+        limit: int = 50,
     ) -> tuple[list[Record], Position | None]:
         """Up to ``limit`` records older than ``after``, newest first, and the next position."""
         table = self._by_id.get(kind, {})
@@ -125,7 +135,7 @@ class MemoryStore:
             keys = self._order.get((kind, org_id), [])
             end = len(keys) if after is None else bisect.bisect_left(keys, after)
             if where is None:  # no filter: the page (and one more, to know) is a slice of the keys
-                found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0):end])]
+                found = [table[key[1]] for key in reversed(keys[max(end - limit - 1, 0) : end])]
             else:
                 found = []
                 index = end - 1
@@ -143,8 +153,9 @@ class MemoryStore:
         """Every record of a kind (for one organization if given), newest first."""
         with self._lock:
             if org_id is None:
-                records = sorted(self._by_id.get(kind, {}).values(),
-                                 key=lambda r: (r["created_at"], r["id"]), reverse=True)
+                records = sorted(
+                    self._by_id.get(kind, {}).values(), key=lambda r: (r["created_at"], r["id"]), reverse=True
+                )
             else:
                 table = self._by_id.get(kind, {})
                 records = [table[key[1]] for key in reversed(self._order.get((kind, org_id), []))]

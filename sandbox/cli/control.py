@@ -143,8 +143,11 @@ def journal_coverage(url: str, key: str | None, as_json: bool) -> None:
 
     def summary(body: dict[str, Any]) -> list[str]:
         rows = [
-            (row["method"], row["path"],
-             ", ".join(f"{code}x{count}" for code, count in row["statuses"].items()) or "never called")
+            (
+                row["method"],
+                row["path"],
+                ", ".join(f"{code}x{count}" for code, count in row["statuses"].items()) or "never called",
+            )
             for row in body["operations"]
         ]
         return table(("METHOD", "PATH", "STATUSES"), rows) + ["", f"{body['called']}/{body['total']} operations called"]

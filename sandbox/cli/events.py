@@ -44,8 +44,13 @@ def events_list(limit: int, cursor: str | None, url: str, key: str | None, as_js
 
 @events.command("replay")
 @click.argument("event_id", metavar="ID")
-@click.option("--webhook", "webhook_id", default=None, metavar="WEBHOOK_ID",
-              help="deliver to this subscription only (default: every subscription that wants the event)")
+@click.option(
+    "--webhook",
+    "webhook_id",
+    default=None,
+    metavar="WEBHOOK_ID",
+    help="deliver to this subscription only (default: every subscription that wants the event)",
+)
 @connection_options
 @json_option
 def events_replay(event_id: str, webhook_id: str | None, url: str, key: str | None, as_json: bool) -> None:
@@ -59,17 +64,21 @@ def events_replay(event_id: str, webhook_id: str | None, url: str, key: str | No
             raise click.UsageError("--webhook goes with an event id; a delivery is replayed to its own subscription")
         body = control.post(f"/_sandbox/webhooks/deliveries/{event_id}/replay")
     elif _EVENT_ID.fullmatch(event_id):
-        body = control.post(f"/_sandbox/webhooks/events/{event_id}/replay",
-                            {"webhook_id": webhook_id} if webhook_id else None)
+        body = control.post(
+            f"/_sandbox/webhooks/events/{event_id}/replay", {"webhook_id": webhook_id} if webhook_id else None
+        )
     else:
-        raise click.BadParameter(f"'{event_id}' is neither an event id (evt_…) nor a delivery id (whd_…)",
-                                 param_hint="'ID'")
+        raise click.BadParameter(
+            f"'{event_id}' is neither an event id (evt_…) nor a delivery id (whd_…)", param_hint="'ID'"
+        )
 
     def summary(body: dict[str, Any]) -> list[str]:
         count = body["deliveries_scheduled"]
         if count == 0:
             return [f"replayed {event_id}: no subscription wants it, nothing was sent"]
-        return [f"replayed {event_id}: {count} {'delivery' if count == 1 else 'deliveries'} scheduled "
-                "(see eal-sandbox webhooks deliveries WEBHOOK_ID)"]
+        return [
+            f"replayed {event_id}: {count} {'delivery' if count == 1 else 'deliveries'} scheduled "
+            "(see eal-sandbox webhooks deliveries WEBHOOK_ID)"
+        ]
 
     output(body, as_json, summary)

@@ -79,8 +79,9 @@ class Position:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"listener_id": self.listener_id, "last_event_id": self.last_event_id}),
-                                 encoding="utf-8")
+            temporary.write_text(
+                json.dumps({"listener_id": self.listener_id, "last_event_id": self.last_event_id}), encoding="utf-8"
+            )
             os.replace(temporary, self.path)
         except OSError as error:  # resuming after a restart is lost, forwarding is not
             click.echo(f"(cannot save the listener's position in {self.path}: {error})", err=True)
@@ -123,8 +124,9 @@ class Forwarder:
 class Listening:
     """One ``listen`` run: connect, forward, resume after drops, until Ctrl-C or the sandbox is gone."""
 
-    def __init__(self, control: Control, forward_to: str, types: list[str] | None, info: dict[str, Any],
-                 as_json: bool = False) -> None:
+    def __init__(
+        self, control: Control, forward_to: str, types: list[str] | None, info: dict[str, Any], as_json: bool = False
+    ) -> None:
         self.control, self.types, self.info, self.as_json = control, types, info, as_json
         self.position = Position.load(info["sandbox_id"], forward_to)
         self.forwarder = Forwarder(forward_to, info["signing_secret"])
@@ -156,8 +158,9 @@ class Listening:
         params: dict[str, str] = {"listener_id": self.position.listener_id}
         if self.types:
             params["types"] = ",".join(self.types)
-        with connect_sse(self.control.http, "GET", "/_sandbox/events/stream", params=params, headers=headers,
-                         timeout=self.timeout) as source:
+        with connect_sse(
+            self.control.http, "GET", "/_sandbox/events/stream", params=params, headers=headers, timeout=self.timeout
+        ) as source:
             self._check(source.response)
             for message in source.iter_sse():
                 if self._handle(message):
@@ -199,14 +202,26 @@ class Listening:
             self.ready = True
             what = "every event" if not self.types else ", ".join(self.types) + " events"
             if self.as_json:
-                click.echo(json.dumps({"ready": True, "sandbox_id": ready["sandbox_id"], "forward_to": self.forward_to,
-                                       "types": self.types, "signing_secret": ready["signing_secret"]}))
+                click.echo(
+                    json.dumps(
+                        {
+                            "ready": True,
+                            "sandbox_id": ready["sandbox_id"],
+                            "forward_to": self.forward_to,
+                            "types": self.types,
+                            "signing_secret": ready["signing_secret"],
+                        }
+                    )
+                )
             else:
-                click.echo(f"Ready! Forwarding {what} of sandbox {ready['sandbox_id']} to {self.forward_to} "
-                           f"with signing secret {ready['signing_secret']}")
+                click.echo(
+                    f"Ready! Forwarding {what} of sandbox {ready['sandbox_id']} to {self.forward_to} "
+                    f"with signing secret {ready['signing_secret']}"
+                )
             if self.position.last_event_id:
-                click.echo(f"(resuming after {self.position.last_event_id}: events emitted since are sent first)",
-                           err=True)
+                click.echo(
+                    f"(resuming after {self.position.last_event_id}: events emitted since are sent first)", err=True
+                )
             click.echo("(^C to stop)", err=True)
         else:
             click.echo(f"(reconnected; resuming after {self.position.last_event_id or 'the start'})", err=True)
@@ -219,8 +234,18 @@ class Listening:
         self.summary.answers[_kind(answer)] += 1
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
         if self.as_json:
-            click.echo(json.dumps({"at": stamp, "type": event["type"], "event_id": event["id"], "stream_id": message.id,
-                                   "answer": answer, "latency_ms": latency}))
+            click.echo(
+                json.dumps(
+                    {
+                        "at": stamp,
+                        "type": event["type"],
+                        "event_id": event["id"],
+                        "stream_id": message.id,
+                        "answer": answer,
+                        "latency_ms": latency,
+                    }
+                )
+            )
             return
         click.echo(f"{stamp}  {event['type']:<24} {event['id']}  [{answer}]  {latency} ms")
 
@@ -236,21 +261,32 @@ def _forward_url(ctx: click.Context, param: click.Parameter, value: str | None) 
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"'{value}' is not an http:// or https:// URL (like http://127.0.0.1:3000/webhooks)",
-                                 ctx=ctx, param=param)
+        raise click.BadParameter(
+            f"'{value}' is not an http:// or https:// URL (like http://127.0.0.1:3000/webhooks)", ctx=ctx, param=param
+        )
     return value
 
 
 @click.command()
-@click.option("--forward-to", metavar="URL", callback=_forward_url,
-              help="where to POST each event, as a signed delivery (your local receiver)")
-@click.option("--events", "types", type=EventTypes(), default=None,
-              help="only these event types, comma-separated (default: every type)")
+@click.option(
+    "--forward-to",
+    metavar="URL",
+    callback=_forward_url,
+    help="where to POST each event, as a signed delivery (your local receiver)",
+)
+@click.option(
+    "--events",
+    "types",
+    type=EventTypes(),
+    default=None,
+    help="only these event types, comma-separated (default: every type)",
+)
 @connection_options
 @click.option("--print-secret", is_flag=True, help="print the listener's signing secret and exit")
 @json_option
-def listen(forward_to: str | None, types: list[str] | None, url: str, key: str | None, print_secret: bool,
-           as_json: bool) -> None:
+def listen(
+    forward_to: str | None, types: list[str] | None, url: str, key: str | None, print_secret: bool, as_json: bool
+) -> None:
     """Forward the sandbox's events to a local receiver, like stripe listen.
 
     Prints 'Ready! … signing secret whsec_…' (the same secret for the sandbox's whole life: configure
@@ -271,8 +307,15 @@ def listen(forward_to: str | None, types: list[str] | None, url: str, key: str |
         except KeyboardInterrupt:
             summary = listening.summary
             if as_json:
-                click.echo(json.dumps({"forwarded": summary.forwarded, "answers": dict(summary.answers),
-                                       "last_event_id": summary.last_event_id}))
+                click.echo(
+                    json.dumps(
+                        {
+                            "forwarded": summary.forwarded,
+                            "answers": dict(summary.answers),
+                            "last_event_id": summary.last_event_id,
+                        }
+                    )
+                )
             for line in [] if as_json else summary.lines():
                 click.echo(line)
         finally:

@@ -41,8 +41,9 @@ class OneLineUsageError(click.UsageError):
 class Cli(click.Group):
     """The top-level group: turns every usage error below it into OneLineUsageError."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.exceptions.NoArgsIsHelpError:

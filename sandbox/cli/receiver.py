@@ -22,10 +22,17 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 @click.command("check-receiver")
 @click.argument("url", callback=_url)
-@click.option("--secret", required=True, envvar=SECRET_ENV, show_envvar=True, metavar="WHSEC",
-              help="the receiver's whsec_ signing secret")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 60),
-              help="seconds to wait for each answer")
+@click.option(
+    "--secret",
+    required=True,
+    envvar=SECRET_ENV,
+    show_envvar=True,
+    metavar="WHSEC",
+    help="the receiver's whsec_ signing secret",
+)
+@click.option(
+    "--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 60), help="seconds to wait for each answer"
+)
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON (progress goes to stderr)")
 def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None:
     """Send nine deliveries to the receiver at URL and judge each answer; exit 1 on any FAIL.
@@ -39,8 +46,9 @@ def check_receiver(url: str, secret: str, timeout: float, as_json: bool) -> None
     for line in header():
         click.echo(line, err=as_json)
     results = []
-    for result in run_checks(url, secret, timeout=timeout,
-                             on_start=lambda check: click.echo(row_start(check), nl=False, err=as_json)):
+    for result in run_checks(
+        url, secret, timeout=timeout, on_start=lambda check: click.echo(row_start(check), nl=False, err=as_json)
+    ):
         click.echo(row_end(result), err=as_json)
         results.append(result)
     click.echo(f"\n{totals(results)}", err=as_json)

@@ -143,21 +143,45 @@ def plan(secret: str) -> list[Check]:
     refuse = "accepted: the receiver would act on this delivery"
     stale = "accepted: refuse timestamps more than 5 minutes from your clock"
     return [
-        Check("valid", True, lambda now: _signed(_event(valid_id), valid_id, secret, now),
-              "refused a correctly signed, fresh delivery: is --secret the receiver's secret?"),
+        Check(
+            "valid",
+            True,
+            lambda now: _signed(_event(valid_id), valid_id, secret, now),
+            "refused a correctly signed, fresh delivery: is --secret the receiver's secret?",
+        ),
         Check("forged signature", False, fresh(lambda i, now: _signed(_event(i), i, _other_secret(), now)), refuse),
-        Check("timestamp 10 min old", False,
-              fresh(lambda i, now: _signed(_event(i), i, secret, now - SKEW_SECONDS)), stale),
-        Check("timestamp 10 min ahead", False,
-              fresh(lambda i, now: _signed(_event(i), i, secret, now + SKEW_SECONDS)), stale),
-        Check("replayed event id", False, lambda now: _signed(_event(valid_id), valid_id, secret, now),
-              "accepted the same X-EAL-Event-Id twice: de-duplicate on it (retries and replays reuse it)"),
+        Check(
+            "timestamp 10 min old",
+            False,
+            fresh(lambda i, now: _signed(_event(i), i, secret, now - SKEW_SECONDS)),
+            stale,
+        ),
+        Check(
+            "timestamp 10 min ahead",
+            False,
+            fresh(lambda i, now: _signed(_event(i), i, secret, now + SKEW_SECONDS)),
+            stale,
+        ),
+        Check(
+            "replayed event id",
+            False,
+            lambda now: _signed(_event(valid_id), valid_id, secret, now),
+            "accepted the same X-EAL-Event-Id twice: de-duplicate on it (retries and replays reuse it)",
+        ),
         Check("body altered after signing", False, fresh(altered), refuse),
         Check("signature headers missing", False, fresh(unsigned), refuse),
-        Check("JSON re-spaced, re-signed", True, fresh(respaced),
-              "refused: verify the raw body bytes as received, not a re-encoding of the parsed JSON"),
-        Check("rotation: secret in -Previous only", True, fresh(rotated),
-              "refused: during a rotation also accept a match in X-EAL-Signature-Previous (comma-separated)"),
+        Check(
+            "JSON re-spaced, re-signed",
+            True,
+            fresh(respaced),
+            "refused: verify the raw body bytes as received, not a re-encoding of the parsed JSON",
+        ),
+        Check(
+            "rotation: secret in -Previous only",
+            True,
+            fresh(rotated),
+            "refused: during a rotation also accept a match in X-EAL-Signature-Previous (comma-separated)",
+        ),
     ]
 
 
@@ -180,8 +204,9 @@ def run_checks(
             if on_start is not None:
                 on_start(check)
             if not judged:
-                yield CheckResult(check.name, check.expected, None, SKIP,
-                                  "not judged: the valid delivery was not accepted")
+                yield CheckResult(
+                    check.name, check.expected, None, SKIP, "not judged: the valid delivery was not accepted"
+                )
                 continue
             result = _send(http, url, number, check)
             judged = number > 1 or result.passed
@@ -191,8 +216,9 @@ def run_checks(
             http.close()
 
 
-def check_receiver(url: str, secret: str, *, timeout: float = 5.0,
-                   client: httpx.Client | None = None) -> list[CheckResult]:
+def check_receiver(
+    url: str, secret: str, *, timeout: float = 5.0, client: httpx.Client | None = None
+) -> list[CheckResult]:
     """Every verdict, once all deliveries were sent."""
     return list(run_checks(url, secret, timeout=timeout, client=client))
 
@@ -252,10 +278,12 @@ def totals(results: list[CheckResult]) -> str:
     failed = sum(1 for r in results if r.result == FAIL)
     skipped = sum(1 for r in results if r.result == SKIP)
     passed = len(results) - failed - skipped
-    return (f"{passed}/{len(results)} passed" + (f", {failed} FAILED" if failed else "")
-            + (f", {skipped} skipped" if skipped else ""))
+    return (
+        f"{passed}/{len(results)} passed"
+        + (f", {failed} FAILED" if failed else "")
+        + (f", {skipped} skipped" if skipped else "")
+    )
 
 
 def summary(results: list[CheckResult]) -> dict[str, Any]:
-    return {"passed": all(r.passed for r in results), "totals": totals(results),
-            "checks": [asdict(r) for r in results]}
+    return {"passed": all(r.passed for r in results), "totals": totals(results), "checks": [asdict(r) for r in results]}

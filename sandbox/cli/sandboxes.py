@@ -14,8 +14,15 @@ from .common import Control, Duration, connection_options, json_option, output, 
 
 
 def _keys(body: dict[str, Any]) -> list[str]:
-    rows = ((key.get("token", "(hidden)"), ",".join(key["scopes"]), key.get("organization_name") or "",
-             "network" if key.get("parent_organization_id") is None else "location") for key in body["keys"])
+    rows = (
+        (
+            key.get("token", "(hidden)"),
+            ",".join(key["scopes"]),
+            key.get("organization_name") or "",
+            "network" if key.get("parent_organization_id") is None else "location",
+        )
+        for key in body["keys"]
+    )
     return table(("TOKEN", "SCOPES", "ORGANIZATION", "LEVEL"), rows)
 
 
@@ -36,8 +43,15 @@ def sandboxes() -> None:
 @click.option("--scenario", default=None, metavar="NAME", help="a shipped scenario, in force for every organization")
 @connection_options
 @json_option
-def sandboxes_create(seed: int | None, ttl: str | None, leads_per_org: int | None, scenario: str | None, url: str,
-                     key: str | None, as_json: bool) -> None:
+def sandboxes_create(
+    seed: int | None,
+    ttl: str | None,
+    leads_per_org: int | None,
+    scenario: str | None,
+    url: str,
+    key: str | None,
+    as_json: bool,
+) -> None:
     """Mint a sandbox and print its keys (shown this once; --json for scripts)."""
     options = {"seed": seed, "ttl": ttl, "leads_per_org": leads_per_org, "scenario": scenario}
     chosen = {name: value for name, value in options.items() if value is not None}

@@ -71,8 +71,10 @@ def scenarios_stop(url: str, key: str | None, as_json: bool) -> None:
         run = body["run"]
         if not body["stopped"] or run is None:
             return ["no scenario was running for this organization"]
-        return [f"stopped scenario '{run['name']}' ({run['timeline']['steps_done']}/"
-                f"{run['timeline']['steps_total']} timeline steps had played)"]
+        return [
+            f"stopped scenario '{run['name']}' ({run['timeline']['steps_done']}/"
+            f"{run['timeline']['steps_total']} timeline steps had played)"
+        ]
 
     output(Control(url, key).delete("/_sandbox/scenarios/active"), as_json, summary)
 

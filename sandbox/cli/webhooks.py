@@ -20,13 +20,15 @@ def webhooks() -> None:
 
 @webhooks.command("create")
 @click.argument("endpoint", metavar="URL")
-@click.option("--events", "events", required=True, type=EventTypes(),
-              help="event types to receive, comma-separated, or all")
+@click.option(
+    "--events", "events", required=True, type=EventTypes(), help="event types to receive, comma-separated, or all"
+)
 @click.option("--description", default=None, help="a note shown in the list")
 @connection_options
 @json_option
-def webhooks_create(endpoint: str, events: list[str], description: str | None, url: str, key: str | None,
-                    as_json: bool) -> None:
+def webhooks_create(
+    endpoint: str, events: list[str], description: str | None, url: str, key: str | None, as_json: bool
+) -> None:
     """Subscribe URL (HTTPS, or http:// to loopback) to events; prints the signing secret once.
 
     Takes an admin key."""
@@ -98,8 +100,13 @@ def webhooks_rotate(webhook_id: str, url: str, key: str | None, as_json: bool) -
 
 @webhooks.command("deliveries")
 @click.argument("webhook_id", metavar="ID")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100),
-              help="attempts to show (the sandbox keeps the last 100)")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="attempts to show (the sandbox keeps the last 100)",
+)
 @connection_options
 @json_option
 def webhooks_deliveries(webhook_id: str, limit: int, url: str, key: str | None, as_json: bool) -> None:
@@ -110,8 +117,16 @@ def webhooks_deliveries(webhook_id: str, limit: int, url: str, key: str | None, 
         if not body["data"]:
             return [f"no delivery attempts to webhook {webhook_id} yet"]
         rows = [
-            (d["id"], d["event"], d.get("event_id"), d["status"], d["response_status"],
-             None if d["latency_ms"] is None else f"{d['latency_ms']} ms", d["attempt"], d["delivered_at"])
+            (
+                d["id"],
+                d["event"],
+                d.get("event_id"),
+                d["status"],
+                d["response_status"],
+                None if d["latency_ms"] is None else f"{d['latency_ms']} ms",
+                d["attempt"],
+                d["delivered_at"],
+            )
             for d in body["data"]
         ]
         return table(("DELIVERY", "EVENT", "EVENT ID", "STATUS", "CODE", "LATENCY", "ATTEMPT", "AT"), rows)

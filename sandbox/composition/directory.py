@@ -53,14 +53,18 @@ class SandboxDirectory:
         self.anchor = datetime.fromtimestamp(float(self.fleet.get("anchor")), world_anchor(settings).tzinfo)
         self.worlds = SeededWorlds(settings.MAX_SEEDED_WORLDS)
         self.ticker = backend.ticker()
-        self.transport = Transport(timeout=settings.WEBHOOK_TIMEOUT, allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
-                                   workers=settings.WEBHOOK_WORKERS, per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT)
+        self.transport = Transport(
+            timeout=settings.WEBHOOK_TIMEOUT,
+            allow_private=settings.ALLOW_PRIVATE_WEBHOOKS,
+            workers=settings.WEBHOOK_WORKERS,
+            per_endpoint=settings.WEBHOOK_ENDPOINT_IN_FLIGHT,
+        )
         self.streams = StreamSlots(settings.STREAMS_MAX)  # this process's listeners' streams
         wall = Clock.make()  # abuse limits run on real time, whatever a sandbox's clock does (counted in the fleet)
-        self._creations = RateLimiter(self.fleet, wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60),
-                                      name="creations")
-        self._keyless = RateLimiter(self.fleet, wall, Window(settings.KEYLESS_REQUESTS_PER_MINUTE, 60),
-                                    name="keyless")
+        self._creations = RateLimiter(
+            self.fleet, wall, Window(settings.SANDBOX_CREATIONS_PER_MINUTE, 60), name="creations"
+        )
+        self._keyless = RateLimiter(self.fleet, wall, Window(settings.KEYLESS_REQUESTS_PER_MINUTE, 60), name="keyless")
         self._lock = threading.RLock()
         self._attached: dict[str, SandboxServices] = {}
         self._token_sandboxes: dict[str, str] = {}
@@ -87,17 +91,26 @@ class SandboxDirectory:
 
     # Sandboxes -----------------------------------------------------------------------------------
 
-    def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
-               ttl: timedelta | None = None, seeded_tokens: bool = False,
-               client_address: str | None = None) -> SandboxServices:
+    def create(
+        self,
+        *,
+        seed: int | None = None,
+        leads_per_org: int | None = None,
+        ttl: timedelta | None = None,
+        seeded_tokens: bool = False,
+        client_address: str | None = None,
+    ) -> SandboxServices:
         """A new sandbox of ``seed`` (the server's by default), ready to serve; minting is limited per
         ``client_address``, and a full directory evicts its longest-idle sandbox first."""
         if client_address is not None:
             self._limit(self._creations, client_address, "sandbox creations per minute from one address")
         if len(self) >= self.settings.MAX_SANDBOXES:
             self._evict_longest_idle()
-        settings = dataclasses.replace(self.settings, SEED=self.settings.SEED if seed is None else seed,
-                                       LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG)
+        settings = dataclasses.replace(
+            self.settings,
+            SEED=self.settings.SEED if seed is None else seed,
+            LEADS_PER_ORG=leads_per_org or self.settings.LEADS_PER_ORG,
+        )
         sandbox_id = new_sandbox_id()
         with self.backend.sandbox_state(sandbox_id).fresh():  # a new id: its state is written in one go
             sandbox = self._attach(sandbox_id, settings, world_tokens=seeded_tokens)
@@ -123,27 +136,62 @@ class SandboxDirectory:
         # (and, for the local start-up sandbox, whose tokens are the world's, across restarts).
         if world_tokens is None:
             world_tokens = state.get("key-tokens") == "world"
-        feed = EventFeed(self.streams, state, secret=listener_secret(keys.token_at(0, world_tokens)),
-                         backlog=settings.STREAM_BACKLOG, attempts=settings.INSPECTOR_ATTEMPTS,
-                         per_sandbox=settings.STREAMS_PER_SANDBOX, after_commit=store.after_commit)
+        feed = EventFeed(
+            self.streams,
+            state,
+            secret=listener_secret(keys.token_at(0, world_tokens)),
+            backlog=settings.STREAM_BACKLOG,
+            attempts=settings.INSPECTOR_ATTEMPTS,
+            per_sandbox=settings.STREAMS_PER_SANDBOX,
+            after_commit=store.after_commit,
+        )
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
-        webhooks = WebhookService(store, clock, ids, state, tasks, transport=self.transport,
-                                  queue=self.backend.queue(sandbox_id), owner=sandbox_id,
-                                  observers=(emitted.observe, budget.observe, feed.observe), schedule=retries,
-                                  max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP, tap=feed)
+        webhooks = WebhookService(
+            store,
+            clock,
+            ids,
+            state,
+            tasks,
+            transport=self.transport,
+            queue=self.backend.queue(sandbox_id),
+            owner=sandbox_id,
+            observers=(emitted.observe, budget.observe, feed.observe),
+            schedule=retries,
+            max_previous_secrets=settings.QUOTA_ROTATIONS_IN_OVERLAP,
+            tap=feed,
+        )
         behaviour = ScenarioBehaviour(state, settings.SEED, max_latency_ms=settings.QUOTA_LATENCY_MS)
-        limits = RequestLimits(state, clock, Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW),
-                               behaviour.window_for, sandbox_id=sandbox_id)
+        limits = RequestLimits(
+            state,
+            clock,
+            Window(settings.RATE_LIMIT, settings.RATE_LIMIT_WINDOW),
+            behaviour.window_for,
+            sandbox_id=sandbox_id,
+        )
         sandbox = SandboxServices(
-            id=sandbox_id, settings=settings, state=state, tasks=tasks, lifetime=Lifetime(state), clock=clock,
-            store=store, ids=ids, world=world.info,
+            id=sandbox_id,
+            settings=settings,
+            state=state,
+            tasks=tasks,
+            lifetime=Lifetime(state),
+            clock=clock,
+            store=store,
+            ids=ids,
+            world=world.info,
             keys=keys,
-            limits=limits, webhooks=webhooks, emitted=emitted, audit=AuditLog(store, clock, ids, webhooks.emit),
+            limits=limits,
+            webhooks=webhooks,
+            emitted=emitted,
+            audit=AuditLog(store, clock, ids, webhooks.emit),
             journal=Journal(state, max_bytes=settings.QUOTA_JOURNAL_BYTES),
             signed_urls=SignedUrls(clock, sandbox_id, secret),
-            behaviour=behaviour, runs=ScenarioRuns(state, clock, behaviour, limits),
-            quotas=Quotas(settings, store, budget), admission=Admission(state, settings.QUOTA_CONCURRENT_REQUESTS),
-            feed=feed, _ids_state=ids.state())
+            behaviour=behaviour,
+            runs=ScenarioRuns(state, clock, behaviour, limits),
+            quotas=Quotas(settings, store, budget),
+            admission=Admission(state, settings.QUOTA_CONCURRENT_REQUESTS),
+            feed=feed,
+            _ids_state=ids.state(),
+        )
         for name, handler in self._task_handlers(sandbox).items():
             tasks.register(name, handler)
         with self._lock:
@@ -152,12 +200,16 @@ class SandboxDirectory:
 
     def _lifetimes(self) -> dict[str, Lifetime]:
         """Every registered sandbox's lifetime, read without attaching the sandbox to this process."""
-        return {sandbox_id: Lifetime(self.backend.sandbox_state(sandbox_id))
-                for sandbox_id in self.fleet.hall("sandboxes")}
+        return {
+            sandbox_id: Lifetime(self.backend.sandbox_state(sandbox_id)) for sandbox_id in self.fleet.hall("sandboxes")
+        }
 
     def _evict_longest_idle(self) -> None:
-        candidates = [(lifetime.last_used, sandbox_id) for sandbox_id, lifetime in self._lifetimes().items()
-                      if lifetime.ttl is not None]
+        candidates = [
+            (lifetime.last_used, sandbox_id)
+            for sandbox_id, lifetime in self._lifetimes().items()
+            if lifetime.ttl is not None
+        ]
         evicted = None if not candidates else self.find(min(candidates)[1])
         if evicted is not None:
             self.delete(evicted)
@@ -168,9 +220,13 @@ class SandboxDirectory:
             limiter.hit(address)
         except RateLimited as limited:  # said as the quota it is
             wait = int(limited.headers.get("Retry-After", "60"))
-            raise QuotaExceeded(what.replace(" ", "_"), limiter.window.limit,
-                                f"at most {limiter.window.limit} {what}; wait {wait} s", retry_after=wait,
-                                details={"client_address": address}) from None
+            raise QuotaExceeded(
+                what.replace(" ", "_"),
+                limiter.window.limit,
+                f"at most {limiter.window.limit} {what}; wait {wait} s",
+                retry_after=wait,
+                details={"client_address": address},
+            ) from None
 
     def limit_anonymous(self, client_address: str) -> None:
         """Count one request without a key from ``client_address`` (429 ``quota_exceeded`` past the limit)."""
@@ -184,8 +240,10 @@ class SandboxDirectory:
             registered = self.fleet.hget("sandboxes", sandbox_id)
             if registered is None:  # deleted (by any process) or never made
                 return None
-            sandbox = self._attach(sandbox_id, dataclasses.replace(
-                self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+            sandbox = self._attach(
+                sandbox_id,
+                dataclasses.replace(self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]),
+            )
         elif self.backend.shared and not sandbox.lifetime.exists:  # another process deleted it
             self._detach(sandbox)
             return None
@@ -219,8 +277,12 @@ class SandboxDirectory:
             with self._lock:
                 sandbox = self._attached.get(sandbox_id)
             if sandbox is None and (registered := self.fleet.hget("sandboxes", sandbox_id)) is not None:
-                sandbox = self._attach(sandbox_id, dataclasses.replace(
-                    self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]))
+                sandbox = self._attach(
+                    sandbox_id,
+                    dataclasses.replace(
+                        self.settings, SEED=registered["seed"], LEADS_PER_ORG=registered["leads_per_org"]
+                    ),
+                )
             if sandbox is not None:
                 self.delete(sandbox)
         return len(expired)
@@ -234,8 +296,7 @@ class SandboxDirectory:
 
     # The pipeline's Sandboxes ---------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None,
-                     scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
+    def authenticate(self, authorization: str | None, scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
         """The sandbox and key of a Bearer token. With a ``scope`` (the request's), what the request reads
         of the sandbox every time is prefetched for as long as the scope lasts: one round trip in a fleet."""
         token = bearer_token(authorization)
@@ -251,7 +312,8 @@ class SandboxDirectory:
         if sandbox is not None:
             with ExitStack() as own:
                 got = (scope or own).enter_context(
-                    sandbox.state.prefetched(sandbox.request_reads(token), [("put", "last-used", time.time())]))
+                    sandbox.state.prefetched(sandbox.request_reads(token), [("put", "last-used", time.time())])
+                )
                 if got[("get", "lifetime")] is None:  # deleted, by this process or another
                     self._detach(sandbox)
                     sandbox = None
@@ -261,8 +323,10 @@ class SandboxDirectory:
                 else:
                     key = sandbox.keys.find(token)
         if sandbox is None or key is None:
-            raise Unauthorized("Unknown API key: it is not a key of any live sandbox here (a deleted or "
-                               "expired sandbox's keys stop working)")
+            raise Unauthorized(
+                "Unknown API key: it is not a key of any live sandbox here (a deleted or "
+                "expired sandbox's keys stop working)"
+            )
         return sandbox, key
 
     def _attached_or_find(self, sandbox_id: str) -> SandboxServices | None:

@@ -159,8 +159,10 @@ class RedisBackend:
         # Announced before it is added: a process that dies in between leaves an empty announcement,
         # never a job nobody looks for.
         self.announce(sandbox_id)
-        self._put(keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)],
-                  args=[orjson.dumps(job), job["org_id"], GROUP])
+        self._put(
+            keys=[self.stream(sandbox_id), self.in_flight_key(sandbox_id)],
+            args=[orjson.dumps(job), job["org_id"], GROUP],
+        )
 
     def announce(self, sandbox_id: str) -> None:
         """Tell the fleet's consumers the sandbox has jobs waiting."""
@@ -172,8 +174,9 @@ class RedisBackend:
     def forget_if_still(self, name: str, member: str, score: float, new_score: float | None) -> None:
         """Drop (or move to ``new_score``) ``member`` of the fleet's sorted set ``name`` unless another
         process changed its score since it was read as ``score``."""
-        self._forget_if_still(keys=[self._fleet.key(name)],
-                              args=[member, repr(score), "" if new_score is None else repr(new_score)])
+        self._forget_if_still(
+            keys=[self._fleet.key(name)], args=[member, repr(score), "" if new_score is None else repr(new_score)]
+        )
 
 
 class StreamQueue:
@@ -192,8 +195,12 @@ class StreamQueue:
         if isinstance(store, RedisTransactions):
             sandbox_id, payload = self.sandbox_id, orjson.dumps({**job, "_endpoint": endpoint})
             self.backend.announce(sandbox_id)  # before: an empty announcement is harmless, a lost job is not
-            if store.stage([("XADD", self.backend.stream(sandbox_id), GROUP, "job", payload),
-                            ("COUNT", self.backend.in_flight_key(sandbox_id), job["org_id"], 1)]):
+            if store.stage(
+                [
+                    ("XADD", self.backend.stream(sandbox_id), GROUP, "job", payload),
+                    ("COUNT", self.backend.in_flight_key(sandbox_id), job["org_id"], 1),
+                ]
+            ):
                 return
         store.after_commit(lambda: self.put(job, endpoint))
 
@@ -318,8 +325,9 @@ class JobConsumer:
             if room - took <= 0:
                 break
             try:
-                reply = self.backend.client.xautoclaim(self.backend.stream(sandbox_id), GROUP, self.backend.consumer,
-                                                       idle_ms, "0-0", count=room - took)
+                reply = self.backend.client.xautoclaim(
+                    self.backend.stream(sandbox_id), GROUP, self.backend.consumer, idle_ms, "0-0", count=room - took
+                )
             except redis.ResponseError:  # no such stream or group any more
                 continue
             for entry_id, fields in reply[1]:

@@ -71,8 +71,9 @@ class FleetTicker:
         failing = False
         while not self._stopped.is_set():
             try:
-                due = self.client.zrangebyscore(FLEET_PREFIX + "timers", "-inf", time.time(),
-                                                        start=0, num=32, withscores=True)
+                due = self.client.zrangebyscore(
+                    FLEET_PREFIX + "timers", "-inf", time.time(), start=0, num=32, withscores=True
+                )
                 failing = False
             except redis.RedisError as error:  # Redis unreachable: say so once, retry every second
                 if not failing:

@@ -54,8 +54,10 @@ def build_runtime(settings: Settings) -> Runtime:
     def task_handlers(sandbox: SandboxServices) -> dict[str, Callable[[dict[str, Any]], object]]:
         """What the clock tasks the handlers and the scenario runner leave do (``control`` is bound below,
         before any task can run)."""
-        return {EXTRACTION_TASK: lambda task: complete_extraction(sandbox, task["org_id"], task["claim_id"]),
-                RESUME_TASK: lambda task: control.scenarios.resume(sandbox, task)}
+        return {
+            EXTRACTION_TASK: lambda task: complete_extraction(sandbox, task["org_id"], task["claim_id"]),
+            RESUME_TASK: lambda task: control.scenarios.resume(sandbox, task),
+        }
 
     sandboxes = SandboxDirectory(settings, backend_for(settings), task_handlers)
     control = ControlPlane(operations, sandboxes)

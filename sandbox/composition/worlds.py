@@ -48,13 +48,17 @@ class SeededWorlds:
             world = self._built.get(key)
             if world is None:
                 if len(self._built) >= self.most:
-                    raise QuotaExceeded("seeded_worlds", self.most,
-                                        "this server holds that many distinct (seed, leads_per_org) worlds already; "
-                                        "mint the sandbox with a seed and size already in use (the defaults are), "
-                                        "or wait until sandboxes of other seeds expire")
+                    raise QuotaExceeded(
+                        "seeded_worlds",
+                        self.most,
+                        "this server holds that many distinct (seed, leads_per_org) worlds already; "
+                        "mint the sandbox with a seed and size already in use (the defaults are), "
+                        "or wait until sandboxes of other seeds expire",
+                    )
                 store = MemoryStore()
-                info = build_world(store, seed=seed, anchor=anchor, ids=IdFactory.seeded(seed),
-                                   leads_per_org=leads_per_org)
+                info = build_world(
+                    store, seed=seed, anchor=anchor, ids=IdFactory.seeded(seed), leads_per_org=leads_per_org
+                )
                 world = self._built[key] = SeededWorld(SeededBase(store), info)
             self._users[key] = self._users.get(key, 0) + 1
         return world

@@ -22,9 +22,15 @@ from .triggers import TriggerError, trigger
 class SandboxLifecycle(Protocol):
     """Where sandboxes are made and forgotten (the composition layer's directory)."""
 
-    def create(self, *, seed: int | None = None, leads_per_org: int | None = None,
-               ttl: timedelta | None = None, seeded_tokens: bool = False,
-               client_address: str | None = None) -> SandboxServices: ...
+    def create(
+        self,
+        *,
+        seed: int | None = None,
+        leads_per_org: int | None = None,
+        ttl: timedelta | None = None,
+        seeded_tokens: bool = False,
+        client_address: str | None = None,
+    ) -> SandboxServices: ...
 
     def delete(self, sandbox: SandboxServices) -> None: ...
 
@@ -36,12 +42,20 @@ class ControlPlane:
         self.registry, self.sandboxes = registry, sandboxes
         self.scenarios = ScenarioRunner(registry, self)
 
-    def create_sandbox(self, request: ApiRequest, *, seed: int | None, leads_per_org: int | None,
-                       ttl: timedelta, scenario: Scenario | None) -> SandboxServices:
+    def create_sandbox(
+        self,
+        request: ApiRequest,
+        *,
+        seed: int | None,
+        leads_per_org: int | None,
+        ttl: timedelta,
+        scenario: Scenario | None,
+    ) -> SandboxServices:
         if scenario is not None:
             request.sandbox.quotas.check_scenario(scenario)  # every sandbox of the server has the same quotas
-        sandbox = self.sandboxes.create(seed=seed, leads_per_org=leads_per_org, ttl=ttl,
-                                        client_address=request.client_address or None)
+        sandbox = self.sandboxes.create(
+            seed=seed, leads_per_org=leads_per_org, ttl=ttl, client_address=request.client_address or None
+        )
         if scenario is not None:
             self.scenarios.start(sandbox, scenario, None, base_url=request.base_url)
         return sandbox
@@ -55,7 +69,6 @@ class ControlPlane:
 
     def trigger(self, request: ApiRequest, event_type: str) -> dict[str, Any]:
         try:
-            return trigger(self.registry, self, request.sandbox, request.org_id, event_type,
-                           base_url=request.base_url)
+            return trigger(self.registry, self, request.sandbox, request.org_id, event_type, base_url=request.base_url)
         except TriggerError as error:
             raise Conflict(str(error), details={"event": event_type}) from None

@@ -44,8 +44,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH"})  # what may add records (a DELETE o
 class Sandboxes(Protocol):
     """Where a request's sandbox is found (the composition layer's directory of sandboxes)."""
 
-    def authenticate(self, authorization: str | None,
-                     scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
+    def authenticate(self, authorization: str | None, scope: ExitStack | None = None) -> tuple[SandboxServices, ApiKey]:
         """The sandbox and key an ``Authorization`` header names, or the 401 saying why not; what the
         request reads of the sandbox every time may be prefetched for as long as ``scope`` lasts."""
         ...
@@ -98,11 +97,26 @@ class Exchange:
 class RequestPipeline:
     """Runs ``STEPS`` in order for every HTTP request to an operation."""
 
-    STEPS: ClassVar[tuple[str, ...]] = ("authenticate", "admit", "rate_limit", "authorize", "scenario",
-                                        "validate", "prefer", "quota", "invoke")
+    STEPS: ClassVar[tuple[str, ...]] = (
+        "authenticate",
+        "admit",
+        "rate_limit",
+        "authorize",
+        "scenario",
+        "validate",
+        "prefer",
+        "quota",
+        "invoke",
+    )
 
-    def __init__(self, registry: OperationRegistry, sandboxes: Sandboxes, control: Orchestration, *,
-                 max_correlation_id: int = 256) -> None:
+    def __init__(
+        self,
+        registry: OperationRegistry,
+        sandboxes: Sandboxes,
+        control: Orchestration,
+        *,
+        max_correlation_id: int = 256,
+    ) -> None:
         self.registry, self.sandboxes, self.control = registry, sandboxes, control
         self.max_correlation_id = max_correlation_id
         self._steps: tuple[Callable[[Exchange], None], ...] = tuple(getattr(self, name) for name in self.STEPS)
@@ -174,8 +188,15 @@ class RequestPipeline:
         assert sandbox is not None
         validator, operation = registered.validator, registered.operation
         if incoming.correlation_id is not None and len(incoming.correlation_id) > self.max_correlation_id:
-            raise ValidationFailed([field_error(f"header.{CORRELATION_HEADER}",
-                                                f"is longer than {self.max_correlation_id} characters", "maxLength")])
+            raise ValidationFailed(
+                [
+                    field_error(
+                        f"header.{CORRELATION_HEADER}",
+                        f"is longer than {self.max_correlation_id} characters",
+                        "maxLength",
+                    )
+                ]
+            )
         query = incoming.query() if validator.query.parameters else {}  # undeclared query strings are ignored
         headers = incoming.headers() if validator.header.parameters else {}
         path, query_values, header_values = validator.check_all_parameters(incoming.path, query, headers)
@@ -183,9 +204,19 @@ class RequestPipeline:
         if operation.body_schema is not None:
             body = incoming.body()
             validator.check_body(body)
-        request = ApiRequest(operation, sandbox, self.control, path, query_values, body, exchange.key,
-                             incoming.base_url, incoming.correlation_id, client_address=incoming.client_address,
-                             headers=header_values)
+        request = ApiRequest(
+            operation,
+            sandbox,
+            self.control,
+            path,
+            query_values,
+            body,
+            exchange.key,
+            incoming.base_url,
+            incoming.correlation_id,
+            client_address=incoming.client_address,
+            headers=header_values,
+        )
         request.acting_org_id = acting_organization(sandbox, operation, exchange.key, incoming.acting_organization)
         exchange.request = request
 
@@ -193,8 +224,9 @@ class RequestPipeline:
         if not exchange.incoming.prefer:
             return
         assert exchange.sandbox is not None
-        preference = honour(exchange.registered.operation, exchange.incoming.prefer,
-                            exchange.sandbox.clock.now().timestamp())
+        preference = honour(
+            exchange.registered.operation, exchange.incoming.prefer, exchange.sandbox.clock.now().timestamp()
+        )
         if preference is not None:
             exchange.headers.update(preference.headers)
             exchange.reply = preference.reply

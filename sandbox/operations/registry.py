@@ -37,8 +37,7 @@ def find_handler(operation: Operation) -> Handler:
     module = importlib.import_module(operation.handler_module)
     handler = getattr(module, operation.id, None)
     if handler is None:
-        raise LookupError(f"{operation.handler_module} has no {operation.id}() "
-                          f"for {operation.method} {operation.path}")
+        raise LookupError(f"{operation.handler_module} has no {operation.id}() for {operation.method} {operation.path}")
     return handler  # type: ignore[no-any-return]
 
 
@@ -65,15 +64,25 @@ class OperationRegistry:
             return reply
         return Reply(reply, request.operation.success_status)
 
-    def internal_request(self, operation_id: str, sandbox: SandboxServices, control: Orchestration, *,
-                         key: ApiKey, body: Any = None, path: Mapping[str, str] | None = None,
-                         base_url: str = "", correlation_id: str | None = None) -> ApiRequest:
+    def internal_request(
+        self,
+        operation_id: str,
+        sandbox: SandboxServices,
+        control: Orchestration,
+        *,
+        key: ApiKey,
+        body: Any = None,
+        path: Mapping[str, str] | None = None,
+        base_url: str = "",
+        correlation_id: str | None = None,
+    ) -> ApiRequest:
         """A request the sandbox makes itself (a trigger, a scenario step), validated like any other."""
         registered = self.by_id[operation_id]
         path_values, _ = registered.validator.check_parameters(dict(path or {}), {}, {})
         registered.validator.check_body(body)
-        return ApiRequest(registered.operation, sandbox, control, path_values, {}, body, dict(key), base_url,
-                          correlation_id)
+        return ApiRequest(
+            registered.operation, sandbox, control, path_values, {}, body, dict(key), base_url, correlation_id
+        )
 
 
 @cache

@@ -80,8 +80,12 @@ class ScenarioRunner:
                     run.state, run.resumes_at = "waiting", due
                     _log(playing, step, {"resumes_at": isoformat(due)})
                     if sandbox.runs.save(run):
-                        clock.call_at(due, RESUME_TASK, {"key": run.key, "run_id": run.id, "base_url": base_url},
-                                      tag=f"run:{run.key}")
+                        clock.call_at(
+                            due,
+                            RESUME_TASK,
+                            {"key": run.key, "run_id": run.id, "base_url": base_url},
+                            tag=f"run:{run.key}",
+                        )
                     return run
                 run.state = "running"
                 _log(playing, step, STEPS[step.kind](playing, step))
@@ -94,8 +98,15 @@ class ScenarioRunner:
 
 
 def _log(playing: _Playing, step: Step, result: dict[str, Any]) -> None:
-    playing.run.log.append({"step": playing.run.next_step - 1, "kind": step.kind, "value": step.value,
-                            "at": isoformat(playing.sandbox.clock.now()), "result": result})
+    playing.run.log.append(
+        {
+            "step": playing.run.next_step - 1,
+            "kind": step.kind,
+            "value": step.value,
+            "at": isoformat(playing.sandbox.clock.now()),
+            "result": result,
+        }
+    )
 
 
 # Steps ---------------------------------------------------------------------------------------
@@ -104,16 +115,24 @@ def _log(playing: _Playing, step: Step, result: dict[str, Any]) -> None:
 def _trigger(playing: _Playing, step: Step) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     for _ in range(step.options.get("count", 1)):
-        events += trigger(playing.registry, playing.control, playing.sandbox, playing.org_id, step.value,
-                          base_url=playing.base_url)["events"]
+        events += trigger(
+            playing.registry, playing.control, playing.sandbox, playing.org_id, step.value, base_url=playing.base_url
+        )["events"]
     playing.run.emitted += [event["id"] for event in events]
     return {"events": len(events), "types": _tally(events), "deliveries_settled": playing.settle()}
 
 
 def _create(playing: _Playing, step: Step) -> dict[str, Any]:
-    made = create_records(playing.registry, playing.control, playing.sandbox, playing.org_id, step.value,
-                          step.options.get("count", 1), step.options.get("fields") or {},
-                          base_url=playing.base_url)
+    made = create_records(
+        playing.registry,
+        playing.control,
+        playing.sandbox,
+        playing.org_id,
+        step.value,
+        step.options.get("count", 1),
+        step.options.get("fields") or {},
+        base_url=playing.base_url,
+    )
     playing.run.emitted += [event["id"] for event in made["events"]]
     return {"created": made["records"], "events": len(made["events"]), "deliveries_settled": playing.settle()}
 
@@ -126,8 +145,7 @@ def _replay(playing: _Playing, step: Step) -> dict[str, Any]:
         ids = list(playing.run.emitted)
     if options.get("types"):
         kept = set(options["types"])
-        ids = [event_id for event_id in ids
-               if (sandbox.store.get("event", org_id, event_id) or {}).get("type") in kept]
+        ids = [event_id for event_id in ids if (sandbox.store.get("event", org_id, event_id) or {}).get("type") in kept]
     order = options.get("order", "emitted")
     if order == "reverse":
         ids.reverse()
@@ -138,8 +156,13 @@ def _replay(playing: _Playing, step: Step) -> dict[str, Any]:
         for _ in range(options.get("times", 1)):
             deliveries += sandbox.webhooks.replay_event(org_id, event_id) or 0
             settled = playing.settle() and settled
-    return {"events": len(ids), "deliveries": deliveries, "order": order, "event_ids": ids,
-            "deliveries_settled": settled}
+    return {
+        "events": len(ids),
+        "deliveries": deliveries,
+        "order": order,
+        "event_ids": ids,
+        "deliveries_settled": settled,
+    }
 
 
 def _rotate(playing: _Playing, step: Step) -> dict[str, Any]:
@@ -148,8 +171,13 @@ def _rotate(playing: _Playing, step: Step) -> dict[str, Any]:
         record, secret = sandbox.webhooks.rotate_secret(org_id, webhook["id"])
         sandbox.audit.record(org_id, "webhook.secret_rotated", {"webhook_id": record["id"]}, source="system")
         # The sandbox guards nothing real: the status shows the new secret so a receiver can deploy it.
-        rotated.append({"webhook_id": record["id"], "signing_secret": secret,
-                        "signing_secret_prefix": record["signing_secret_prefix"]})
+        rotated.append(
+            {
+                "webhook_id": record["id"],
+                "signing_secret": secret,
+                "signing_secret_prefix": record["signing_secret_prefix"],
+            }
+        )
     return {"rotated": rotated, "deliveries_settled": playing.settle()}
 
 

@@ -32,8 +32,8 @@ def _headline(keyword: str, city: str) -> str:
     """The keyword without its trailing city, title-cased: ``mold removal roswell`` → ``Mold Removal``."""
     words = keyword.split()
     city_words = city.lower().split()
-    if city_words and [w.lower() for w in words[-len(city_words):]] == city_words:
-        words = words[:-len(city_words)]
+    if city_words and [w.lower() for w in words[-len(city_words) :]] == city_words:
+        words = words[: -len(city_words)]
     return " ".join(word.capitalize() for word in words) or keyword.title()
 
 
@@ -42,10 +42,17 @@ def blog_slots(keyword: str, area: dict[str, Any], service_type: str | None, loc
     service = BLOG["services"].get(service_type or "", BLOG["default_service"])
     city = area.get("city") or "your area"
     region = area.get("region")
-    return {"keyword": keyword, "keyword_title": _headline(keyword, city), "city": city,
-            "region_name": region or city, "place_name": f"{city}, {region}" if region else city,
-            "service": service["label"], "service_lower": service["label"].lower(),
-            "suffix": service["suffix"], "location": location}
+    return {
+        "keyword": keyword,
+        "keyword_title": _headline(keyword, city),
+        "city": city,
+        "region_name": region or city,
+        "place_name": f"{city}, {region}" if region else city,
+        "service": service["label"],
+        "service_lower": service["label"].lower(),
+        "suffix": service["suffix"],
+        "location": location,
+    }
 
 
 def blog_title(slots: dict[str, str]) -> str:
@@ -68,8 +75,7 @@ def blog_body(slots: dict[str, str], target: int, rng: random.Random) -> str:
     return "\n\n".join([*sections, closing])
 
 
-def _fill(pool: list[str], slots: dict[str, str], budget: int, words: int,
-          rng: random.Random) -> tuple[list[str], int]:
+def _fill(pool: list[str], slots: dict[str, str], budget: int, words: int, rng: random.Random) -> tuple[list[str], int]:
     """Shuffled sentences from ``pool`` (at least one) until the word count reaches ``budget``."""
     chosen: list[str] = []
     for template in rng.sample(pool, len(pool)):
@@ -98,8 +104,7 @@ def video_scenes(topic: str, seconds: int, location: str, rng: random.Random) ->
     pool = VIDEO["points"][_damage(topic)]
     points = [pool[(index + 1) % len(pool)] for index in range(count - 2)]
     cta = {name: text.format(location=location) for name, text in VIDEO["cta"].items()}
-    opener = {"voiceover": hook, "broll_suggestion": pool[0]["broll_suggestion"],
-              "lower_third": topic_sentence}
+    opener = {"voiceover": hook, "broll_suggestion": pool[0]["broll_suggestion"], "lower_third": topic_sentence}
     return [{"scene": number, **beat} for number, beat in enumerate([opener, *points, cta], start=1)]
 
 

@@ -13,8 +13,7 @@ from .pagination import list_page
 from .request import ApiRequest, Reply
 
 FIELDS = ("id", "organization_id", "action", "source", "correlation_id", "payload", "created_at")
-CSV_COLUMNS = ("id", "organization_id", "action", "source", "correlation_id", "key_id", "payload",
-               "created_at")
+CSV_COLUMNS = ("id", "organization_id", "action", "source", "correlation_id", "key_id", "payload", "created_at")
 # A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 view = project(FIELDS, shared=True)
@@ -35,8 +34,12 @@ def export_audit_log_csv(request: ApiRequest) -> Reply:
     where = matching(request, ("action", "source"))
     events = request.sandbox.store.scan("audit_event", request.org_id)  # a snapshot taken now
     chosen = (event for event in events if where is None or where(event))
-    return Reply(csv_rows(chosen), 200, mimetype="text/csv",
-                 headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
+    return Reply(
+        csv_rows(chosen),
+        200,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )
 
 
 def csv_rows(events: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -49,8 +52,11 @@ def csv_rows(events: Iterable[dict[str, Any]]) -> Iterator[str]:
 def csv_cells(event: dict[str, Any]) -> list[str]:
     """One event's cells in ``CSV_COLUMNS`` order, payload as compact JSON."""
     payload = event.get("payload") or {}
-    values = {**event, "key_id": payload.get("key_id"),
-              "payload": json.dumps(payload, separators=(",", ":"), ensure_ascii=False)}
+    values = {
+        **event,
+        "key_id": payload.get("key_id"),
+        "payload": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+    }
     return [defused("" if values.get(name) is None else str(values[name])) for name in CSV_COLUMNS]
 
 

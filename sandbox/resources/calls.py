@@ -11,12 +11,19 @@ from .lookups import find, matching
 from .pagination import list_page
 from .request import ApiRequest
 
-WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
-           "90d": timedelta(days=90)}
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 INTENTS = ("water", "fire", "mold", "biohazard", "sales_pitch", "wrong_number", "other")
 FILTERED_CLASSIFICATIONS = ("sales", "junk")
-SUMMARY_FIELDS = ("id", "tracking_number", "caller_number", "duration_seconds", "status",
-                  "classification", "qualified", "urgency")
+SUMMARY_FIELDS = (
+    "id",
+    "tracking_number",
+    "caller_number",
+    "duration_seconds",
+    "status",
+    "classification",
+    "qualified",
+    "urgency",
+)
 
 
 def summary(call_record: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +77,9 @@ def calls_in_window(request: ApiRequest, window: str) -> list[dict[str, Any]]:
     """The caller's calls received in the ``window`` that ends now."""
     now = request.sandbox.clock.now()
     start, end = isoformat(now - WINDOWS[window]), isoformat(now)
-    return [record for record in request.sandbox.store.scan("call", request.org_id)
-            if start < record["received_at"] <= end]
+    return [
+        record for record in request.sandbox.store.scan("call", request.org_id) if start < record["received_at"] <= end
+    ]
 
 
 def half_up(value: float) -> int:

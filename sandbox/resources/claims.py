@@ -19,11 +19,22 @@ from .lookups import find, project
 from .pagination import list_page
 from .request import ApiRequest, Reply
 
-SUMMARY_FIELDS = ("id", "job_external_ref", "loss_type", "status", "scope_item_count", "photo_count",
-                  "created_at")
-DETAIL_FIELDS = ("id", "job_external_ref", "loss_type", "status", "source", "photo_count",
-                 "scope_item_count", "estimated_ready_at", "ready_at", "decisions_recorded",
-                 "reviewed_at", "created_at", "updated_at")
+SUMMARY_FIELDS = ("id", "job_external_ref", "loss_type", "status", "scope_item_count", "photo_count", "created_at")
+DETAIL_FIELDS = (
+    "id",
+    "job_external_ref",
+    "loss_type",
+    "status",
+    "source",
+    "photo_count",
+    "scope_item_count",
+    "estimated_ready_at",
+    "ready_at",
+    "decisions_recorded",
+    "reviewed_at",
+    "created_at",
+    "updated_at",
+)
 summary = project(SUMMARY_FIELDS, shared=True)
 EXTRACTION_TASK = "claim.extraction"  # the clock task that finishes an extraction (composition runs it)
 
@@ -47,12 +58,26 @@ def complete_extraction(sandbox: SandboxServices, org_id: str, claim_id: str) ->
             return claim
         rooms = extract_claim_scope(sandbox.rng("claim", claim_id, "scope"), claim["loss_type"])
         count = sum(len(room["scope_items"]) for room in rooms)
-        claim = sandbox.store.update("claim", org_id, claim_id, {
-            "status": "ready_for_review", "rooms": rooms, "scope_item_count": count,
-            "ready_at": claim["estimated_ready_at"], "updated_at": isoformat(sandbox.clock.now())})
+        claim = sandbox.store.update(
+            "claim",
+            org_id,
+            claim_id,
+            {
+                "status": "ready_for_review",
+                "rooms": rooms,
+                "scope_item_count": count,
+                "ready_at": claim["estimated_ready_at"],
+                "updated_at": isoformat(sandbox.clock.now()),
+            },
+        )
         assert claim is not None
-        sandbox.audit.record(org_id, "claim.scope.ready", {"claim_id": claim_id, "scope_item_count": count},
-                             source="worker", correlation_id=claim.get("_correlation_id"))
+        sandbox.audit.record(
+            org_id,
+            "claim.scope.ready",
+            {"claim_id": claim_id, "scope_item_count": count},
+            source="worker",
+            correlation_id=claim.get("_correlation_id"),
+        )
         sandbox.webhooks.emit(org_id, "claim.scope.ready", detail(claim, sandbox, claim.get("_base_url", "")))
     return claim
 
@@ -80,17 +105,27 @@ def create_claim(request: ApiRequest) -> Reply:
     claim_id = sandbox.ids.prefixed("clm")
     ready_at = now + timedelta(seconds=sandbox.settings.CLAIM_EXTRACTION_SECONDS)
     claim = {
-        "id": claim_id, "organization_id": org_id, "status": "extracting",
-        "loss_type": request.body["loss_type"], "job_external_ref": request.body.get("job_external_ref"),
-        "source": request.body.get("source"), "photo_count": sandbox.rng("claim", claim_id).randint(12, 80),
-        "rooms": [], "scope_item_count": 0, "estimated_ready_at": isoformat(ready_at), "ready_at": None,
-        "decisions_recorded": 0, "reviewed_at": None, "created_at": isoformat(now),
-        "updated_at": isoformat(now), "_correlation_id": request.correlation_id, "_base_url": request.base_url,
+        "id": claim_id,
+        "organization_id": org_id,
+        "status": "extracting",
+        "loss_type": request.body["loss_type"],
+        "job_external_ref": request.body.get("job_external_ref"),
+        "source": request.body.get("source"),
+        "photo_count": sandbox.rng("claim", claim_id).randint(12, 80),
+        "rooms": [],
+        "scope_item_count": 0,
+        "estimated_ready_at": isoformat(ready_at),
+        "ready_at": None,
+        "decisions_recorded": 0,
+        "reviewed_at": None,
+        "created_at": isoformat(now),
+        "updated_at": isoformat(now),
+        "_correlation_id": request.correlation_id,
+        "_base_url": request.base_url,
     }
     with sandbox.store.transaction():
         sandbox.store.insert("claim", claim)
-        request.audit("claim.created",
-                                {"claim_id": claim_id, "loss_type": claim["loss_type"]})
+        request.audit("claim.created", {"claim_id": claim_id, "loss_type": claim["loss_type"]})
     sandbox.clock.call_at(ready_at, EXTRACTION_TASK, {"org_id": org_id, "claim_id": claim_id})
     body = {name: claim[name] for name in ("id", "status", "estimated_ready_at", "created_at")}
     return Reply(body, 202)
@@ -103,8 +138,7 @@ def _checked(decisions: list[dict[str, Any]], items: dict[str, dict[str, Any]]) 
         where = f"body.decisions[{index}]"
         item_id = decision["scope_item_id"]
         if item_id not in items:
-            errors.append(field_error(f"{where}.scope_item_id", f"no scope item '{item_id}' on this claim",
-                                      "exists"))
+            errors.append(field_error(f"{where}.scope_item_id", f"no scope item '{item_id}' on this claim", "exists"))
         elif item_id in seen:
             errors.append(field_error(f"{where}.scope_item_id", f"'{item_id}' is decided twice", "unique"))
         seen.add(item_id)
@@ -131,16 +165,27 @@ def review_claim(request: ApiRequest) -> dict[str, Any]:
     with sandbox.store.transaction():
         claim = settled(request, find(request, "claim", request.path["id"]))
         if claim["status"] == "extracting":
-            raise Conflict("Claim is still extracting; review it once it is ready_for_review",
-                           details={"estimated_ready_at": claim["estimated_ready_at"]})
+            raise Conflict(
+                "Claim is still extracting; review it once it is ready_for_review",
+                details={"estimated_ready_at": claim["estimated_ready_at"]},
+            )
         rooms = copy.deepcopy(claim["rooms"])
         items = {item["id"]: item for room in rooms for item in room["scope_items"]}
         _checked(decisions, items)
         for decision in decisions:
             _decided(items[decision["scope_item_id"]], decision, now)
-        reviewed = sandbox.store.update("claim", request.org_id, claim["id"], {
-            "rooms": rooms, "status": "reviewed", "decisions_recorded": len(decisions),
-            "reviewed_at": now, "updated_at": now})
+        reviewed = sandbox.store.update(
+            "claim",
+            request.org_id,
+            claim["id"],
+            {
+                "rooms": rooms,
+                "status": "reviewed",
+                "decisions_recorded": len(decisions),
+                "reviewed_at": now,
+                "updated_at": now,
+            },
+        )
         assert reviewed is not None
         request.audit("claim.reviewed", {"claim_id": reviewed["id"], "decisions": decisions})
     return {name: reviewed[name] for name in ("id", "status", "decisions_recorded", "reviewed_at")}

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 TIMELINE_WEIGHTS = {"emergency": 0.30, "this_week": 0.20, "this_month": 0.10, "this_quarter": 0.04}
-SOURCE_WEIGHTS = {"lsa": 0.12, "google_ads": 0.10, "referral": 0.12, "phone": 0.10, "callrail": 0.10,
-                  "website": 0.06}
-DAMAGE_WORDS = {"water": "water damage", "flood": "water damage", "pipe": "water damage",
-                "leak": "water damage", "fire": "fire damage", "smoke": "fire damage",
-                "mold": "mold growth", "sewage": "biohazard", "storm": "recent storm event"}
+SOURCE_WEIGHTS = {"lsa": 0.12, "google_ads": 0.10, "referral": 0.12, "phone": 0.10, "callrail": 0.10, "website": 0.06}
+DAMAGE_WORDS = {
+    "water": "water damage",
+    "flood": "water damage",
+    "pipe": "water damage",
+    "leak": "water damage",
+    "fire": "fire damage",
+    "smoke": "fire damage",
+    "mold": "mold growth",
+    "sewage": "biohazard",
+    "storm": "recent storm event",
+}
 
 
 def signals(lead: dict[str, Any]) -> list[tuple[str, float]]:

@@ -9,8 +9,20 @@ from .lookups import find, matching, project
 from .pagination import list_page
 from .request import ApiRequest, Reply
 
-SUMMARY_FIELDS = ("id", "organization_id", "name", "company", "email", "source", "lead_score",
-                  "pipeline_stage", "industry", "company_size", "created_at", "updated_at")
+SUMMARY_FIELDS = (
+    "id",
+    "organization_id",
+    "name",
+    "company",
+    "email",
+    "source",
+    "lead_score",
+    "pipeline_stage",
+    "industry",
+    "company_size",
+    "created_at",
+    "updated_at",
+)
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")
 summary = project(SUMMARY_FIELDS, shared=True)
 detail = project((*SUMMARY_FIELDS[:-2], *AI_FIELDS, "phone", "crm_sync", "created_at", "updated_at"))
@@ -46,14 +58,18 @@ def update_lead(request: ApiRequest) -> dict[str, Any]:
     return detail(apply_changes(request, request.path["id"], request.body))
 
 
-def apply_changes(request: ApiRequest, lead_id: str, changes: dict[str, Any],
-                  action: str = "lead.updated") -> dict[str, Any]:
+def apply_changes(
+    request: ApiRequest, lead_id: str, changes: dict[str, Any], action: str = "lead.updated"
+) -> dict[str, Any]:
     """Change a lead atomically; record and emit the diff if anything changed."""
     sandbox = request.sandbox
     with sandbox.store.transaction():
         current = find(request, "lead", lead_id)
-        diff = {name: {"from": current.get(name), "to": value}
-                for name, value in changes.items() if current.get(name) != value}
+        diff = {
+            name: {"from": current.get(name), "to": value}
+            for name, value in changes.items()
+            if current.get(name) != value
+        }
         if not diff:
             return current
         lead = sandbox.store.update("lead", request.org_id, lead_id, {**changes, "updated_at": request.now_iso()})
@@ -68,8 +84,12 @@ def score_lead(request: ApiRequest) -> dict[str, Any]:
     lead = find(request, "lead", request.path["id"])
     new_score, reasoning = score(lead)
     lead = apply_changes(request, lead["id"], {"lead_score": new_score, "ai_reasoning": reasoning})
-    return {"id": lead["id"], "lead_score": lead["lead_score"], "ai_reasoning": lead["ai_reasoning"],
-            "scored_at": request.now_iso()}
+    return {
+        "id": lead["id"],
+        "lead_score": lead["lead_score"],
+        "ai_reasoning": lead["ai_reasoning"],
+        "scored_at": request.now_iso(),
+    }
 
 
 def push_lead_to_crm(request: ApiRequest) -> dict[str, Any]:
@@ -79,9 +99,12 @@ def push_lead_to_crm(request: ApiRequest) -> dict[str, Any]:
         lead = find(request, "lead", request.path["id"])
         sync = lead.get("crm_sync")
         if not sync:
-            sync = {"vendor": "jobnimbus", "external_id": sandbox.ids.crm_external_id(),
-                    "status": "ok", "last_synced_at": request.now_iso()}
+            sync = {
+                "vendor": "jobnimbus",
+                "external_id": sandbox.ids.crm_external_id(),
+                "status": "ok",
+                "last_synced_at": request.now_iso(),
+            }
             sandbox.store.update("lead", request.org_id, lead["id"], {"crm_sync": sync})
-            request.audit("lead.crm_pushed",
-                                    {"lead_id": lead["id"], "external_id": sync["external_id"]})
+            request.audit("lead.crm_pushed", {"lead_id": lead["id"], "external_id": sync["external_id"]})
     return {"id": lead["id"], "crm_sync": sync}

@@ -18,8 +18,7 @@ def find(request: ApiRequest, kind: str, record_id: str, label: str | None = Non
     """The caller's record, or 404 — also for another tenant's id, never a 403."""
     record = request.sandbox.store.get(kind, request.org_id, record_id)
     if record is None:
-        raise NotFound(f"No {label or kind} with id '{record_id}' in this organization",
-                       details={"id": record_id})
+        raise NotFound(f"No {label or kind} with id '{record_id}' in this organization", details={"id": record_id})
     return record
 
 

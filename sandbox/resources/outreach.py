@@ -52,16 +52,25 @@ def create_suppression(request: ApiRequest) -> Reply:
     with sandbox.store.transaction():
         existing = suppression_for(request, channel, body["address"])
         if existing is not None:
-            raise Conflict(f"{existing['address']} is already suppressed for {channel} as {existing['id']}",
-                           details={"existing_id": existing["id"], **suppression_view(existing)})
-        entry = {"id": sandbox.ids.prefixed("sup"), "organization_id": request.org_id, "channel": channel,
-                 "address": normalize_address(channel, body["address"]),
-                 "reason": body.get("reason") or DEFAULT_SUPPRESSION_REASON, "source": "api",
-                 "added_at": now, "created_at": now}
+            raise Conflict(
+                f"{existing['address']} is already suppressed for {channel} as {existing['id']}",
+                details={"existing_id": existing["id"], **suppression_view(existing)},
+            )
+        entry = {
+            "id": sandbox.ids.prefixed("sup"),
+            "organization_id": request.org_id,
+            "channel": channel,
+            "address": normalize_address(channel, body["address"]),
+            "reason": body.get("reason") or DEFAULT_SUPPRESSION_REASON,
+            "source": "api",
+            "added_at": now,
+            "created_at": now,
+        }
         sandbox.store.insert("suppression", entry)
-        request.audit("suppression.added", {
-            "suppression_id": entry["id"], "channel": channel, "address": entry["address"],
-            "reason": entry["reason"]})
+        request.audit(
+            "suppression.added",
+            {"suppression_id": entry["id"], "channel": channel, "address": entry["address"], "reason": entry["reason"]},
+        )
     return Reply(suppression_view(entry), 201)
 
 
@@ -75,22 +84,35 @@ def send_outreach(request: ApiRequest) -> Reply:
             raise Conflict(
                 f"{body['to']} is on this organization's {channel} suppression list ({blocked['id']}, "
                 f"reason {blocked['reason']}); remove it there before sending",
-                code="suppressed_recipient", details={"suppression": suppression_view(blocked)})
+                code="suppressed_recipient",
+                details={"suppression": suppression_view(blocked)},
+            )
         if body.get("lead_id"):
             find(request, "lead", body["lead_id"])
-        message = {"id": sandbox.ids.prefixed("msg"), "organization_id": request.org_id, "channel": channel,
-                   "to": normalize_address(channel, body["to"]), "subject": body.get("subject"),
-                   "body": body["body"], "lead_id": body.get("lead_id"), "status": "queued",
-                   "queued_at": now, "created_at": now}
+        message = {
+            "id": sandbox.ids.prefixed("msg"),
+            "organization_id": request.org_id,
+            "channel": channel,
+            "to": normalize_address(channel, body["to"]),
+            "subject": body.get("subject"),
+            "body": body["body"],
+            "lead_id": body.get("lead_id"),
+            "status": "queued",
+            "queued_at": now,
+            "created_at": now,
+        }
         sandbox.store.insert("message", message)
-        request.audit("outreach.sent", {
-            "message_id": message["id"], "channel": channel, "to": message["to"],
-            "lead_id": message["lead_id"]})
+        request.audit(
+            "outreach.sent",
+            {"message_id": message["id"], "channel": channel, "to": message["to"], "lead_id": message["lead_id"]},
+        )
         if channel == "email":
             sandbox.webhooks.emit(request.org_id, "outreach.email.sent", _message_event(message))
     return Reply({"message_id": message["id"], "status": "queued", "channel": channel, "queued_at": now}, 202)
 
 
 def _message_event(message: dict[str, Any]) -> dict[str, Any]:
-    return {"message_id": message["id"], **{name: message[name] for name in
-            ("channel", "to", "subject", "body", "lead_id", "status", "queued_at")}}
+    return {
+        "message_id": message["id"],
+        **{name: message[name] for name in ("channel", "to", "subject", "body", "lead_id", "status", "queued_at")},
+    }

@@ -29,16 +29,18 @@ def decode_cursor(cursor: str) -> Position:
         position = (data["created_at"], data["id"])
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
         raise InvalidCursor(
-            "query.cursor is not a cursor this API issued: pass next_cursor from the previous "
-            "page unchanged", details={"fields": [{"location": "query.cursor",
-                                                   "message": "malformed or tampered cursor",
-                                                   "rule": "cursor"}]},
+            "query.cursor is not a cursor this API issued: pass next_cursor from the previous page unchanged",
+            details={
+                "fields": [{"location": "query.cursor", "message": "malformed or tampered cursor", "rule": "cursor"}]
+            },
         ) from error
     if not (all(isinstance(part, str) and part for part in position) and _is_timestamp(position[0])):
-        raise InvalidCursor("query.cursor is not a cursor this API issued",
-                            details={"fields": [{"location": "query.cursor",
-                                                 "message": "malformed or tampered cursor",
-                                                 "rule": "cursor"}]})
+        raise InvalidCursor(
+            "query.cursor is not a cursor this API issued",
+            details={
+                "fields": [{"location": "query.cursor", "message": "malformed or tampered cursor", "rule": "cursor"}]
+            },
+        )
     return position
 
 
@@ -50,13 +52,23 @@ def _is_timestamp(text: str) -> bool:
         return False
 
 
-def list_page(request: ApiRequest, kind: str, *, where: Predicate | None = None,
-              view: Callable[[Record], dict[str, Any]] = dict, org_id: str | None = None) -> dict[str, Any]:
+def list_page(
+    request: ApiRequest,
+    kind: str,
+    *,
+    where: Predicate | None = None,
+    view: Callable[[Record], dict[str, Any]] = dict,
+    org_id: str | None = None,
+) -> dict[str, Any]:
     """One page of ``kind`` for the caller's organization as ``{data, next_cursor}``."""
     cursor = request.query.get("cursor")
     after = decode_cursor(cursor) if cursor else None
     records, next_position = request.sandbox.store.page(
-        kind, org_id or request.org_id, where=where, after=after, limit=request.query.get("limit", 50),
+        kind,
+        org_id or request.org_id,
+        where=where,
+        after=after,
+        limit=request.query.get("limit", 50),
     )
     return {
         "data": [view(record) for record in records],
@@ -64,8 +76,9 @@ def list_page(request: ApiRequest, kind: str, *, where: Predicate | None = None,
     }
 
 
-def page_of(request: ApiRequest, records: list[Record], *,
-            view: Callable[[Record], dict[str, Any]] = dict) -> dict[str, Any]:
+def page_of(
+    request: ApiRequest, records: list[Record], *, view: Callable[[Record], dict[str, Any]] = dict
+) -> dict[str, Any]:
     """Page a small in-memory list with the same cursors and order as the store."""
     cursor = request.query.get("cursor")
     after = decode_cursor(cursor) if cursor else None

@@ -9,8 +9,16 @@ from .lookups import find, matching, project
 from .pagination import list_page
 from .request import ApiRequest
 
-SUMMARY_FIELDS = ("id", "company_name", "contact_name", "contact_email", "vertical",
-                  "qualification_status", "outreach_status", "created_at")
+SUMMARY_FIELDS = (
+    "id",
+    "company_name",
+    "contact_name",
+    "contact_email",
+    "vertical",
+    "qualification_status",
+    "outreach_status",
+    "created_at",
+)
 summary = project(SUMMARY_FIELDS, shared=True)
 
 
@@ -28,13 +36,31 @@ def qualify_prospect(request: ApiRequest) -> dict[str, Any]:
         prospect = find(request, "prospect", prospect_id)
         qualified, fit_score, rationale = assess(prospect)
         status = "qualified" if qualified else "disqualified"
-        sandbox.store.update("prospect", request.org_id, prospect_id, {
-            "qualification_status": status, "fit_score": fit_score, "rationale": rationale,
-            "qualified_at": now, "updated_at": now,
-        })
-        request.audit("prospect.qualified", {
-            "prospect_id": prospect_id, "qualified": qualified, "fit_score": fit_score,
-            "diff": {"qualification_status": {"from": prospect.get("qualification_status"), "to": status}},
-        })
-    return {"prospect_id": prospect_id, "qualified": qualified, "fit_score": fit_score,
-            "rationale": rationale, "qualified_at": now}
+        sandbox.store.update(
+            "prospect",
+            request.org_id,
+            prospect_id,
+            {
+                "qualification_status": status,
+                "fit_score": fit_score,
+                "rationale": rationale,
+                "qualified_at": now,
+                "updated_at": now,
+            },
+        )
+        request.audit(
+            "prospect.qualified",
+            {
+                "prospect_id": prospect_id,
+                "qualified": qualified,
+                "fit_score": fit_score,
+                "diff": {"qualification_status": {"from": prospect.get("qualification_status"), "to": status}},
+            },
+        )
+    return {
+        "prospect_id": prospect_id,
+        "qualified": qualified,
+        "fit_score": fit_score,
+        "rationale": rationale,
+        "qualified_at": now,
+    }

@@ -31,8 +31,15 @@ class Orchestration(Protocol):
         """Make the state behind one webhook event for the caller's organization."""
         ...
 
-    def create_sandbox(self, request: ApiRequest, *, seed: int | None, leads_per_org: int | None,
-                       ttl: timedelta, scenario: Scenario | None) -> SandboxServices:
+    def create_sandbox(
+        self,
+        request: ApiRequest,
+        *,
+        seed: int | None,
+        leads_per_org: int | None,
+        ttl: timedelta,
+        scenario: Scenario | None,
+    ) -> SandboxServices:
         """Mint a new sandbox (and put ``scenario`` in force in it for every organization)."""
         ...
 
@@ -90,5 +97,6 @@ class ApiRequest:
 
     def audit(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Record an action this request made, with its key and correlation id."""
-        return self.sandbox.audit.record(self.org_id, action, payload, correlation_id=self.correlation_id,
-                                         key_id=self.key_id)
+        return self.sandbox.audit.record(
+            self.org_id, action, payload, correlation_id=self.correlation_id, key_id=self.key_id
+        )

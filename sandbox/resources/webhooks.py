@@ -11,8 +11,18 @@ from .pagination import list_page
 from .request import ApiRequest, Reply
 
 SAVE_WARNING = "Save this signing_secret now. It will not be shown again."
-DELIVERY_FIELDS = ("id", "event", "event_id", "status", "response_status", "latency_ms", "attempt",
-                   "delivered_at", "error", "next_attempt_at")
+DELIVERY_FIELDS = (
+    "id",
+    "event",
+    "event_id",
+    "status",
+    "response_status",
+    "latency_ms",
+    "attempt",
+    "delivered_at",
+    "error",
+    "next_attempt_at",
+)
 
 
 def _view(request: ApiRequest, record: dict[str, Any]) -> dict[str, Any]:
@@ -32,15 +42,19 @@ def get_webhook(request: ApiRequest) -> dict[str, Any]:
 def create_webhook(request: ApiRequest) -> Reply:
     """Subscribe an endpoint; the signing secret is in this answer and never again."""
     body, sandbox = request.body, request.sandbox
-    sandbox.quotas.check_count("webhooks", sandbox.store.count("webhook"), sandbox.settings.QUOTA_WEBHOOKS,
-                               "this sandbox has that many webhook subscriptions; delete one first")
+    sandbox.quotas.check_count(
+        "webhooks",
+        sandbox.store.count("webhook"),
+        sandbox.settings.QUOTA_WEBHOOKS,
+        "this sandbox has that many webhook subscriptions; delete one first",
+    )
     try:
         record, secret = sandbox.webhooks.create_subscription(
-            request.org_id, body["url"], list(body["events"]), body.get("description"))
+            request.org_id, body["url"], list(body["events"]), body.get("description")
+        )
     except EndpointRefused as refused:
         raise ValidationFailed([field_error("body.url", str(refused), "endpoint")]) from refused
-    request.audit("webhook.created", {"webhook_id": record["id"], "url": record["url"],
-                                                      "events": record["events"]})
+    request.audit("webhook.created", {"webhook_id": record["id"], "url": record["url"], "events": record["events"]})
     return Reply({**_view(request, record), "signing_secret": secret, "_warning": SAVE_WARNING}, 201)
 
 
@@ -57,9 +71,13 @@ def rotate_webhook_secret(request: ApiRequest) -> dict[str, Any]:
     find(request, "webhook", request.path["id"], "webhook")
     record, secret = request.sandbox.webhooks.rotate_secret(request.org_id, request.path["id"])
     request.audit("webhook.secret_rotated", {"webhook_id": record["id"]})
-    return {"id": record["id"], "url": record["url"], "signing_secret_prefix": record["signing_secret_prefix"],
-            "signing_secret": secret,
-            "_warning": f"{SAVE_WARNING} The previous secret remains valid for 24 hours."}
+    return {
+        "id": record["id"],
+        "url": record["url"],
+        "signing_secret_prefix": record["signing_secret_prefix"],
+        "signing_secret": secret,
+        "_warning": f"{SAVE_WARNING} The previous secret remains valid for 24 hours.",
+    }
 
 
 def list_webhook_deliveries(request: ApiRequest) -> dict[str, Any]:
@@ -67,5 +85,7 @@ def list_webhook_deliveries(request: ApiRequest) -> dict[str, Any]:
     record = find(request, "webhook", request.path["id"], "webhook")
     attempts = request.sandbox.webhooks.deliveries(request.org_id, record["id"], limit=100)
     limit = request.query.get("limit", 100)
-    return {"data": [{name: attempt.get(name) for name in DELIVERY_FIELDS} for attempt in attempts[:limit]],
-            "next_cursor": None}
+    return {
+        "data": [{name: attempt.get(name) for name in DELIVERY_FIELDS} for attempt in attempts[:limit]],
+        "next_cursor": None,
+    }

@@ -37,7 +37,8 @@ def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket
         raise ServeError(f"cannot listen on {where}: a port is a number from 0 to 65535")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as error:
         raise ServeError(f"cannot listen on {where}: unknown host ({error.strerror})") from None
     sock = socket.socket(family, kind, proto)
@@ -52,8 +53,15 @@ def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket
     return sock
 
 
-def serve(load_app: Callable[[int, bool], Any], host: str, port: int, threads: int = 4,
-          limits: Limits | None = None, workers: int = 1, concurrent: bool = False) -> int:
+def serve(
+    load_app: Callable[[int, bool], Any],
+    host: str,
+    port: int,
+    threads: int = 4,
+    limits: Limits | None = None,
+    workers: int = 1,
+    concurrent: bool = False,
+) -> int:
     """Bind, build the app, serve until SIGINT/SIGTERM; the exit code to end with.
 
     ``load_app(port, announce)`` gets the port really bound, and whether it is the first app of

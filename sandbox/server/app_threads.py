@@ -31,17 +31,19 @@ class AppThreads:
     the GIL is free for another request's Python).
     """
 
-    def __init__(self, size: int, work: Callable[[Any], None], name: str = "sandbox-app",
-                 concurrent: bool = False) -> None:
+    def __init__(
+        self, size: int, work: Callable[[Any], None], name: str = "sandbox-app", concurrent: bool = False
+    ) -> None:
         self._work, self._concurrent = work, concurrent
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._call_in = threading.Semaphore(0)
         self._stopping = threading.Event()
         self._last_start = time.monotonic()
         self._first_since = 0.0  # when the first thread's current job started; 0.0 while it waits
-        self._threads = [threading.Thread(target=self._serve, args=(n == 0 or concurrent,), name=f"{name}-{n + 1}",
-                                          daemon=True)
-                         for n in range(max(1, size))]
+        self._threads = [
+            threading.Thread(target=self._serve, args=(n == 0 or concurrent,), name=f"{name}-{n + 1}", daemon=True)
+            for n in range(max(1, size))
+        ]
         self._watchdog = threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True)
 
     def start(self) -> None:

@@ -35,11 +35,11 @@ JSON_CLOSE: Headers = [("content-type", "application/json"), ("connection", "clo
 class Limits:
     """What a client may hold or send; README "Serving" gives the same values."""
 
-    header_seconds: float = 10.0      # the whole request head; also how long a kept-alive connection may idle
-    body_seconds: float = 15.0        # the whole body, from the end of the head
-    max_connections: int = 1024       # connections served at once; more wait in the listen backlog
-    max_in_flight: int = 256          # requests reading a body, queued or running; more get a 503
-    max_uri_bytes: int = 8 * 1024     # path and query; longer is a 414
+    header_seconds: float = 10.0  # the whole request head; also how long a kept-alive connection may idle
+    body_seconds: float = 15.0  # the whole body, from the end of the head
+    max_connections: int = 1024  # connections served at once; more wait in the listen backlog
+    max_in_flight: int = 256  # requests reading a body, queued or running; more get a 503
+    max_uri_bytes: int = 8 * 1024  # path and query; longer is a 414
     max_header_bytes: int = 16 * 1024  # names and values together; more is a 431
     head_buffer_bytes: int = 64 * 1024  # the HTTP core's own cap on a request head: beyond it, a bare 431
     max_body_bytes: int = 1024 * 1024  # read at most one byte more; the app answers the 413
@@ -71,9 +71,14 @@ class ThreadedWsgi:
         self._answered: dict[int, int] = {}
         self._server_address: tuple[str, tuple[str, str]] = ("", ("", ""))
         self._environ = {
-            "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
-            "SCRIPT_NAME": "", "SERVER_SOFTWARE": "eal-sandbox (granian)",
+            "wsgi.version": (1, 0),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "SCRIPT_NAME": "",
+            "SERVER_SOFTWARE": "eal-sandbox (granian)",
         }
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -92,15 +97,24 @@ class ThreadedWsgi:
         try:
             self._admit(scope, proto)
         except Exception:
-            proto.response_bytes(500, JSON_CLOSE, server_error_body(
-                500, "Internal Server Error", "the sandbox failed to take this request"))
+            proto.response_bytes(
+                500,
+                JSON_CLOSE,
+                server_error_body(500, "Internal Server Error", "the sandbox failed to take this request"),
+            )
 
     def _admit(self, scope: Any, proto: Any) -> None:
         limits = self._limits
         if self._admitted - sum(self._answered.values()) >= limits.max_in_flight:
-            proto.response_bytes(503, [*JSON_CLOSE, ("retry-after", "1")], server_error_body(
-                503, "Service Unavailable", f"the sandbox is already handling {limits.max_in_flight} "
-                "requests; retry in a second"))
+            proto.response_bytes(
+                503,
+                [*JSON_CLOSE, ("retry-after", "1")],
+                server_error_body(
+                    503,
+                    "Service Unavailable",
+                    f"the sandbox is already handling {limits.max_in_flight} requests; retry in a second",
+                ),
+            )
             return
         refusal = self._refusal(scope)
         if refusal is not None:
@@ -149,8 +163,12 @@ class ThreadedWsgi:
             for key, (deadline, body, proto) in list(self._reading.items()):
                 if deadline <= now and self._reading.pop(key, None) is not None:
                     body.cancel()
-                    self._fail(proto, 408, "Request Timeout",
-                               f"the request body did not arrive within {self._limits.body_seconds:g} s")
+                    self._fail(
+                        proto,
+                        408,
+                        "Request Timeout",
+                        f"the request body did not arrive within {self._limits.body_seconds:g} s",
+                    )
 
     async def _read_streamed(self, scope: Any, proto: Any) -> None:
         """Read a chunked body, or one declared over the cap, as it arrives (within the deadline)."""
@@ -159,8 +177,9 @@ class ThreadedWsgi:
             async with asyncio.timeout(limits.body_seconds):
                 body = await self._read_chunks(proto)
         except TimeoutError:
-            self._fail(proto, 408, "Request Timeout",
-                       f"the request body did not arrive within {limits.body_seconds:g} s")
+            self._fail(
+                proto, 408, "Request Timeout", f"the request body did not arrive within {limits.body_seconds:g} s"
+            )
             return
         except BodyUnreadable as error:
             self._fail(proto, 400, "Bad Request", f"the request body could not be read: {error}")
@@ -179,14 +198,22 @@ class ThreadedWsgi:
         """A 414 or 431 for a request line or head the HTTP core accepted but the API does not."""
         limits = self._limits
         if len(scope.path) + len(scope.query_string) > limits.max_uri_bytes:
-            return 414, JSON_CLOSE, server_error_body(
-                414, "URI Too Long", f"the path and query are over {limits.max_uri_bytes} bytes")
+            return (
+                414,
+                JSON_CLOSE,
+                server_error_body(414, "URI Too Long", f"the path and query are over {limits.max_uri_bytes} bytes"),
+            )
         size = 0
         for name, value in scope.headers.items():
             size += len(name) + len(value)
         if size > limits.max_header_bytes:
-            return 431, JSON_CLOSE, server_error_body(
-                431, "Request Header Fields Too Large", f"the headers are over {limits.max_header_bytes} bytes")
+            return (
+                431,
+                JSON_CLOSE,
+                server_error_body(
+                    431, "Request Header Fields Too Large", f"the headers are over {limits.max_header_bytes} bytes"
+                ),
+            )
         return None
 
     async def _read_chunks(self, proto: Any) -> bytes:
@@ -204,7 +231,7 @@ class ThreadedWsgi:
             if chunk:
                 total += len(chunk)
                 if len(received) < keep:
-                    received += chunk[:keep - len(received)]
+                    received += chunk[: keep - len(received)]
                 continue
             # The core hands over an empty chunk where the body ends, and also where it failed to
             # decode one; only after a failure is a second empty chunk handed over.
@@ -234,8 +261,11 @@ class ThreadedWsgi:
         except Exception:  # the app's own errors are answered by the app; this is the last net
             if not head_sent:
                 self._count_answered()
-                proto.response_bytes(500, JSON_CLOSE, server_error_body(
-                    500, "Internal Server Error", "the sandbox failed to answer this request"))
+                proto.response_bytes(
+                    500,
+                    JSON_CLOSE,
+                    server_error_body(500, "Internal Server Error", "the sandbox failed to answer this request"),
+                )
         finally:
             close = getattr(result, "close", None)
             if close is not None:

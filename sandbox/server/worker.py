@@ -43,14 +43,26 @@ def run(app: Any, sock: socket.socket, threads: int, limits: Limits, concurrent:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal)
-    http1 = HTTP1Settings(header_read_timeout=int(limits.header_seconds * 1000), keep_alive=True,
-                          max_buffer_size=limits.head_buffer_bytes)
+    http1 = HTTP1Settings(
+        header_read_timeout=int(limits.header_seconds * 1000), keep_alive=True, max_buffer_size=limits.head_buffer_bytes
+    )
     worker = core.RSGIWorker(
         # granian's listener takes ownership of the descriptor it is given (it closes it on stop): a copy.
-        worker_id=1, sock=(None, core.SocketHolder(os.dup(sock.fileno()), False, LISTEN_BACKLOG)), ipc=None,
-        threads=1, blocking_threads=512, py_threads=1, py_threads_idle_timeout=30,
-        backpressure=limits.max_connections, http_mode="1", http1_opts=http1, http2_opts=None,
-        websockets_enabled=False, static_files=None, ssl_enabled=False)
+        worker_id=1,
+        sock=(None, core.SocketHolder(os.dup(sock.fileno()), False, LISTEN_BACKLOG)),
+        ipc=None,
+        threads=1,
+        blocking_threads=512,
+        py_threads=1,
+        py_threads_idle_timeout=30,
+        backpressure=limits.max_connections,
+        http_mode="1",
+        http1_opts=http1,
+        http2_opts=None,
+        websockets_enabled=False,
+        static_files=None,
+        ssl_enabled=False,
+    )
     scheduler = _scheduler(core, loop, front)
     before = _native_threads()
     try:

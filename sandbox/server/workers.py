@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 
 QUICK_DEATH_SECONDS = 5.0  # a worker that dies sooner than this after starting died of its start-up
-QUICK_DEATHS_ALLOWED = 3   # in a row: then the server stops instead of restarting workers in a loop
-STOP_SECONDS = 30.0        # how long stopping workers may take before they are killed
-PR_SET_PDEATHSIG = 1       # prctl(2)
+QUICK_DEATHS_ALLOWED = 3  # in a row: then the server stops instead of restarting workers in a loop
+STOP_SECONDS = 30.0  # how long stopping workers may take before they are killed
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def supervise(count: int, work: Callable[[bool], None]) -> int:
@@ -80,8 +80,11 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
             quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_SECONDS else 0
             print(f"eal-sandbox serve: worker {index} (pid {pid}) {_ending(status)}", file=sys.stderr, flush=True)
             if quick_deaths >= QUICK_DEATHS_ALLOWED:
-                print(f"eal-sandbox serve: {quick_deaths} workers in a row died on start-up; stopping",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"eal-sandbox serve: {quick_deaths} workers in a row died on start-up; stopping",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 code = 1
                 stop(signal.SIGTERM, None)
                 break

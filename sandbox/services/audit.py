@@ -19,8 +19,16 @@ class AuditLog:
     def __init__(self, store: Store, clock: Clock, ids: IdFactory, emit: Emit) -> None:
         self.store, self.clock, self.ids, self._emit = store, clock, ids, emit
 
-    def record(self, org_id: str, action: str, payload: dict[str, Any], *, source: str = "api",
-               correlation_id: str | None = None, key_id: str | None = None) -> dict[str, Any]:
+    def record(
+        self,
+        org_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        source: str = "api",
+        correlation_id: str | None = None,
+        key_id: str | None = None,
+    ) -> dict[str, Any]:
         """Store one audit event (never changed afterwards) and emit its webhook."""
         event = {
             "id": self.ids.uuid(),

@@ -36,8 +36,15 @@ class KeyRing:
 
     LIST_READS: tuple[Read, ...] = (("get", "key-tokens"), ("hall", "keys"))  # what listing them reads
 
-    def __init__(self, state: State, world_keys: Sequence[Mapping[str, Any]], secret: bytes, *,
-                 sandbox_id: str = "", index: TokenIndex | None = None) -> None:
+    def __init__(
+        self,
+        state: State,
+        world_keys: Sequence[Mapping[str, Any]],
+        secret: bytes,
+        *,
+        sandbox_id: str = "",
+        index: TokenIndex | None = None,
+    ) -> None:
         self.state, self.sandbox_id, self._index = state, sandbox_id, index
         self._world_keys, self._secret = world_keys, secret
         self._seeded: dict[str, ApiKey] | None = None  # token -> key, once the sandbox's tokens are known
@@ -140,7 +147,6 @@ def require_scope(key: Mapping[str, Any], scope: str | None) -> None:
     """Raise 403 naming the missing scope."""
     if scope is not None and scope not in key["scopes"]:
         raise Forbidden(
-            f"This key lacks the '{scope}' scope required by this operation "
-            f"(it has: {', '.join(key['scopes'])})",
+            f"This key lacks the '{scope}' scope required by this operation (it has: {', '.join(key['scopes'])})",
             details={"required_scope": scope, "granted_scopes": list(key["scopes"])},
         )

@@ -86,8 +86,11 @@ class Lifetime:
 
     def view(self) -> dict[str, Any]:
         expires, ttl = self.expires_at, self.ttl
-        return {"created_at": isoformat(self.created_at), "expires_at": None if expires is None else isoformat(expires),
-                "ttl_seconds": None if ttl is None else int(ttl.total_seconds())}
+        return {
+            "created_at": isoformat(self.created_at),
+            "expires_at": None if expires is None else isoformat(expires),
+            "ttl_seconds": None if ttl is None else int(ttl.total_seconds()),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,8 +130,14 @@ class SandboxServices:
 
     def request_reads(self, token: str) -> list[Read]:
         """What every request with ``token`` reads of the sandbox's state: prefetched at once (``State.prefetched``)."""
-        return [("hget", "keys", token), *Lifetime.READS, *self.anonymous_reads(), ("get", "rl-generation"),
-                ("hall", SUBSCRIBED), ("get", self.quotas.events.name())]
+        return [
+            ("hget", "keys", token),
+            *Lifetime.READS,
+            *self.anonymous_reads(),
+            ("get", "rl-generation"),
+            ("hall", SUBSCRIBED),
+            ("get", self.quotas.events.name()),
+        ]
 
     @staticmethod
     def anonymous_reads() -> list[Read]:
@@ -141,9 +150,14 @@ class SandboxServices:
         with self.store.transaction():
             # An organization created through the API is not in the seed: resetting it clears its
             # records but keeps the tenant itself (its organization record and keys).
-            identity = [] if org_id is None or self.is_seeded(org_id) else [
-                ("organization", self.store.get("organization", None, org_id)),
-                *(("api_key", key) for key in self.store.scan("api_key", org_id))]
+            identity = (
+                []
+                if org_id is None or self.is_seeded(org_id)
+                else [
+                    ("organization", self.store.get("organization", None, org_id)),
+                    *(("api_key", key) for key in self.store.scan("api_key", org_id)),
+                ]
+            )
             self.store.reset(org_id)
             for kind, record in identity:
                 if record is not None:

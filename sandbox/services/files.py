@@ -31,10 +31,13 @@ def recording_bytes(call_record: dict[str, Any]) -> bytes:
 
 def claim_summary_text(claim: dict[str, Any]) -> str:
     """The plain-text scope summary an operator pastes into Xactimate or a carrier portal."""
-    lines = [f"Claim {claim['id']} ({claim['loss_type']} loss)",
-             f"Job: {claim.get('job_external_ref') or '-'}",
-             f"Status: {claim['status']}",
-             f"Scope items: {claim.get('scope_item_count', 0)}", ""]
+    lines = [
+        f"Claim {claim['id']} ({claim['loss_type']} loss)",
+        f"Job: {claim.get('job_external_ref') or '-'}",
+        f"Status: {claim['status']}",
+        f"Scope items: {claim.get('scope_item_count', 0)}",
+        "",
+    ]
     for room in claim.get("rooms") or []:
         size = room["dimensions"]
         lines.append(f"{room['name']} ({size['length_ft']} x {size['width_ft']} x {size['height_ft']} ft)")
@@ -45,8 +48,10 @@ def claim_summary_text(claim: dict[str, Any]) -> str:
 
 
 def _item_line(item: dict[str, Any]) -> str:
-    line = f"  {item['code']:<10} {item['qty']:>6} {item['unit']:<3} {item['description']}" \
-           f" (confidence {item['confidence']:.2f})"
+    line = (
+        f"  {item['code']:<10} {item['qty']:>6} {item['unit']:<3} {item['description']}"
+        f" (confidence {item['confidence']:.2f})"
+    )
     decision = item.get("decision")
     return f"{line} [{decision}]" if decision else line
 
@@ -58,12 +63,14 @@ def summary_pdf(text: str) -> bytes:
         lines = [*lines[:69], f"... {len(lines) - 69} more lines in summary.txt"]
     shown = "".join(f"({_pdf_string(line[:115])}) Tj T* " for line in lines)
     stream = f"BT /F1 9 Tf 11 TL 40 760 Td {shown}ET".encode("latin-1")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-               b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))

@@ -106,13 +106,18 @@ class Journal:
         for operation in operations:
             statuses = seen.get(operation.id, {})
             documented = list(operation.documented_statuses)
-            rows.append({
-                "operation_id": operation.id, "method": operation.method, "path": operation.path,
-                "called": bool(statuses), "requests": sum(statuses.values()),
-                "statuses": {str(code): count for code, count in sorted(statuses.items())},
-                "documented_statuses": documented,
-                "untested_statuses": [code for code in documented if code not in statuses],
-            })
+            rows.append(
+                {
+                    "operation_id": operation.id,
+                    "method": operation.method,
+                    "path": operation.path,
+                    "called": bool(statuses),
+                    "requests": sum(statuses.values()),
+                    "statuses": {str(code): count for code, count in sorted(statuses.items())},
+                    "documented_statuses": documented,
+                    "untested_statuses": [code for code in documented if code not in statuses],
+                }
+            )
             if not statuses:
                 never.append(operation.id)
         called = len(rows) - len(never)

@@ -59,8 +59,15 @@ class RateLimiter:
     ``clear`` retires at once.
     """
 
-    def __init__(self, state: State, clock: Clock, window: Window, *, name: str = "rl",
-                 generation: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        state: State,
+        clock: Clock,
+        window: Window,
+        *,
+        name: str = "rl",
+        generation: Callable[[], int] | None = None,
+    ) -> None:
         self.state, self.clock, self.window, self.name = state, clock, window, name
         self._generation = generation or (lambda: 0)
 
@@ -89,8 +96,12 @@ class RateLimiter:
                 f"Rate limit of {limit} requests per {seconds}s exceeded "
                 f"{'for this key' if details else 'for this sandbox (all its keys together)'}; "
                 f"retry after {retry_after}s",
-                limit=limit, window_seconds=seconds, retry_after=retry_after,
-                reset_at=self._quota(0, reset_in).reset_at, details=dict(details or {}))
+                limit=limit,
+                window_seconds=seconds,
+                retry_after=retry_after,
+                reset_at=self._quota(0, reset_in).reset_at,
+                details=dict(details or {}),
+            )
         return self._quota(self.window.limit - used, reset_in)
 
     def _quota(self, remaining: int, reset_in: float) -> Quota:
@@ -100,8 +111,15 @@ class RateLimiter:
 class RequestLimits:
     """The limiter each request counts against: its organization's scenario's, else the sandbox's."""
 
-    def __init__(self, state: State, clock: Clock, default: Window,
-                 scenario_window: Callable[[str], tuple[str, Window] | None], *, sandbox_id: str = "sandbox") -> None:
+    def __init__(
+        self,
+        state: State,
+        clock: Clock,
+        default: Window,
+        scenario_window: Callable[[str], tuple[str, Window] | None],
+        *,
+        sandbox_id: str = "sandbox",
+    ) -> None:
         """``scenario_window(org_id)`` names the scenario in force and its window, or None."""
         self.state, self.clock, self.sandbox_id = state, clock, sandbox_id
         self.default = RateLimiter(state, clock, default, generation=lambda: int(state.get("rl-generation") or 0))

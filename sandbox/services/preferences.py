@@ -77,9 +77,11 @@ def forced_code(operation: Operation, raw: str) -> Preference:
         raise BadRequest(
             f"Prefer: code={raw} is not a documented response of {operation.id}; "
             f"documented: {', '.join([*map(str, documented), *ranges])}",
-            details={"prefer": f"code={raw}", "documented": documented, "ranges": ranges})
-    media_type, example = _media_example(operation, status if str(status) in operation.responses
-                                         else f"{status // 100}XX")
+            details={"prefer": f"code={raw}", "documented": documented, "ranges": ranges},
+        )
+    media_type, example = _media_example(
+        operation, status if str(status) in operation.responses else f"{status // 100}XX"
+    )
     applied = {APPLIED: f"code={status}"}
     if status >= 400:
         error = _error_from_example(example, status, operation)
@@ -88,8 +90,10 @@ def forced_code(operation: Operation, raw: str) -> Preference:
     if status == 204:
         return Preference(applied, Reply("", 204, applied, mimetype="text/plain"))
     if example is None:
-        raise BadRequest(f"{operation.id} has no embedded example for {status} in openapi.yaml",
-                         details={"prefer": f"code={raw}", "documented": documented})
+        raise BadRequest(
+            f"{operation.id} has no embedded example for {status} in openapi.yaml",
+            details={"prefer": f"code={raw}", "documented": documented},
+        )
     return Preference(applied, Reply(example, status, applied, mimetype=media_type))
 
 
@@ -97,8 +101,9 @@ def _error_from_example(example: Any, status: int, operation: Operation) -> ApiE
     """The error a forced code answers: the spec example's code and message (5xx: injected_fault)."""
     error = example.get("error") if isinstance(example, dict) and status < 500 else None
     if isinstance(error, dict) and {"code", "message"} <= set(error):
-        forced = ApiError(str(error["message"]), status=status, code=str(error["code"]),
-                          details=error.get("details") or {})
+        forced = ApiError(
+            str(error["message"]), status=status, code=str(error["code"]), details=error.get("details") or {}
+        )
     else:
         details = {"required_scope": operation.scope} if status == 403 else {}
         forced = error_for_status(status, f"Forced by the Prefer header (code={status})", details=details)
@@ -106,8 +111,13 @@ def _error_from_example(example: Any, status: int, operation: Operation) -> ApiE
         forced.headers.setdefault("WWW-Authenticate", 'Bearer realm="eal-sandbox"')
     if status == 429:  # as a real 429: the wait the body names, and the quota spent until then
         wait = int(forced.details.get("retry_after_seconds", 60))
-        forced.headers.update({"Retry-After": str(wait), "X-RateLimit-Remaining": "0",
-                               "X-RateLimit-Reset": str(math.ceil(time.time()) + wait)})
+        forced.headers.update(
+            {
+                "Retry-After": str(wait),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(math.ceil(time.time()) + wait),
+            }
+        )
     if status == 503:
         forced.headers.setdefault("Retry-After", "1")
     return forced
@@ -136,25 +146,33 @@ def forced_example(operation: Operation, name: str) -> Preference:
         if example is not None:
             applied = {APPLIED: f"example={name}"}
             return Preference(applied, Reply(example, status, applied, mimetype=media_type))
-    names = sorted({example for status in order
-                    for media in (operation.responses.get(str(status), {}).get("content") or {}).values()
-                    for example in (media.get("examples") or {})})
+    names = sorted(
+        {
+            example
+            for status in order
+            for media in (operation.responses.get(str(status), {}).get("content") or {}).values()
+            for example in (media.get("examples") or {})
+        }
+    )
     raise BadRequest(
         f"{operation.id} has no example named '{name}'; named examples: {', '.join(names) or 'none'}",
-        details={"prefer": f"example={name}", "examples": names})
+        details={"prefer": f"example={name}", "examples": names},
+    )
 
 
 def scenario_once(operation: Operation, name: str, now: float) -> Preference:
     """Apply a shipped scenario's behaviour to this request only: its latency, then its limit or
     fault. Whatever the answer, it carries ``Preference-Applied``."""
     if "/" in name:
-        raise BadRequest("Prefer: scenario= takes a shipped scenario name, not a path",
-                         details={"prefer": f"scenario={name}"})
+        raise BadRequest(
+            "Prefer: scenario= takes a shipped scenario name, not a path", details={"prefer": f"scenario={name}"}
+        )
     try:
         scenario = load(name)
     except ScenarioError as error:
-        raise BadRequest(f"Prefer: scenario={name}: {error.problems[0].message}",
-                         details={"prefer": f"scenario={name}"}) from None
+        raise BadRequest(
+            f"Prefer: scenario={name}: {error.problems[0].message}", details={"prefer": f"scenario={name}"}
+        ) from None
     applied = {APPLIED: f"scenario={name}"}
     try:
         _apply_once(scenario, operation, now)
@@ -175,8 +193,12 @@ def _apply_once(scenario: Scenario, operation: Operation, now: float) -> None:
         raise rate_limited(
             f"Scenario '{scenario.name}' (via Prefer): rate limit of {limit} requests per {window}s "
             f"exceeded; retry after {retry}s",
-            limit=limit, window_seconds=window, retry_after=retry, reset_at=math.ceil(time.time() + reset_in),
-            details={"scenario": scenario.name})
+            limit=limit,
+            window_seconds=window,
+            retry_after=retry,
+            reset_at=math.ceil(time.time() + reset_in),
+            details={"scenario": scenario.name},
+        )
     for rule in scenario.faults:
         if matches(rule.operations, operation.id):
             raise fault_error(rule, scenario.name, operation, 1)

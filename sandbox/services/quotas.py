@@ -55,16 +55,23 @@ class Quotas:
         fullest = self.store.fullest()
         limit = self.settings.QUOTA_RECORDS_PER_KIND
         if fullest is not None and fullest[1] >= limit:
-            raise QuotaExceeded(f"records_per_kind:{fullest[0]}", limit,
-                                f"this sandbox holds {fullest[1]} {fullest[0]} records it added; delete some, "
-                                "reset the sandbox (POST /_sandbox/reset) or mint a new one",
-                                details={"kind": fullest[0], "records": fullest[1]})
+            raise QuotaExceeded(
+                f"records_per_kind:{fullest[0]}",
+                limit,
+                f"this sandbox holds {fullest[1]} {fullest[0]} records it added; delete some, "
+                "reset the sandbox (POST /_sandbox/reset) or mint a new one",
+                details={"kind": fullest[0], "records": fullest[1]},
+            )
         spent = self.events.spent()
         if spent >= self.events.per_minute:
             wait = 60 - int(time.time()) % 60
-            raise QuotaExceeded("events_per_minute", self.events.per_minute,
-                                f"this sandbox emitted {spent} webhook events this minute; wait {wait} s",
-                                retry_after=wait, details={"events": spent})
+            raise QuotaExceeded(
+                "events_per_minute",
+                self.events.per_minute,
+                f"this sandbox emitted {spent} webhook events this minute; wait {wait} s",
+                retry_after=wait,
+                details={"events": spent},
+            )
 
     def check_count(self, quota: str, used: int, limit: int, how_to_free: str) -> None:
         if used >= limit:
@@ -75,15 +82,24 @@ class Quotas:
         cap = self.settings.QUOTA_LATENCY_MS
         slowest = max((rule.ms + rule.jitter_ms for rule in scenario.latency), default=0)
         if slowest > cap:
-            raise QuotaExceeded("latency_ms", cap, f"a latency rule adds up to {slowest} ms to a request; "
-                                f"keep ms + jitter_ms at or under {cap}", details={"scenario": scenario.name})
-        records = sum(int(step.options.get("count", 1)) for step in scenario.timeline
-                      if step.kind in STEP_KINDS_THAT_MAKE_RECORDS)
+            raise QuotaExceeded(
+                "latency_ms",
+                cap,
+                f"a latency rule adds up to {slowest} ms to a request; keep ms + jitter_ms at or under {cap}",
+                details={"scenario": scenario.name},
+            )
+        records = sum(
+            int(step.options.get("count", 1)) for step in scenario.timeline if step.kind in STEP_KINDS_THAT_MAKE_RECORDS
+        )
         limit = self.settings.QUOTA_SCENARIO_RECORDS
         if records > limit:
-            raise QuotaExceeded("scenario_records", limit, f"the timeline makes {records} stories and records "
-                                f"(the counts of its trigger and create steps); make at most {limit}",
-                                details={"scenario": scenario.name, "records": records})
+            raise QuotaExceeded(
+                "scenario_records",
+                limit,
+                f"the timeline makes {records} stories and records "
+                f"(the counts of its trigger and create steps); make at most {limit}",
+                details={"scenario": scenario.name, "records": records},
+            )
 
 
 class Admission:
@@ -101,9 +117,13 @@ class Admission:
             return None
         token = uuid.uuid4().hex
         if not self.state.admit("admission", token, self.limit, self.LEASE):
-            raise QuotaExceeded("concurrent_requests", self.limit,
-                                f"this sandbox already has {self.limit} requests in progress; "
-                                "send fewer at once (a scenario's latency holds each one)", retry_after=1)
+            raise QuotaExceeded(
+                "concurrent_requests",
+                self.limit,
+                f"this sandbox already has {self.limit} requests in progress; "
+                "send fewer at once (a scenario's latency holds each one)",
+                retry_after=1,
+            )
         return token
 
     def leave(self, token: str | None) -> None:

@@ -47,5 +47,9 @@ class SignedUrls:
         if not isinstance(sig, str) or not hmac.compare_digest(expected.encode(), sig.encode()):
             raise Forbidden("URL signature does not match", code="invalid_signature")
         if self.clock.now().timestamp() >= expires:
-            raise ApiError("Signed URL has expired; fetch the resource again for a fresh one",
-                           status=410, code="url_expired", details={"expired_at": expires})
+            raise ApiError(
+                "Signed URL has expired; fetch the resource again for a fresh one",
+                status=410,
+                code="url_expired",
+                details={"expired_at": expires},
+            )

@@ -27,9 +27,7 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_DATE_TIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -100,7 +98,9 @@ def _cast(raw: str, schema: Mapping[str, Any]) -> Any:
 
 def _compile(schema: dict[str, Any], components: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(
-        {**schema, "components": components}, validate_formats=True, formats=FORMAT_CHECKS,
+        {**schema, "components": components},
+        validate_formats=True,
+        formats=FORMAT_CHECKS,
     )
 
 
@@ -114,21 +114,20 @@ def _messages(error: Any, location: str, schema: dict[str, Any] | None = None) -
             return [field_error(path, "needs at least one of: " + ", or ".join(options), "any_of_required")]
         return [field_error(f"{path}.{kind.property}", "is required", "required")]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
-        return [field_error(f"{path}.{name}", "is not an accepted field", "unknown_field")
-                for name in kind.unexpected]
+        return [field_error(f"{path}.{name}", "is not an accepted field", "unknown_field") for name in kind.unexpected]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf) and _all_required(error) and schema:
-        return [field_error(path, _any_of_required_message(schema, list(error.schema_path)),
-                            "any_of_required")]
+        return [field_error(path, _any_of_required_message(schema, list(error.schema_path)), "any_of_required")]
     return [field_error(path, error.message, type(kind).__name__.lower())]
 
 
 def _all_required(error: Any) -> bool:
-    return all(isinstance(e.kind, jsonschema_rs.ValidationErrorKind.Required)
-               for branch in error.kind.context for e in branch)
+    return all(
+        isinstance(e.kind, jsonschema_rs.ValidationErrorKind.Required) for branch in error.kind.context for e in branch
+    )
 
 
 def _any_of_required_message(schema: dict[str, Any], schema_path: list[Any]) -> str:
-    """"needs at least one of: email, or name + company", read off the failing anyOf."""
+    """ "needs at least one of: email, or name + company", read off the failing anyOf."""
     node: Any = schema
     for step in schema_path:
         node = _follow(schema, node["$ref"]) if step == "$ref" else node[step]
@@ -214,13 +213,15 @@ class RequestValidator:
         self.body = _compile(operation.body_schema, components) if operation.body_schema else None
         self.body_schema = {**operation.body_schema, "components": components} if operation.body_schema else None
 
-    def check_parameters(self, path: RawValues, query: RawValues,
-                         headers: RawValues) -> tuple[dict[str, Any], dict[str, Any]]:
+    def check_parameters(
+        self, path: RawValues, query: RawValues, headers: RawValues
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         path_values, query_values, _ = self.check_all_parameters(path, query, headers)
         return path_values, query_values
 
-    def check_all_parameters(self, path: RawValues, query: RawValues,
-                             headers: RawValues) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def check_all_parameters(
+        self, path: RawValues, query: RawValues, headers: RawValues
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The typed path, query and header parameters, or the 400 listing every problem."""
         errors: list[dict[str, str]] = []
         path_values = self.path.parse(path, errors)

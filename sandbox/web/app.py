@@ -38,10 +38,16 @@ def _as_binary_string(data: Any, **_: Any) -> Any:
 def reference_openapi() -> OpenAPI:
     """The spec loaded and checked by openapi-core, the reference validator (once per process)."""
     deserializers: dict[str, Callable[[bytes], Any]] = {
-        "text/csv": _as_text, "text/plain": _as_text, "text/event-stream": _as_text, "audio/wav": _as_binary_string,
-        "application/pdf": _as_binary_string}
-    return OpenAPI.from_dict(load_spec().copy(), config=Config(
-        extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers))
+        "text/csv": _as_text,
+        "text/plain": _as_text,
+        "text/event-stream": _as_text,
+        "audio/wav": _as_binary_string,
+        "application/pdf": _as_binary_string,
+    }
+    return OpenAPI.from_dict(
+        load_spec().copy(),
+        config=Config(extra_format_validators=FORMAT_CHECKS, extra_media_type_deserializers=deserializers),
+    )
 
 
 class SandboxFlask(Flask):
@@ -85,10 +91,18 @@ def _serve_spec(app: Flask) -> None:
     """/openapi.json|yaml: the v1 API; /_sandbox/openapi.json|yaml: the sandbox's control plane."""
     for prefix, (as_json, as_yaml) in load_spec().served_documents.items():
         name = "sandbox_openapi" if prefix else "openapi"
-        app.add_url_rule(f"{prefix}/openapi.json", f"{name}_json", methods=["GET"],
-                         view_func=lambda body=as_json: Response(body, mimetype="application/json"))
-        app.add_url_rule(f"{prefix}/openapi.yaml", f"{name}_yaml", methods=["GET"],
-                         view_func=lambda body=as_yaml: Response(body, mimetype="application/yaml"))
+        app.add_url_rule(
+            f"{prefix}/openapi.json",
+            f"{name}_json",
+            methods=["GET"],
+            view_func=lambda body=as_json: Response(body, mimetype="application/json"),
+        )
+        app.add_url_rule(
+            f"{prefix}/openapi.yaml",
+            f"{name}_yaml",
+            methods=["GET"],
+            view_func=lambda body=as_yaml: Response(body, mimetype="application/yaml"),
+        )
 
 
 def _init_errors(app: Flask) -> None:
@@ -105,37 +119,49 @@ def _init_errors(app: Flask) -> None:
         # Fleet mode: Redis is down, unreachable, or refused the write (out of memory). What a request
         # writes to records is one transaction: it was stored whole or not at all.
         log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
-        return render_error(errors.ApiError(
-            f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]}); retry shortly",
-            status=503, code="service_unavailable", details={"request_id": request_id()},
-            headers={"Retry-After": "1"}))
+        return render_error(
+            errors.ApiError(
+                f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]}); retry shortly",
+                status=503,
+                code="service_unavailable",
+                details={"request_id": request_id()},
+                headers={"Retry-After": "1"},
+            )
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return render_error(errors.ApiError(
-            "The sandbox hit an internal error; this is a sandbox bug, please report it",
-            details={"request_id": request_id()}))
+        return render_error(
+            errors.ApiError(
+                "The sandbox hit an internal error; this is a sandbox bug, please report it",
+                details={"request_id": request_id()},
+            )
+        )
 
 
 def _from_werkzeug(error: HTTPException) -> errors.ApiError:
     status = error.code or 500
     if status == 404:
-        return errors.NotFound(f"No route for {request.method} {request.path}: see /openapi.yaml",
-                               details={"path": request.path})
+        return errors.NotFound(
+            f"No route for {request.method} {request.path}: see /openapi.yaml", details={"path": request.path}
+        )
     if status == 405:
         allowed = sorted(getattr(error, "valid_methods", None) or [])
         return errors.MethodNotAllowed(
             f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
-            details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
+            details={"allowed": allowed},
+            headers={"Allow": ", ".join(allowed)},
+        )
     if status == 413:
         return errors.PayloadTooLarge(BODY_TOO_LARGE)
     if status == 415:
         return errors.UnsupportedMediaType("Content-Type must be application/json")
     if status == 400:
         return errors.BadRequest(error.description or "Bad request")
-    return errors.ApiError(error.description or "error", status=status,
-                           code=errors.code_for_status(status, error.name or ""))
+    return errors.ApiError(
+        error.description or "error", status=status, code=errors.code_for_status(status, error.name or "")
+    )
 
 
 def request_id() -> str:
@@ -156,12 +182,18 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
             headers.add(CORRELATION_HEADER, correlation)
         sandbox: SandboxServices = g.get("sandbox") or runtime.sandbox
         try:
-            sandbox.journal.record({
-                "request_id": g.request_id, "organization_id": g.get("org_id"),
-                "method": served.method, "path": served.path, "operation_id": served.endpoint,
-                "status": response.status_code, "correlation_id": headers.get(CORRELATION_HEADER),
-                "at": g.get("answered_at") or sandbox.clock.now(),
-            })
+            sandbox.journal.record(
+                {
+                    "request_id": g.request_id,
+                    "organization_id": g.get("org_id"),
+                    "method": served.method,
+                    "path": served.path,
+                    "operation_id": served.endpoint,
+                    "status": response.status_code,
+                    "correlation_id": headers.get(CORRELATION_HEADER),
+                    "at": g.get("answered_at") or sandbox.clock.now(),
+                }
+            )
         except redis.RedisError as error:  # the answer stands; only its journal entry is lost
             log.warning("journal entry of %s lost: %s", g.request_id, error)
         return response

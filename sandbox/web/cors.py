@@ -15,8 +15,15 @@ from ..base.settings import Settings
 from ..base.spec import load_spec
 
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Prefer", "X-Correlation-Id")
-EXPOSED_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
-                   "X-Request-Id", "X-Correlation-Id", "Preference-Applied")
+EXPOSED_HEADERS = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "X-Request-Id",
+    "X-Correlation-Id",
+    "Preference-Applied",
+)
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_AGE_SECONDS = 600
 

@@ -26,8 +26,10 @@ from .inspector import INSPECTOR_PAGE
 OWN_ASSETS = Path(__file__).resolve().parent / "static"
 SWAGGER_UI_ASSETS = Path(str(files("swagger_ui") / "static"))
 ASSET_MAX_AGE = 3600
-DOCUMENTS = [{"url": "/openapi.json", "name": "Expert AI Labs v1 API"},
-             {"url": "/_sandbox/openapi.json", "name": "Sandbox control plane"}]
+DOCUMENTS = [
+    {"url": "/openapi.json", "name": "Expert AI Labs v1 API"},
+    {"url": "/_sandbox/openapi.json", "name": "Sandbox control plane"},
+]
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -81,9 +83,14 @@ def init_app(app: Flask) -> None:
 
     @app.get("/docs/webhooks")
     def webhooks_inspector() -> str:
-        config = {"sandboxes_url": "/_sandbox/sandboxes", "stream_url": "/_sandbox/events/stream",
-                  "deliveries_url": "/_sandbox/webhooks/deliveries", "trigger_url": "/_sandbox/trigger",
-                  "replay_url": "/_sandbox/webhooks/events/{event_id}/replay", "event_types": list(EVENT_TYPES)}
+        config = {
+            "sandboxes_url": "/_sandbox/sandboxes",
+            "stream_url": "/_sandbox/events/stream",
+            "deliveries_url": "/_sandbox/webhooks/deliveries",
+            "trigger_url": "/_sandbox/trigger",
+            "replay_url": "/_sandbox/webhooks/events/{event_id}/replay",
+            "event_types": list(EVENT_TYPES),
+        }
         return render_template_string(INSPECTOR_PAGE, title=title, config=config, event_types=EVENT_TYPES)
 
     @app.get("/docs/assets/<path:name>")

@@ -56,8 +56,11 @@ class NotLiteral(BaseConverter):
 def flask_rule(operation: Operation, paths: set[str]) -> str:
     """The Flask rule of an operation, keeping its templated last segment off static siblings."""
     head, _, last = operation.path.rpartition("/")
-    literals = sorted(other.rpartition("/")[2] for other in paths
-                      if other.rpartition("/")[0] == head and "{" not in other.rpartition("/")[2])
+    literals = sorted(
+        other.rpartition("/")[2]
+        for other in paths
+        if other.rpartition("/")[0] == head and "{" not in other.rpartition("/")[2]
+    )
     rule = operation.flask_rule
     if last.startswith("{") and literals:
         quoted = ", ".join(repr(literal) for literal in literals)
@@ -73,25 +76,36 @@ def register(app: Flask, runtime: Runtime) -> None:
     max_body = int(app.config["MAX_CONTENT_LENGTH"])
     proxies = trusted_networks(runtime.settings.TRUSTED_PROXIES)
     for operation in operations:
-        app.add_url_rule(flask_rule(operation, paths), endpoint=operation.id,
-                         view_func=_view(operation, runtime, max_body, proxies), methods=[operation.method])
+        app.add_url_rule(
+            flask_rule(operation, paths),
+            endpoint=operation.id,
+            view_func=_view(operation, runtime, max_body, proxies),
+            methods=[operation.method],
+        )
 
 
-def _view(operation: Operation, runtime: Runtime, max_body: int,
-          proxies: tuple[Network, ...]) -> Callable[..., Response]:
+def _view(
+    operation: Operation, runtime: Runtime, max_body: int, proxies: tuple[Network, ...]
+) -> Callable[..., Response]:
     pipeline, operation_id = runtime.pipeline, operation.id
     keyless = operation.scope is None  # only a keyless request names its sandbox (a signed URL does)
 
     def view(**path: str) -> Response:
         environ = request.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
         incoming = Incoming(
-            operation_id, path, query=lambda: request.args, headers=lambda: request.headers,
-            body=lambda: _read_json(environ, max_body), base_url=request.host_url.rstrip("/"),
-            authorization=environ.get("HTTP_AUTHORIZATION"), prefer=environ.get("HTTP_PREFER"),
+            operation_id,
+            path,
+            query=lambda: request.args,
+            headers=lambda: request.headers,
+            body=lambda: _read_json(environ, max_body),
+            base_url=request.host_url.rstrip("/"),
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            prefer=environ.get("HTTP_PREFER"),
             correlation_id=environ.get(CORRELATION_ENVIRON),
             acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"),
             sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None,
-            client_address=client_address(environ, proxies))
+            client_address=client_address(environ, proxies),
+        )
         exchange = pipeline.exchange(incoming)
         try:
             reply = pipeline.run(exchange)
@@ -131,7 +145,8 @@ def _read_json(environ: dict[str, Any], max_bytes: int) -> Any:
     if content_type != "application/json" and request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"Content-Type must be application/json (got '{request.mimetype or 'none'}')",
-            details={"supported": ["application/json"]})
+            details={"supported": ["application/json"]},
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:

@@ -26,8 +26,13 @@ KINDS = ("lead", "call")
 
 
 def record(kind: str, number: int, org: str, stamp: int, **fields: Any) -> dict[str, Any]:
-    return {"id": f"{kind}_{number:04d}", "organization_id": org, "created_at": f"2026-01-01T00:{stamp:02d}:00.000Z",
-            "stage": "new", **fields}
+    return {
+        "id": f"{kind}_{number:04d}",
+        "organization_id": org,
+        "created_at": f"2026-01-01T00:{stamp:02d}:00.000Z",
+        "stage": "new",
+        **fields,
+    }
 
 
 def seeded() -> MemoryStore:
@@ -41,8 +46,7 @@ def seeded() -> MemoryStore:
 BASE = SeededBase(seeded())
 
 operation = st.one_of(
-    st.tuples(st.just("insert"), st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from(ORGS),
-              st.integers(0, 9)),
+    st.tuples(st.just("insert"), st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from(ORGS), st.integers(0, 9)),
     st.tuples(st.just("update"), st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from(("won", "lost"))),
     st.tuples(st.just("delete"), st.sampled_from(KINDS), st.integers(0, 40)),
     st.tuples(st.just("reset"), st.sampled_from((None, *ORGS))),
@@ -113,7 +117,8 @@ def agree(overlay: Any, plain: MemoryStore) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operation, max_size=40))
 def test_an_overlay_reads_like_a_plain_store_with_the_same_writes(
-        overlay_factory: Overlays, steps: list[tuple[Any, ...]]) -> None:
+    overlay_factory: Overlays, steps: list[tuple[Any, ...]]
+) -> None:
     overlay, plain = overlay_factory(BASE), seeded()
     for step in steps:
         overlay = apply(overlay, step, reset_plain)

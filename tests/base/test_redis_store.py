@@ -68,7 +68,8 @@ def same(mine: RedisOverlayStore, theirs: OverlayStore) -> None:
                         break
         for number in range(41):
             assert mine.get(kind, ORGS[number % 2], f"{kind}_{number:04d}") == theirs.get(
-                kind, ORGS[number % 2], f"{kind}_{number:04d}")
+                kind, ORGS[number % 2], f"{kind}_{number:04d}"
+            )
     assert (mine.added(), mine.changed) == (theirs.added(), theirs.changed)
     assert (mine.fullest() or ("", 0))[1] == (theirs.fullest() or ("", 0))[1]
 
@@ -80,11 +81,13 @@ class Boom(Exception):
 group = st.tuples(st.lists(operation, max_size=8), st.sampled_from(("plain", "transaction", "nested", "failed")))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(group, max_size=5))
-def test_transactions_read_their_writes_and_commit_all_or_nothing(stores: RedisStores,
-                                                                  groups: list[tuple[Any, str]]) -> None:
+def test_transactions_read_their_writes_and_commit_all_or_nothing(
+    stores: RedisStores, groups: list[tuple[Any, str]]
+) -> None:
     mine, theirs = stores(), OverlayStore(BASE)
     for steps, how in groups:
         if how == "plain":
@@ -262,10 +265,14 @@ with store.transaction():
 
 def test_a_dead_holders_lock_expires(stores: RedisStores) -> None:
     store = stores()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, stores.url, store.sandbox_id,
-                               "cluster" if stores.cluster else "single"], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, stores.url, store.sandbox_id, "cluster" if stores.cluster else "single"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         assert 0 < stores.client.pttl(store.keys.lock) <= 400
@@ -309,7 +316,7 @@ def test_a_reset_of_one_organization_drops_only_its_keys(stores: RedisStores) ->
         store.insert("lead", record("lead", number, org, 9))
         store.insert("call", record("call", number, org, 9))
     store.update("lead", None, "lead_0000", {"stage": "won"})  # org_a's
-    store.delete("lead", None, "lead_0001")                    # org_b's
+    store.delete("lead", None, "lead_0001")  # org_b's
     store.reset("org_a")
     names = {name.decode().removeprefix(store.keys.prefix) for name in stores.keys_of(store)}
     assert names == {"keys", "n", "w:lead", "w:call", "i:lead:org_b", "i:call:org_b", "d:lead:org_b"}

@@ -6,10 +6,18 @@ import orjson
 from flask import Flask, Response
 
 LEAD = {
-    "id": "9f1c8a32-4d65-4e2b-8a91-3c0e7d4b2f18", "organization_id": "8c2f0a14-0c8a-4a3a-9a4d-3e0f1d6c2a91",
-    "name": "Sarah Mitchell", "company": None, "email": "sarah.mitchell@example.com", "source": "google_ads",
-    "lead_score": 87, "pipeline_stage": "qualified", "industry": None, "company_size": None,
-    "created_at": "2026-04-27T13:22:05.114Z", "updated_at": "2026-04-27T13:22:09.218Z",
+    "id": "9f1c8a32-4d65-4e2b-8a91-3c0e7d4b2f18",
+    "organization_id": "8c2f0a14-0c8a-4a3a-9a4d-3e0f1d6c2a91",
+    "name": "Sarah Mitchell",
+    "company": None,
+    "email": "sarah.mitchell@example.com",
+    "source": "google_ads",
+    "lead_score": 87,
+    "pipeline_stage": "qualified",
+    "industry": None,
+    "company_size": None,
+    "created_at": "2026-04-27T13:22:05.114Z",
+    "updated_at": "2026-04-27T13:22:09.218Z",
 }
 
 

@@ -34,18 +34,30 @@ def one_round(server: LiveSandbox) -> float:
         with httpx.Client(base_url=server.base_url, timeout=30, trust_env=False) as http:
             slow, calm = mint(http), mint(http)
             for url, events in [(t.url, ["lead.created"]) for t in tricklers] + [(hanging.url, ["audit.log.event"])]:
-                http.post("/api/v1/webhooks", headers={"Authorization": f"Bearer {slow['admin']}"},
-                          json={"url": url, "events": events})
+                http.post(
+                    "/api/v1/webhooks",
+                    headers={"Authorization": f"Bearer {slow['admin']}"},
+                    json={"url": url, "events": events},
+                )
             for number in range(40):
-                http.post("/api/v1/leads", headers={"Authorization": f"Bearer {slow['write']}"},
-                          json={"email": f"slow{number}@example.com"})
+                http.post(
+                    "/api/v1/leads",
+                    headers={"Authorization": f"Bearer {slow['write']}"},
+                    json={"email": f"slow{number}@example.com"},
+                )
             workers = next(iter(tricklers)).started.wait(10)
             assert workers, "the slow sandbox's deliveries did not start"
-            http.post("/api/v1/webhooks", headers={"Authorization": f"Bearer {calm['admin']}"},
-                      json={"url": healthy.url, "events": ["lead.created"]})
+            http.post(
+                "/api/v1/webhooks",
+                headers={"Authorization": f"Bearer {calm['admin']}"},
+                json={"url": healthy.url, "events": ["lead.created"]},
+            )
             started = time.perf_counter()
-            http.post("/api/v1/leads", headers={"Authorization": f"Bearer {calm['write']}"},
-                      json={"email": "calm@example.com"})
+            http.post(
+                "/api/v1/leads",
+                headers={"Authorization": f"Bearer {calm['write']}"},
+                json={"email": "calm@example.com"},
+            )
             wait_until(lambda: len(healthy.deliveries) >= 1, timeout=30)
             return (time.perf_counter() - started) * 1000
     finally:
@@ -63,8 +75,10 @@ def main() -> None:
         delays = [one_round(server) for _ in range(rounds)]
     finally:
         server.close()
-    print(f"another sandbox's delivery under a slow sandbox's load: median {statistics.median(delays):.0f} ms, "
-          f"worst {max(delays):.0f} ms over {rounds} rounds ({', '.join(f'{d:.0f}' for d in delays)})")
+    print(
+        f"another sandbox's delivery under a slow sandbox's load: median {statistics.median(delays):.0f} ms, "
+        f"worst {max(delays):.0f} ms over {rounds} rounds ({', '.join(f'{d:.0f}' for d in delays)})"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@ wrk.method = "POST"
 wrk.body = '{"name": "Bench Lead", "email": "bench.lead@example.com", "source": "website"}'
 wrk.headers["Content-Type"] = "application/json"
 """
-ENV = {"EAL_SANDBOX_RATE_LIMIT": "1000000000", "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
-       "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000"}
+ENV = {
+    "EAL_SANDBOX_RATE_LIMIT": "1000000000",
+    "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
+    "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000",
+}
 
 
 def free_port() -> int:
@@ -56,8 +59,9 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [str(CLI), "serve", "--port", str(self.port), "--store", store, "--workers", str(workers)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **ENV})
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **ENV}
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -82,8 +86,12 @@ def wrk(url: str, key: str, seconds: int, script: str | None) -> dict[str, float
     output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return {"rps": rps, "p50": _latency(output, "50%"), "p99": _latency(output, "99%"),
-            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    return {
+        "rps": rps,
+        "p50": _latency(output, "50%"),
+        "p99": _latency(output, "99%"),
+        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
 def _latency(output: str, label: str) -> float:
@@ -92,8 +100,11 @@ def _latency(output: str, label: str) -> float:
 
 
 def throughput(redis_url: str, seconds: int, rounds: int) -> None:
-    setups = {"memory, 1 worker": ("memory", 1), "redis, 1 worker": (fresh_database(redis_url), 1),
-              "redis, 2 workers": (fresh_database(redis_url), 2)}
+    setups = {
+        "memory, 1 worker": ("memory", 1),
+        "redis, 1 worker": (fresh_database(redis_url), 1),
+        "redis, 2 workers": (fresh_database(redis_url), 2),
+    }
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(POST_LUA)
@@ -105,8 +116,13 @@ def throughput(redis_url: str, seconds: int, rounds: int) -> None:
                     wrk(served.url + "/api/v1/leads?limit=20", served.key, 2, None)  # warm up
                     for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua.name)):
                         results.setdefault((name, operation), []).append(
-                            wrk(served.url + "/api/v1/leads" + ("?limit=20" if script is None else ""),
-                                served.key, seconds, script))
+                            wrk(
+                                served.url + "/api/v1/leads" + ("?limit=20" if script is None else ""),
+                                served.key,
+                                seconds,
+                                script,
+                            )
+                        )
                 finally:
                     served.stop()
     finally:
@@ -115,8 +131,10 @@ def throughput(redis_url: str, seconds: int, rounds: int) -> None:
     print(f"{'setup':<20} {'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for (name, operation), runs in results.items():
         med = {field: statistics.median(run[field] for run in runs) for field in runs[0]}
-        print(f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} "
-              f"{med['non_2xx']:>8.0f}")
+        print(
+            f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} "
+            f"{med['non_2xx']:>8.0f}"
+        )
     base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
     two = statistics.median(run["rps"] for run in results[("redis, 2 workers", "GET /api/v1/leads")])
     print(f"GET /api/v1/leads: 2 workers on Redis serve {two / base:.2f}x one in-memory worker")
@@ -146,8 +164,11 @@ def footprint(redis_url: str) -> None:
 
             empty = keys_bytes()
             for n in range(1000):
-                made = http.post("/api/v1/leads", headers=auth(token),
-                                 json={"name": "Bench Lead", "email": f"lead{n}@example.com", "source": "website"})
+                made = http.post(
+                    "/api/v1/leads",
+                    headers=auth(token),
+                    json={"name": "Bench Lead", "email": f"lead{n}@example.com", "source": "website"},
+                )
                 assert made.status_code == 201, made.text
             written = keys_bytes() - empty
     finally:
@@ -155,8 +176,10 @@ def footprint(redis_url: str) -> None:
     print("\nRedis footprint:")
     print(f"  an untouched sandbox: {untouched:.0f} bytes (used_memory over {count} minted through the API)")
     print(f"  minting one (POST /_sandbox/sandboxes through HTTP): {mint_ms:.2f} ms")
-    print(f"  1,000 leads written through the API: {written / 1e6:.2f} MB in the sandbox's keys "
-          "(records, indexes, audit entries, events, journal)")
+    print(
+        f"  1,000 leads written through the API: {written / 1e6:.2f} MB in the sandbox's keys "
+        "(records, indexes, audit entries, events, journal)"
+    )
 
 
 def round_trips(redis_url: str) -> None:
@@ -183,10 +206,12 @@ def round_trips(redis_url: str) -> None:
     cases = {
         "GET /api/v1/leads": lambda: http.get("/api/v1/leads?limit=20", headers=auth(keys["read"])),
         "GET /api/v1/leads/{id}": lambda: http.get(f"/api/v1/leads/{lead['id']}", headers=auth(keys["read"])),
-        "POST /api/v1/leads": lambda: http.post("/api/v1/leads", headers=auth(keys["write"]),
-                                                json={"email": "rt2@example.com"}),
-        "PATCH /api/v1/leads/{id}": lambda: http.patch(f"/api/v1/leads/{lead['id']}", headers=auth(keys["write"]),
-                                                       json={"lead_score": 50}),
+        "POST /api/v1/leads": lambda: http.post(
+            "/api/v1/leads", headers=auth(keys["write"]), json={"email": "rt2@example.com"}
+        ),
+        "PATCH /api/v1/leads/{id}": lambda: http.patch(
+            f"/api/v1/leads/{lead['id']}", headers=auth(keys["write"]), json={"lead_score": 50}
+        ),
         "GET /api/v1/health": lambda: http.get("/api/v1/health", headers=auth(keys["read"])),
         "GET /api/v1/health (no key)": lambda: http.get("/api/v1/health"),
     }

@@ -52,19 +52,60 @@ def admin_token() -> str:
 def commands(port: int) -> dict[str, list[str]]:
     bin_dir = Path(sys.executable).parent
     found = {
-        "eal-sandbox serve": [str(bin_dir / "eal-sandbox"), "serve", "--port", str(port), "--threads", str(THREADS),
-                              "--rate-limit", "1000000000"],
-        "granian wsgi": [str(bin_dir / "granian"), "--interface", "wsgi", "--factory", "--workers", "1",
-                         "--blocking-threads", str(THREADS), "--http", "1", "--no-ws", "--log-level", "warning",
-                         "--port", str(port), "bench_front_doors:sandbox_app"],
+        "eal-sandbox serve": [
+            str(bin_dir / "eal-sandbox"),
+            "serve",
+            "--port",
+            str(port),
+            "--threads",
+            str(THREADS),
+            "--rate-limit",
+            "1000000000",
+        ],
+        "granian wsgi": [
+            str(bin_dir / "granian"),
+            "--interface",
+            "wsgi",
+            "--factory",
+            "--workers",
+            "1",
+            "--blocking-threads",
+            str(THREADS),
+            "--http",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "--port",
+            str(port),
+            "bench_front_doors:sandbox_app",
+        ],
     }
     if importlib.util.find_spec("gunicorn"):
-        found["gunicorn gthread"] = [str(bin_dir / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
-                                     "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "--log-level",
-                                     "warning", "bench_front_doors:sandbox_app()"]
+        found["gunicorn gthread"] = [
+            str(bin_dir / "gunicorn"),
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(THREADS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench_front_doors:sandbox_app()",
+        ]
     if importlib.util.find_spec("waitress"):
-        found["waitress"] = [str(bin_dir / "waitress-serve"), "--threads", str(THREADS), "--listen",
-                             f"127.0.0.1:{port}", "--call", "bench_front_doors:sandbox_app"]
+        found["waitress"] = [
+            str(bin_dir / "waitress-serve"),
+            "--threads",
+            str(THREADS),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--call",
+            "bench_front_doors:sandbox_app",
+        ]
     return found
 
 
@@ -78,8 +119,12 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     token = admin_token()
     ports = {name: free_port() for name in commands(0)}
-    servers = {name: subprocess.Popen(commands(ports[name])[name], cwd=HERE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL) for name in ports}
+    servers = {
+        name: subprocess.Popen(
+            commands(ports[name])[name], cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for name in ports
+    }
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     slow: dict[str, dict[str, object]] = {}
     try:
@@ -106,13 +151,17 @@ def main() -> None:
     results = {run: medians(figures) for run, figures in runs.items()}
     print(f"wrk -t1 -c16, {args.rounds} alternating rounds of {args.seconds:g} s, medians; {load()}")
     print(table(results, {run: [r["rps"] for r in figures] for run, figures in runs.items()}))
-    print(f"\nslow clients for {args.slow_seconds:g} s (200 idle, 50 trickling a head, 20 a body) "
-          "while a normal client calls:")
+    print(
+        f"\nslow clients for {args.slow_seconds:g} s (200 idle, 50 trickling a head, 20 a body) "
+        "while a normal client calls:"
+    )
     print("| server | calls answered | calls failed | p50 ms | p99 ms | trickled bodies answered |")
     print("|---|---:|---:|---:|---:|---|")
     for name, summary in slow.items():
-        print(f"| {name} | {summary['probes']} | {summary['probe_failures']} | {summary['p50_ms']} | "
-              f"{summary['p99_ms']} | {summary['body_answers'] or 'none'} |")
+        print(
+            f"| {name} | {summary['probes']} | {summary['probe_failures']} | {summary['p50_ms']} | "
+            f"{summary['p99_ms']} | {summary['body_answers'] or 'none'} |"
+        )
     print(json.dumps({"throughput": {f"{n} {o}": f for (n, o), f in results.items()}, "slow_clients": slow}))
 
 

@@ -51,8 +51,11 @@ def wait_up(url: str, timeout: float = 60) -> None:
 
 def start_sandbox(port: int) -> tuple[subprocess.Popen[bytes], str]:
     cli = shutil.which("eal-sandbox") or str(Path(sys.executable).parent / "eal-sandbox")
-    process = subprocess.Popen([cli, "serve", "--port", str(port), "--rate-limit", "1000000000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [cli, "serve", "--port", str(port), "--rate-limit", "1000000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     wait_up(f"http://127.0.0.1:{port}/api/v1/health")
     key = None
     assert process.stdout is not None
@@ -64,10 +67,12 @@ def start_sandbox(port: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
-            "from bare_app import create_bare_app\n"
-            "from sandbox.server import serve\n"
-            f"serve(lambda _port: create_bare_app(), '127.0.0.1', {port})\n")
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
+        "from bare_app import create_bare_app\n"
+        "from sandbox.server import serve\n"
+        f"serve(lambda _port: create_bare_app(), '127.0.0.1', {port})\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", code])
     wait_up(f"http://127.0.0.1:{port}/api/v1/leads")
     return process
@@ -80,8 +85,12 @@ def wrk(url: str, key: str, seconds: int, script: str | None = None) -> dict[str
     output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return {"rps": rps, "p50_ms": _latency(output, "50%"), "p99_ms": _latency(output, "99%"),
-            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    return {
+        "rps": rps,
+        "p50_ms": _latency(output, "50%"),
+        "p99_ms": _latency(output, "99%"),
+        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
 def _latency(output: str, label: str) -> float:
@@ -108,8 +117,9 @@ def validation_cost() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternate sandbox and bare this many times; medians are reported")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternate sandbox and bare this many times; medians are reported"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -131,17 +141,23 @@ def main() -> None:
         os.unlink(lua.name)
         sandbox.terminate()
         bare.terminate()
-    results = {run: {field: statistics.median(r[field] for r in figures) for field in figures[0]}
-               for run, figures in runs.items()}
+    results = {
+        run: {field: statistics.median(r[field] for r in figures) for field in figures[0]}
+        for run, figures in runs.items()
+    }
     print(f"{'server':<12}{'op':<6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
     for (name, op), figures in results.items():
-        print(f"{name:<12}{op:<6}{figures['rps']:>10.0f}{figures['p50_ms']:>9.2f}"
-              f"{figures['p99_ms']:>9.2f}{figures['non_2xx']:>9.0f}")
+        print(
+            f"{name:<12}{op:<6}{figures['rps']:>10.0f}{figures['p50_ms']:>9.2f}"
+            f"{figures['p99_ms']:>9.2f}{figures['non_2xx']:>9.0f}"
+        )
     for op in ("GET", "POST"):
         ratio = results[("sandbox", op)]["rps"] / results[("bare-flask", op)]["rps"]
         per_round = [s["rps"] / b["rps"] for s, b in zip(runs[("sandbox", op)], runs[("bare-flask", op)], strict=True)]
-        print(f"{op} /api/v1/leads: sandbox at {ratio:.0%} of bare-Flask req/s (median of "
-              f"{args.rounds} alternating rounds; per round {', '.join(f'{r:.0%}' for r in per_round)})")
+        print(
+            f"{op} /api/v1/leads: sandbox at {ratio:.0%} of bare-Flask req/s (median of "
+            f"{args.rounds} alternating rounds; per round {', '.join(f'{r:.0%}' for r in per_round)})"
+        )
     print(f"validation cost (POST /api/v1/leads params + body): {validation_cost():.1f} µs/request")
     print(json.dumps({f"{n} {o}": f for (n, o), f in results.items()}))
 

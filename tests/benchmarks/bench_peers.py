@@ -46,8 +46,11 @@ from tests.support import real_server  # noqa: E402
 
 PEERS = HERE / "peers"
 BIN = PEERS / "node_modules" / ".bin"
-WIREMOCK_JAR = next((PEERS / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"), None) \
-    if (PEERS / "node_modules" / "wiremock" / "build").is_dir() else None
+WIREMOCK_JAR = (
+    next((PEERS / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"), None)
+    if (PEERS / "node_modules" / "wiremock" / "build").is_dir()
+    else None
+)
 NAMES = ["sandbox", "bare-flask", "prism", "json-server", "wiremock"]
 
 
@@ -67,39 +70,90 @@ def start_peers(names: list[str], work: Path, page: list[dict[str, object]], lea
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     if "bare-flask" in names:
         port = free_port()
-        code = (f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
-                "from bare_app import create_bare_app\nfrom sandbox.server import serve\n"
-                f"serve(lambda _port: create_bare_app(page_size=20), '127.0.0.1', {port})\n")
-        started["bare-flask"] = (subprocess.Popen([sys.executable, "-c", code], **quiet), port,  # type: ignore[call-overload]
-                                 "/api/v1/leads?limit=20")
+        code = (
+            f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
+            "from bare_app import create_bare_app\nfrom sandbox.server import serve\n"
+            f"serve(lambda _port: create_bare_app(page_size=20), '127.0.0.1', {port})\n"
+        )
+        started["bare-flask"] = (
+            subprocess.Popen([sys.executable, "-c", code], **quiet),
+            port,  # type: ignore[call-overload]
+            "/api/v1/leads?limit=20",
+        )
     if "prism" in names:
         port = free_port()
-        started["prism"] = (subprocess.Popen([str(BIN / "prism"), "mock", str(ROOT / "openapi.yaml"), "--host",
-                                              "127.0.0.1", "--port", str(port)], **quiet),  # type: ignore[call-overload]
-                            port, "/api/v1/leads?limit=20")
+        started["prism"] = (
+            subprocess.Popen(
+                [str(BIN / "prism"), "mock", str(ROOT / "openapi.yaml"), "--host", "127.0.0.1", "--port", str(port)],
+                **quiet,
+            ),  # type: ignore[call-overload]
+            port,
+            "/api/v1/leads?limit=20",
+        )
     if "json-server" in names:
         port = free_port()
         (work / "db.json").write_text(json.dumps({"leads": page}))
         (work / "routes.json").write_text(json.dumps({"/api/v1/*": "/$1"}))
-        started["json-server"] = (subprocess.Popen([str(BIN / "json-server"), "--quiet", "--host", "127.0.0.1",
-                                                    "--port", str(port), "--routes", "routes.json", "db.json"],
-                                                   cwd=work, **quiet), port, "/api/v1/leads?_limit=20")  # type: ignore[call-overload]
+        started["json-server"] = (
+            subprocess.Popen(
+                [
+                    str(BIN / "json-server"),
+                    "--quiet",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--routes",
+                    "routes.json",
+                    "db.json",
+                ],
+                cwd=work,
+                **quiet,
+            ),
+            port,
+            "/api/v1/leads?_limit=20",
+        )  # type: ignore[call-overload]
     if "wiremock" in names:
         port = free_port()
         root = work / "wiremock"
         (root / "mappings").mkdir(parents=True)
         headers = {"Content-Type": "application/json"}
-        stubs = {"list": {"request": {"method": "GET", "urlPath": "/api/v1/leads"},
-                          "response": {"status": 200, "headers": headers,
-                                       "body": json.dumps({"data": page, "next_cursor": "c2"})}},
-                 "create": {"request": {"method": "POST", "urlPath": "/api/v1/leads"},
-                            "response": {"status": 201, "headers": headers, "body": json.dumps(lead)}}}
+        stubs = {
+            "list": {
+                "request": {"method": "GET", "urlPath": "/api/v1/leads"},
+                "response": {
+                    "status": 200,
+                    "headers": headers,
+                    "body": json.dumps({"data": page, "next_cursor": "c2"}),
+                },
+            },
+            "create": {
+                "request": {"method": "POST", "urlPath": "/api/v1/leads"},
+                "response": {"status": 201, "headers": headers, "body": json.dumps(lead)},
+            },
+        }
         for name, stub in stubs.items():
             (root / "mappings" / f"{name}.json").write_text(json.dumps(stub))
-        started["wiremock"] = (subprocess.Popen(["java", "-jar", str(WIREMOCK_JAR), "--port", str(port),
-                                                 "--bind-address", "127.0.0.1", "--root-dir", str(root),
-                                                 "--no-request-journal", "--disable-banner"], **quiet),  # type: ignore[call-overload]
-                               port, "/api/v1/leads?limit=20")
+        started["wiremock"] = (
+            subprocess.Popen(
+                [
+                    "java",
+                    "-jar",
+                    str(WIREMOCK_JAR),
+                    "--port",
+                    str(port),
+                    "--bind-address",
+                    "127.0.0.1",
+                    "--root-dir",
+                    str(root),
+                    "--no-request-journal",
+                    "--disable-banner",
+                ],
+                **quiet,
+            ),  # type: ignore[call-overload]
+            port,
+            "/api/v1/leads?limit=20",
+        )
     return started
 
 
@@ -123,8 +177,9 @@ def main() -> None:
         token = sandbox.keys["read,write,admin"]
         page, lead = page_and_lead(sandbox.base_url, token)
         peers = start_peers(names, Path(scratch), page, lead)
-        servers = {name: (sandbox.port, "/api/v1/leads?limit=20") if name == "sandbox" else peers[name][1:]
-                   for name in names}
+        servers = {
+            name: (sandbox.port, "/api/v1/leads?limit=20") if name == "sandbox" else peers[name][1:] for name in names
+        }
         try:
             for port, path in servers.values():
                 wait_up(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
@@ -138,21 +193,27 @@ def main() -> None:
                         for name, (port, path) in servers.items():
                             url = f"http://127.0.0.1:{port}" + (path if op == "GET" else "/api/v1/leads")
                             runs.setdefault((name, op), []).append(
-                                wrk(url, args.seconds, token, script if op == "POST" else None))
+                                wrk(url, args.seconds, token, script if op == "POST" else None)
+                            )
         finally:
             for process, _, _ in peers.values():
                 process.terminate()
             for process, _, _ in peers.values():
                 process.wait(timeout=30)
     results = {run: medians(figures) for run, figures in runs.items()}
-    print(f"wrk -t1 -c16, warm-up {args.warmup:g} s, {args.rounds} alternating rounds of {args.seconds:g} s, "
-          f"medians; POST body {LEAD_BODY}; {load()}")
+    print(
+        f"wrk -t1 -c16, warm-up {args.warmup:g} s, {args.rounds} alternating rounds of {args.seconds:g} s, "
+        f"medians; POST body {LEAD_BODY}; {load()}"
+    )
     print(table(results, {run: [r["rps"] for r in figures] for run, figures in runs.items()}))
     if "sandbox" in names:
         for op in ("GET", "POST"):
             sandbox_rps = results[("sandbox", op)]["rps"]
-            ratios = ", ".join(f"{sandbox_rps / results[(name, op)]['rps']:.2f}× {name}"
-                               for name in names if name != "sandbox" and results[(name, op)]["rps"])
+            ratios = ", ".join(
+                f"{sandbox_rps / results[(name, op)]['rps']:.2f}× {name}"
+                for name in names
+                if name != "sandbox" and results[(name, op)]["rps"]
+            )
             print(f"{op} /api/v1/leads: sandbox {sandbox_rps:,.0f} req/s = {ratios}")
     print(json.dumps({f"{name} {op}": figures for (name, op), figures in results.items()}))
 

@@ -49,8 +49,16 @@ def timed(action: Callable[[], Any], rounds: int) -> tuple[float, float]:
 
 def new_lead(template: dict[str, Any], org_id: str, number: int) -> dict[str, Any]:
     now = isoformat(datetime.now(UTC))
-    return {**template, "id": str(uuid.uuid4()), "organization_id": org_id, "name": f"Bench Lead {number}",
-            "email": f"bench{number}@example.com", "created_at": now, "updated_at": now, "crm_sync": None}
+    return {
+        **template,
+        "id": str(uuid.uuid4()),
+        "organization_id": org_id,
+        "name": f"Bench Lead {number}",
+        "email": f"bench{number}@example.com",
+        "created_at": now,
+        "updated_at": now,
+        "crm_sync": None,
+    }
 
 
 def main() -> None:
@@ -93,21 +101,29 @@ def run(url: str, leads: int, rounds: int) -> None:
             lead = store.get("lead", org, seeded_id)
             assert lead is not None
             store.update("lead", org, seeded_id, {"lead_score": (lead["lead_score"] + 1) % 100})
-            store.insert("audit_event", {**audit, "id": str(uuid.uuid4()), "created_at": lead["created_at"],
-                                         "action": "lead.updated"})
+            store.insert(
+                "audit_event",
+                {**audit, "id": str(uuid.uuid4()), "created_at": lead["created_at"], "action": "lead.updated"},
+            )
 
-    print(f"Redis store on {url}: seed 42, {base.record_count()} seeded records, lead JSON "
-          f"{len(orjson.dumps(template))} bytes")
+    print(
+        f"Redis store on {url}: seed 42, {base.record_count()} seeded records, lead JSON "
+        f"{len(orjson.dumps(template))} bytes"
+    )
     print(f"untouched sandbox: {store.memory_usage()} bytes in Redis, {len(client.keys(pattern(store)))} keys")
-    table([
-        ("get (seeded lead, untouched)", lambda: store.get("lead", org, seeded_id)),
-        ("page 50 (untouched)", lambda: store.page("lead", org, limit=50)),
-        ("count (untouched)", lambda: store.count("lead", org)),
-        ("insert (one lead)", lambda: store.insert("lead", new_lead(template, org, 0))),
-        ("update (outside a transaction)", lambda: store.update("lead", org, seeded_id, {"pipeline_stage": "new"})),
-        ("transaction: create + audit", create_and_audit),
-        ("transaction: read + change + audit", read_change_audit),
-    ], trips, rounds)
+    table(
+        [
+            ("get (seeded lead, untouched)", lambda: store.get("lead", org, seeded_id)),
+            ("page 50 (untouched)", lambda: store.page("lead", org, limit=50)),
+            ("count (untouched)", lambda: store.count("lead", org)),
+            ("insert (one lead)", lambda: store.insert("lead", new_lead(template, org, 0))),
+            ("update (outside a transaction)", lambda: store.update("lead", org, seeded_id, {"pipeline_stage": "new"})),
+            ("transaction: create + audit", create_and_audit),
+            ("transaction: read + change + audit", read_change_audit),
+        ],
+        trips,
+        rounds,
+    )
     store.drop()
 
     written = RedisOverlayStore(client, f"sbx_{uuid.uuid4().hex}", base)
@@ -116,19 +132,29 @@ def run(url: str, leads: int, rounds: int) -> None:
         written.insert("lead", {**new_lead(template, org, number), "lead_score": number % 100})
     used_after = client.info("memory")["used_memory"]
     usage = written.memory_usage()
-    print(f"\n{leads:,} leads written into one sandbox: {usage:,} bytes in Redis by MEMORY USAGE "
-          f"({usage / leads:,.0f} per lead), used_memory grew {used_after - used_before:,} bytes; "
-          f"{len(client.keys(pattern(written)))} keys")
+    print(
+        f"\n{leads:,} leads written into one sandbox: {usage:,} bytes in Redis by MEMORY USAGE "
+        f"({usage / leads:,.0f} per lead), used_memory grew {used_after - used_before:,} bytes; "
+        f"{len(client.keys(pattern(written)))} keys"
+    )
     newest = written.page("lead", org, limit=1)[0][0]["id"]
-    table([
-        ("get (written lead)", lambda: written.get("lead", org, newest)),
-        ("page 50 (touched)", lambda: written.page("lead", org, limit=50)),
-        ("page 50 (touched, half match a filter)", lambda: written.page(
-            "lead", org, where=lambda r: r["lead_score"] >= 50, limit=50)),
-        (f"page 50 (touched, filter matches none of {leads:,})", lambda: written.page(
-            "lead", org, where=lambda r: r["lead_score"] > 100, limit=50)),
-        ("count (touched)", lambda: written.count("lead", org)),
-    ], trips, rounds)
+    table(
+        [
+            ("get (written lead)", lambda: written.get("lead", org, newest)),
+            ("page 50 (touched)", lambda: written.page("lead", org, limit=50)),
+            (
+                "page 50 (touched, half match a filter)",
+                lambda: written.page("lead", org, where=lambda r: r["lead_score"] >= 50, limit=50),
+            ),
+            (
+                f"page 50 (touched, filter matches none of {leads:,})",
+                lambda: written.page("lead", org, where=lambda r: r["lead_score"] > 100, limit=50),
+            ),
+            ("count (touched)", lambda: written.count("lead", org)),
+        ],
+        trips,
+        rounds,
+    )
     written.drop()
     print(f"after drop(): {written.memory_usage()} bytes, {len(client.keys(pattern(written)))} keys")
 

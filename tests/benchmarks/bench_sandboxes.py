@@ -45,25 +45,40 @@ def main() -> None:
     full_rss = rss_mb()
     timings.sort()
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
-    print(f"create: p50 {statistics.median(timings):.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms "
-          f"({args.count} sandboxes of seed 42, {args.leads_per_org} leads per location)")
-    print(f"RSS: {base_rss:.1f} MB with the start-up sandbox, {full_rss:.1f} MB with {args.count} more: "
-          f"+{full_rss - base_rss:.1f} MB ({(full_rss - base_rss) * 1024 / args.count:.1f} KB each)")
+    print(
+        f"create: p50 {statistics.median(timings):.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms "
+        f"({args.count} sandboxes of seed 42, {args.leads_per_org} leads per location)"
+    )
+    print(
+        f"RSS: {base_rss:.1f} MB with the start-up sandbox, {full_rss:.1f} MB with {args.count} more: "
+        f"+{full_rss - base_rss:.1f} MB ({(full_rss - base_rss) * 1024 / args.count:.1f} KB each)"
+    )
     busy = made[0]
     org_id = busy.world.child_org_ids[0]
     before = rss_mb()
     for number in range(1000):
-        busy.store.insert("lead", {"id": f"bench-{number:05d}", "organization_id": org_id,
-                                   "created_at": f"2026-12-01T00:00:{number % 60:02d}.{number:03d}Z",
-                                   "name": f"Lead {number}", "email": f"lead{number}@example.com"})
-    print(f"1,000 leads written into one sandbox: +{rss_mb() - before:.2f} MB (its overlay: "
-          f"{busy.store.changed} records; the {busy.store.base.record_count():,} seeded ones are shared)")
+        busy.store.insert(
+            "lead",
+            {
+                "id": f"bench-{number:05d}",
+                "organization_id": org_id,
+                "created_at": f"2026-12-01T00:00:{number % 60:02d}.{number:03d}Z",
+                "name": f"Lead {number}",
+                "email": f"lead{number}@example.com",
+            },
+        )
+    print(
+        f"1,000 leads written into one sandbox: +{rss_mb() - before:.2f} MB (its overlay: "
+        f"{busy.store.changed} records; the {busy.store.base.record_count():,} seeded ones are shared)"
+    )
     for sandbox in made:
         directory.delete(sandbox)
     del made, busy
     gc.collect()
-    print(f"after deleting them: RSS {rss_mb():.1f} MB ({len(directory)} sandbox left, "
-          f"{len(directory.worlds)} seeded world kept; the allocator keeps freed pages for reuse)")
+    print(
+        f"after deleting them: RSS {rss_mb():.1f} MB ({len(directory)} sandbox left, "
+        f"{len(directory.worlds)} seeded world kept; the allocator keeps freed pages for reuse)"
+    )
     returned(directory, 200)
     directory.close()
 
@@ -81,8 +96,10 @@ def returned(directory: SandboxDirectory, count: int) -> None:
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    print(f"traced Python memory: +{(held - before) / 2**20:.1f} MB for {count} sandboxes, "
-          f"+{(after - before) / 2**20:.2f} MB once they are deleted")
+    print(
+        f"traced Python memory: +{(held - before) / 2**20:.1f} MB for {count} sandboxes, "
+        f"+{(after - before) / 2**20:.2f} MB once they are deleted"
+    )
 
 
 if __name__ == "__main__":

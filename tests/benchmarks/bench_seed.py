@@ -29,9 +29,7 @@ ANCHOR = datetime(2026, 4, 27, 19, 0, tzinfo=UTC)
 def build(seed: int, leads_per_org: int) -> MemoryStore:
     """Seed one world into a fresh store."""
     store = MemoryStore()
-    build_world(
-        store, seed=seed, anchor=ANCHOR, ids=IdFactory(random.Random(seed)), leads_per_org=leads_per_org
-    )
+    build_world(store, seed=seed, anchor=ANCHOR, ids=IdFactory(random.Random(seed)), leads_per_org=leads_per_org)
     return store
 
 

@@ -30,14 +30,24 @@ def main() -> None:
     parser.add_argument("--body-tricklers", type=int, default=20)
     args = parser.parse_args()
     with real_server("--leads-per-org", "20") as server:
-        report = slow_clients.run(server.port, server.keys["read,write"], seconds=args.seconds, idle=args.idle,
-                                  header_tricklers=args.header_tricklers, body_tricklers=args.body_tricklers)
+        report = slow_clients.run(
+            server.port,
+            server.keys["read,write"],
+            seconds=args.seconds,
+            idle=args.idle,
+            header_tricklers=args.header_tricklers,
+            body_tricklers=args.body_tricklers,
+        )
     summary = report.summary()
-    print(f"{args.idle} idle, {args.header_tricklers} trickling a head, {args.body_tricklers} trickling a body "
-          f"for {args.seconds:g} s; {load()}")
-    print(f"normal calls: {summary['probes']} answered, {summary['probe_failures']} failed; "
-          f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms "
-          f"(target p99 < {TARGET_P99_MS:g} ms: {'met' if summary['p99_ms'] < TARGET_P99_MS else 'NOT met'})")
+    print(
+        f"{args.idle} idle, {args.header_tricklers} trickling a head, {args.body_tricklers} trickling a body "
+        f"for {args.seconds:g} s; {load()}"
+    )
+    print(
+        f"normal calls: {summary['probes']} answered, {summary['probe_failures']} failed; "
+        f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms "
+        f"(target p99 < {TARGET_P99_MS:g} ms: {'met' if summary['p99_ms'] < TARGET_P99_MS else 'NOT met'})"
+    )
     print(f"cut by the server: {summary['closed_by_server']}; trickled bodies answered: {summary['body_answers']}")
     print(json.dumps(summary))
 

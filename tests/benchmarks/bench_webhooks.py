@@ -67,8 +67,16 @@ def run(events: int, workers: int, same_process: bool) -> None:
     receiver = LocalReceiver() if same_process else RemoteReceiver()
     tasks = Tasks()
     clock = Clock.make(dispatch=tasks.run)
-    service = WebhookService(MemoryStore(), clock, IdFactory(random.Random(1)), MemoryState(), tasks,
-                             schedule=RetrySchedule(), timeout=5.0, workers=workers)
+    service = WebhookService(
+        MemoryStore(),
+        clock,
+        IdFactory(random.Random(1)),
+        MemoryState(),
+        tasks,
+        schedule=RetrySchedule(),
+        timeout=5.0,
+        workers=workers,
+    )
     service.create_subscription(ORG, receiver.url, ["lead.created"], "benchmark")
     started = time.perf_counter()
     for n in range(events):

@@ -66,9 +66,13 @@ def wrk(url: str, seconds: float, token: str | None = None, script: str | None =
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p50_ms": _latency(output, "50%"),
-            "p99_ms": _latency(output, "99%"), "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
-            "socket_errors": float(sum(int(n) for n in errors.groups())) if errors else 0.0}
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": _latency(output, "50%"),
+        "p99_ms": _latency(output, "99%"),
+        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": float(sum(int(n) for n in errors.groups())) if errors else 0.0,
+    }
 
 
 def _latency(output: str, label: str) -> float:
@@ -85,12 +89,16 @@ def medians(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def table(results: dict[tuple[str, str], dict[str, float]], rounds: dict[tuple[str, str], list[float]]) -> str:
     """The figures as a Markdown table (medians; per-round req/s in the last column)."""
-    lines = ["| server | op | req/s | p50 ms | p99 ms | non-2xx | rounds (req/s) |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| server | op | req/s | p50 ms | p99 ms | non-2xx | rounds (req/s) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for (name, op), figures in results.items():
         per_round = ", ".join(f"{r:,.0f}" for r in rounds[(name, op)])
-        lines.append(f"| {name} | {op} | {figures['rps']:,.0f} | {figures['p50_ms']:.2f} | {figures['p99_ms']:.2f} "
-                     f"| {figures['non_2xx']:.0f} | {per_round} |")
+        lines.append(
+            f"| {name} | {op} | {figures['rps']:,.0f} | {figures['p50_ms']:.2f} | {figures['p99_ms']:.2f} "
+            f"| {figures['non_2xx']:.0f} | {per_round} |"
+        )
     return "\n".join(lines)
 
 

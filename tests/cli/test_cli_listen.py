@@ -25,8 +25,16 @@ from tests.support import Receiver, auth
 
 CLI = str(VENV_BIN / "eal-sandbox")
 WAIT = 30.0
-DELIVERY_HEADERS = {"content-type", "user-agent", "x-eal-timestamp", "x-eal-signature", "x-eal-event-id",
-                    "x-eal-event-type", "x-eal-delivery-id", "x-eal-delivery-attempt"}
+DELIVERY_HEADERS = {
+    "content-type",
+    "user-agent",
+    "x-eal-timestamp",
+    "x-eal-signature",
+    "x-eal-event-id",
+    "x-eal-event-type",
+    "x-eal-delivery-id",
+    "x-eal-delivery-attempt",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +48,13 @@ class Listen:
 
     def __init__(self, served: Served, forward_to: str, state: Path, *extra: str) -> None:
         env = {**tool_env(), "XDG_STATE_HOME": str(state), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([CLI, "listen", "--forward-to", forward_to, "--url", served.base_url,
-                                         "--key", served.admin_key, *extra], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=env)
+        self.process = subprocess.Popen(
+            [CLI, "listen", "--forward-to", forward_to, "--url", served.base_url, "--key", served.admin_key, *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.errors: list[str] = []
         threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put), daemon=True).start()
@@ -74,14 +86,26 @@ class Listen:
 
 def trigger(served: Served, event: str = "lead.created") -> list[str]:
     """``eal-sandbox trigger`` as a process; the ids of the events it emitted, in order."""
-    result = subprocess.run([CLI, "trigger", event, "--url", served.base_url, "--key", served.admin_key],
-                            capture_output=True, text=True, env=tool_env(), timeout=WAIT, check=True)
+    result = subprocess.run(
+        [CLI, "trigger", event, "--url", served.base_url, "--key", served.admin_key],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=WAIT,
+        check=True,
+    )
     return re.findall(r"^emitted \S+ +(evt_\w+)$", result.stdout, re.M)
 
 
 def print_secret(served: Served) -> str:
-    result = subprocess.run([CLI, "listen", "--print-secret", "--url", served.base_url, "--key", served.admin_key],
-                            capture_output=True, text=True, env=tool_env(), timeout=WAIT, check=True)
+    result = subprocess.run(
+        [CLI, "listen", "--print-secret", "--url", served.base_url, "--key", served.admin_key],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=WAIT,
+        check=True,
+    )
     return result.stdout
 
 
@@ -90,10 +114,14 @@ def closed_port() -> int:
 
 
 def test_listen_delivers_a_trigger_the_sandbox_cannot_deliver_and_restarts_lose_nothing(
-        served: Served, tmp_path: Path) -> None:
+    served: Served, tmp_path: Path
+) -> None:
     unreachable = f"http://127.0.0.1:{closed_port()}/webhooks"
-    subscription = httpx.post(f"{served.base_url}/api/v1/webhooks", headers=auth(served.admin_key),
-                              json={"url": unreachable, "events": ["lead.created"]}).json()
+    subscription = httpx.post(
+        f"{served.base_url}/api/v1/webhooks",
+        headers=auth(served.admin_key),
+        json={"url": unreachable, "events": ["lead.created"]},
+    ).json()
     printed = print_secret(served)
     assert re.fullmatch(r"whsec_[A-Za-z0-9]{32}\n", printed)  # only the secret
     secret = printed.strip()
@@ -116,8 +144,11 @@ def test_listen_delivers_a_trigger_the_sandbox_cannot_deliver_and_restarts_lose_
         assert lead.headers["user-agent"] == "EAL-Sandbox-Webhooks/1.0"
 
         # The sandbox itself could not deliver: its attempts to its own URL failed.
-        attempts = httpx.get(f"{served.base_url}/_sandbox/webhooks/deliveries", params={"event_id": first[-1]},
-                             headers=auth(served.admin_key)).json()["data"]
+        attempts = httpx.get(
+            f"{served.base_url}/_sandbox/webhooks/deliveries",
+            params={"event_id": first[-1]},
+            headers=auth(served.admin_key),
+        ).json()["data"]
         assert attempts and all(a["url"] == unreachable and a["webhook_id"] == subscription["id"] for a in attempts)
         assert all(a["status"] != "delivered" for a in attempts)
 
@@ -135,8 +166,11 @@ def test_listen_delivers_a_trigger_the_sandbox_cannot_deliver_and_restarts_lose_
         assert received == first + while_down + after
 
         summary = listen.stop(signal.SIGINT)
-        assert summary and re.fullmatch(rf"Forwarded {len(while_down + after)} events in \d+m\d\ds "
-                                        rf"\({len(while_down + after)} answered 2xx\); last event id \S+", summary[-1])
+        assert summary and re.fullmatch(
+            rf"Forwarded {len(while_down + after)} events in \d+m\d\ds "
+            rf"\({len(while_down + after)} answered 2xx\); last event id \S+",
+            summary[-1],
+        )
     finally:
         receiver.close()
 
@@ -221,14 +255,19 @@ def test_usage_mistakes_are_one_line(served: Served) -> None:
     missing = runner.invoke(main, ["listen", "--url", served.base_url, "--key", served.admin_key])
     assert missing.exit_code == 2
     assert missing.output.strip().splitlines() == [
-        "Error: Missing option '--forward-to' (or give --print-secret) (see 'eal-sandbox listen -h')"]
+        "Error: Missing option '--forward-to' (or give --print-secret) (see 'eal-sandbox listen -h')"
+    ]
     scheme = runner.invoke(main, ["listen", "--forward-to", "ftp://127.0.0.1/x", "--url", served.base_url])
     assert scheme.exit_code == 2 and "is not an http:// or https:// URL" in scheme.output
     assert len(scheme.output.strip().splitlines()) == 1
     events = runner.invoke(main, ["listen", "--forward-to", "http://127.0.0.1:1/", "--events", "lead.exploded"])
     assert events.exit_code == 2 and "valid: call.received" in events.output
-    read_key = next(line for line in subprocess.run([CLI, "keys", "--seed", "42"], capture_output=True, text=True,
-                                                    env=tool_env(), timeout=WAIT).stdout.splitlines()
-                    if line.strip().startswith("eal_test_") and line.split()[1] == "read")
+    read_key = next(
+        line
+        for line in subprocess.run(
+            [CLI, "keys", "--seed", "42"], capture_output=True, text=True, env=tool_env(), timeout=WAIT
+        ).stdout.splitlines()
+        if line.strip().startswith("eal_test_") and line.split()[1] == "read"
+    )
     refused = runner.invoke(main, ["listen", "--print-secret", "--url", served.base_url, "--key", read_key.split()[0]])
     assert refused.exit_code == 1 and "403 forbidden" in refused.output

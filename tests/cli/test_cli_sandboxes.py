@@ -21,10 +21,12 @@ def test_create_show_delete(live_sandbox: Any) -> None:
     url = live_sandbox.base_url
     made = json.loads(run("sandboxes", "create", "--seed", "9", "--ttl", "30m", "--url", url, "--json"))
     assert made["id"].startswith("sbx_") and made["seed"] == 9 and made["ttl_seconds"] == 1800
-    network_admin = next(k["token"] for k in made["keys"] if k["parent_organization_id"] is None
-                         and "admin" in k["scopes"])
-    location_write = next(k["token"] for k in made["keys"] if k["parent_organization_id"] and k["scopes"] ==
-                          ["read", "write"])
+    network_admin = next(
+        k["token"] for k in made["keys"] if k["parent_organization_id"] is None and "admin" in k["scopes"]
+    )
+    location_write = next(
+        k["token"] for k in made["keys"] if k["parent_organization_id"] and k["scopes"] == ["read", "write"]
+    )
 
     shown = run("sandboxes", "show", "--url", url, "--key", location_write)
     assert shown.splitlines()[0].startswith(f"sandbox {made['id']}  seed 9")

@@ -20,8 +20,16 @@ def run(sandbox: Any, *args: str, role: str = "admin") -> Any:
 
 
 def test_create_trigger_list_deliveries_replay_rotate_delete(live_sandbox: Any, receiver: Any) -> None:
-    created = run(live_sandbox, "webhooks", "create", receiver.url, "--events", "lead.created,lead.updated",
-                  "--description", "my laptop")
+    created = run(
+        live_sandbox,
+        "webhooks",
+        "create",
+        receiver.url,
+        "--events",
+        "lead.created,lead.updated",
+        "--description",
+        "my laptop",
+    )
     webhook_id = re.search(r"^created webhook (\S+) -> " + re.escape(receiver.url) + "$", created, re.M)[1]  # type: ignore[index]
     assert "  events:         lead.created, lead.updated" in created
     secret = re.search(r"signing secret: (whsec_\S+)  \(shown once: save it now\)", created)[1]  # type: ignore[index]
@@ -74,18 +82,54 @@ def test_create_trigger_list_deliveries_replay_rotate_delete(live_sandbox: Any, 
 def test_create_takes_all_events_and_refusals_are_one_line(live_sandbox: Any, receiver: Any) -> None:
     created = json.loads(run(live_sandbox, "webhooks", "create", receiver.url, "--events", "all", "--json"))
     assert len(created["events"]) == 11 and created["signing_secret"].startswith("whsec_")
-    read_only = CliRunner().invoke(main, ["webhooks", "create", receiver.url, "--events", "lead.created",
-                                          "--url", live_sandbox.base_url, "--key", live_sandbox.keys["read"]])
+    read_only = CliRunner().invoke(
+        main,
+        [
+            "webhooks",
+            "create",
+            receiver.url,
+            "--events",
+            "lead.created",
+            "--url",
+            live_sandbox.base_url,
+            "--key",
+            live_sandbox.keys["read"],
+        ],
+    )
     assert read_only.exit_code == 1 and len(read_only.output.splitlines()) == 1
     assert "POST /api/v1/webhooks -> 403 forbidden" in read_only.output
-    private = CliRunner().invoke(main, ["webhooks", "create", "http://10.0.0.5/hook", "--events", "lead.created",
-                                        "--url", live_sandbox.base_url, "--key", live_sandbox.keys["admin"]])
+    private = CliRunner().invoke(
+        main,
+        [
+            "webhooks",
+            "create",
+            "http://10.0.0.5/hook",
+            "--events",
+            "lead.created",
+            "--url",
+            live_sandbox.base_url,
+            "--key",
+            live_sandbox.keys["admin"],
+        ],
+    )
     assert private.exit_code == 1 and len(private.output.splitlines()) == 1 and "400 validation_error" in private.output
-    missing = CliRunner().invoke(main, ["webhooks", "rotate", "00000000-0000-4000-8000-000000000000",
-                                        "--url", live_sandbox.base_url, "--key", live_sandbox.keys["admin"]])
+    missing = CliRunner().invoke(
+        main,
+        [
+            "webhooks",
+            "rotate",
+            "00000000-0000-4000-8000-000000000000",
+            "--url",
+            live_sandbox.base_url,
+            "--key",
+            live_sandbox.keys["admin"],
+        ],
+    )
     assert missing.exit_code == 1 and "404 not_found" in missing.output and len(missing.output.splitlines()) == 1
-    unknown = CliRunner().invoke(main, ["events", "replay", "evt_nosuchevent",
-                                        "--url", live_sandbox.base_url, "--key", live_sandbox.keys["write"]])
+    unknown = CliRunner().invoke(
+        main,
+        ["events", "replay", "evt_nosuchevent", "--url", live_sandbox.base_url, "--key", live_sandbox.keys["write"]],
+    )
     assert unknown.exit_code == 1 and "404 not_found" in unknown.output
 
 

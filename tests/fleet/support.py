@@ -58,8 +58,9 @@ class ServerProcess:
 
     def start(self) -> None:
         command = [str(CLI), "serve", "--port", str(self.port), "--store", self.store, *self.extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, **self.env})
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **self.env}
+        )
         self._drain_thread = threading.Thread(target=self._drain, args=(self.process,), daemon=True)
         self._drain_thread.start()
         deadline = time.monotonic() + START_TIMEOUT
@@ -127,8 +128,9 @@ class Fleet:
         return f"http://127.0.0.1:{self.port}"
 
     def _start_nginx(self) -> None:
-        upstreams = "\n".join(f"    server 127.0.0.1:{server.port} max_fails=1 fail_timeout=2s;"
-                              for server in self.servers)
+        upstreams = "\n".join(
+            f"    server 127.0.0.1:{server.port} max_fails=1 fail_timeout=2s;" for server in self.servers
+        )
         conf = Path(self.directory, "nginx.conf")
         conf.write_text(f"""
 worker_processes 1;
@@ -161,8 +163,12 @@ http {{
   }}
 }}
 """)
-        self.nginx = subprocess.Popen([NGINX, "-p", self.directory, "-c", str(conf), "-g", "daemon off;"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.nginx = subprocess.Popen(
+            [NGINX, "-p", self.directory, "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.nginx.poll() is not None:

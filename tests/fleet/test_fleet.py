@@ -21,8 +21,12 @@ from tests.partner.test_parallel_workers import PARTNER_TESTS
 from tests.support import Receiver, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {"EAL_SANDBOX_LEADS_PER_ORG": "20", "EAL_SANDBOX_WEBHOOK_RETRY_BASE": "0.2",
-        "EAL_SANDBOX_WEBHOOK_RECLAIM_SECONDS": "2", "EAL_SANDBOX_WEBHOOK_TIMEOUT": "2"}
+FAST = {
+    "EAL_SANDBOX_LEADS_PER_ORG": "20",
+    "EAL_SANDBOX_WEBHOOK_RETRY_BASE": "0.2",
+    "EAL_SANDBOX_WEBHOOK_RECLAIM_SECONDS": "2",
+    "EAL_SANDBOX_WEBHOOK_TIMEOUT": "2",
+}
 
 
 @pytest.fixture
@@ -77,9 +81,25 @@ def test_a_partners_suite_passes_through_the_fleet_as_through_one_server(fleet: 
     example = ROOT / "tests" / "partner" / "test_partner_example.py"
     (tmp_path / "test_partner_example.py").write_text(example.read_text())
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "--eal-sandbox-url", fleet.url,
-         "test_partner_parallel.py", "test_partner_example.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            "--eal-sandbox-url",
+            fleet.url,
+            "test_partner_parallel.py",
+            "test_partner_example.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
 
@@ -95,8 +115,11 @@ def test_killing_a_process_mid_burst_still_delivers_every_event(fleet: Fleet) ->
             def burst() -> None:
                 for n in range(500):
                     try:
-                        answers.append(client.post("/api/v1/leads", headers=auth(token),
-                                                   json={"email": f"burst{n}@example.com"}).status_code)
+                        answers.append(
+                            client.post(
+                                "/api/v1/leads", headers=auth(token), json={"email": f"burst{n}@example.com"}
+                            ).status_code
+                        )
                     except httpx.HTTPError:
                         answers.append(0)
 
@@ -109,8 +132,11 @@ def test_killing_a_process_mid_burst_still_delivers_every_event(fleet: Fleet) ->
             assert answers.count(201) >= 300, f"most of the burst went through the live process: {answers.count(201)}"
             emitted = stored_events(client, token, "lead.created")
             assert len(emitted) >= answers.count(201)
-            wait_until(lambda: emitted <= {d.event_id for d in receiver.deliveries}, 90,
-                       f"{len(emitted - {d.event_id for d in receiver.deliveries})} events never delivered")
+            wait_until(
+                lambda: emitted <= {d.event_id for d in receiver.deliveries},
+                90,
+                f"{len(emitted - {d.event_id for d in receiver.deliveries})} events never delivered",
+            )
             assert {d.event_id for d in receiver.deliveries} == emitted  # exactly the emitted set, de-duplicated
     finally:
         receiver.close()
@@ -120,12 +146,18 @@ def test_restarting_every_process_loses_nothing(fleet: Fleet) -> None:
     with fleet.client() as client:
         token, org_id = admin_key(client)
         minted = client.post("/_sandbox/sandboxes", json={"leads_per_org": 5}).json()
-        minted_key = next(k["token"] for k in minted["keys"] if "admin" in k["scopes"]
-                          and k["organization_id"] != minted["keys"][0]["organization_id"])
+        minted_key = next(
+            k["token"]
+            for k in minted["keys"]
+            if "admin" in k["scopes"] and k["organization_id"] != minted["keys"][0]["organization_id"]
+        )
         lead = client.post("/api/v1/leads", headers=auth(minted_key), json={"email": "kept@example.com"}).json()
         hook = subscribe(client, minted_key, "http://127.0.0.1:9/eal", ["lead.created"])  # loopback: never sent
-        made = client.post("/api/v1/organizations", headers=auth(next(
-            k["token"] for k in minted["keys"] if "admin" in k["scopes"])), json={"name": "Kept Location"})
+        made = client.post(
+            "/api/v1/organizations",
+            headers=auth(next(k["token"] for k in minted["keys"] if "admin" in k["scopes"])),
+            json={"name": "Kept Location"},
+        )
         assert made.status_code == 201, made.text
         issued = made.json()["sandbox_keys"][0]["token"]
     for server in fleet.servers:
@@ -135,8 +167,7 @@ def test_restarting_every_process_loses_nothing(fleet: Fleet) -> None:
     with fleet.client() as client:
         current = client.get("/_sandbox/sandboxes/current", headers=auth(minted_key))
         assert current.status_code == 200 and current.json()["id"] == minted["id"]
-        assert client.get(f"/api/v1/leads/{lead['id']}", headers=auth(minted_key)).json()["email"] == \
-            "kept@example.com"
+        assert client.get(f"/api/v1/leads/{lead['id']}", headers=auth(minted_key)).json()["email"] == "kept@example.com"
         hooks = client.get("/api/v1/webhooks", headers=auth(minted_key)).json()["data"]
         assert [h["id"] for h in hooks] == [hook["id"]]
         assert client.get("/api/v1/health", headers=auth(issued)).status_code == 200
@@ -151,16 +182,24 @@ def test_a_claims_completion_fires_once_across_the_fleet(redis_url: str) -> None
         with fleet.client() as client:
             token, _ = admin_key(client)
             subscribe(client, token, receiver.url, ["claim.scope.ready"])
-            claim = client.post("/api/v1/claims", headers=auth(token),
-                                json={"loss_type": "water", "job_external_ref": "jn_1",
-                                      "source": {"vendor": "companycam", "project_id": "cc_1"}})
+            claim = client.post(
+                "/api/v1/claims",
+                headers=auth(token),
+                json={
+                    "loss_type": "water",
+                    "job_external_ref": "jn_1",
+                    "source": {"vendor": "companycam", "project_id": "cc_1"},
+                },
+            )
             assert claim.status_code == 202, claim.text
             # Nobody reads the claim: its completion is the fleet's timer, fired by one process or the other.
             wait_until(lambda: receiver.deliveries, 30, "claim.scope.ready never arrived")
             ready = stored_events(client, token, "claim.scope.ready")
             assert len(ready) == 1
-            assert client.get(f"/api/v1/claims/{claim.json()['id']}", headers=auth(token)).json()["status"] == \
-                "ready_for_review"
+            assert (
+                client.get(f"/api/v1/claims/{claim.json()['id']}", headers=auth(token)).json()["status"]
+                == "ready_for_review"
+            )
             assert stored_events(client, token, "claim.scope.ready") == ready  # a read does not fire it again
             assert {d.event_id for d in receiver.deliveries} == ready
     finally:

@@ -14,8 +14,10 @@ def test_an_unreachable_store_is_a_503_envelope() -> None:
         client = app.test_client()
         assert client.get("/api/v1/leads?limit=1", headers=auth(keys["read"])).status_code == 200
         server.close()  # Redis is gone
-        for answer in (client.get("/api/v1/leads?limit=1", headers=auth(keys["read"])),
-                       client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "x@example.com"})):
+        for answer in (
+            client.get("/api/v1/leads?limit=1", headers=auth(keys["read"])),
+            client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "x@example.com"}),
+        ):
             assert answer.status_code == 503, answer.get_data(as_text=True)
             error = answer.get_json()["error"]
             assert error["code"] == "service_unavailable" and "store is unavailable" in error["message"]

@@ -30,8 +30,9 @@ def apps(database: str) -> Iterator[list[Flask]]:
 
 
 def fleet_app(database: str, apps: list[Flask], **settings: Any) -> Flask:
-    app = make_app(STORE=database, WEBHOOK_RECLAIM_SECONDS=1, WEBHOOK_TIMEOUT=10, CLOCK_FROZEN=False,
-                   CLOCK_START=None, **settings)
+    app = make_app(
+        STORE=database, WEBHOOK_RECLAIM_SECONDS=1, WEBHOOK_TIMEOUT=10, CLOCK_FROZEN=False, CLOCK_START=None, **settings
+    )
     apps.append(app)
     return app
 
@@ -42,8 +43,9 @@ def test_a_job_held_by_a_dead_process_is_taken_over_with_the_same_event(database
         first = fleet_app(database, apps)
         keys = keys_by_role(sandbox_of(first))
         client = first.test_client()
-        made = client.post("/api/v1/webhooks", headers=auth(keys["admin"]),
-                           json={"url": receiver.url, "events": ["lead.created"]})
+        made = client.post(
+            "/api/v1/webhooks", headers=auth(keys["admin"]), json={"url": receiver.url, "events": ["lead.created"]}
+        )
         assert made.status_code == 201
         receiver.fail_first(1, 200, sleep=6)  # the first attempt hangs in the first process's worker
         lead = client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "a@example.com"})
@@ -66,10 +68,18 @@ def test_a_due_task_fires_in_one_process_only(database: str, apps: list[Flask]) 
     fleet_app(database, apps, CLAIM_EXTRACTION_SECONDS=1)
     keys = keys_by_role(sandbox_of(first))
     client = first.test_client()
-    claims = [client.post("/api/v1/claims", headers=auth(keys["write"]),
-                          json={"loss_type": "water", "job_external_ref": f"jn_{n}",
-                                "source": {"vendor": "companycam", "project_id": f"cc_{n}"}}).get_json()["id"]
-              for n in range(20)]
+    claims = [
+        client.post(
+            "/api/v1/claims",
+            headers=auth(keys["write"]),
+            json={
+                "loss_type": "water",
+                "job_external_ref": f"jn_{n}",
+                "source": {"vendor": "companycam", "project_id": f"cc_{n}"},
+            },
+        ).get_json()["id"]
+        for n in range(20)
+    ]
     sandbox = sandbox_of(first)
 
     def ready() -> list[Any]:
@@ -83,8 +93,9 @@ def keys_org(sandbox: Any) -> str:
     return str(sandbox.world.child_org_ids[0])
 
 
-def test_an_event_and_its_delivery_job_are_stored_in_one_step(database: str, apps: list[Flask],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_event_and_its_delivery_job_are_stored_in_one_step(
+    database: str, apps: list[Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A process that dies right after a write's commit (before anything it would do next) has still
     queued the deliveries of the events that write stored: another process delivers them."""
     receiver = Receiver()
@@ -92,8 +103,9 @@ def test_an_event_and_its_delivery_job_are_stored_in_one_step(database: str, app
         first = fleet_app(database, apps)
         keys = keys_by_role(sandbox_of(first))
         client = first.test_client()
-        made = client.post("/api/v1/webhooks", headers=auth(keys["admin"]),
-                           json={"url": receiver.url, "events": ["lead.created"]})
+        made = client.post(
+            "/api/v1/webhooks", headers=auth(keys["admin"]), json={"url": receiver.url, "events": ["lead.created"]}
+        )
         assert made.status_code == 201
         runtime_of(first).sandboxes.backend.jobs.stop()  # type: ignore[attr-defined]  # it takes no job
 
@@ -110,8 +122,11 @@ def test_an_event_and_its_delivery_job_are_stored_in_one_step(database: str, app
         with pytest.raises(Died):
             client.post("/api/v1/leads", headers=auth(keys["write"]), json={"email": "died@example.com"})
         monkeypatch.undo()
-        stored = [e for e in sandbox_of(first).store.scan("event", keys_org(sandbox_of(first)))
-                  if e["type"] == "lead.created" and e["data"].get("email") == "died@example.com"]
+        stored = [
+            e
+            for e in sandbox_of(first).store.scan("event", keys_org(sandbox_of(first)))
+            if e["type"] == "lead.created" and e["data"].get("email") == "died@example.com"
+        ]
         assert len(stored) == 1  # the write was stored...
 
         fleet_app(database, apps)  # ...and another process delivers its event

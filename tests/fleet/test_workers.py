@@ -55,13 +55,18 @@ def test_workers_share_one_port_survive_a_kill_and_stop_together(redis_url: str)
         with httpx.Client(base_url=server.url, timeout=10) as client:
             key = next(k["token"] for k in client.get("/_sandbox/keys").json()["data"] if "admin" in k["scopes"])
             headers = {"Authorization": f"Bearer {key}"}
-            made = [client.post("/api/v1/leads", headers=headers, json={"email": f"w{n}@example.com"}).json()["id"]
-                    for n in range(20)]
+            made = [
+                client.post("/api/v1/leads", headers=headers, json={"email": f"w{n}@example.com"}).json()["id"]
+                for n in range(20)
+            ]
             killed = sorted(workers)[0]
             os.kill(killed, signal.SIGKILL)
             wait_for(lambda: len(children(supervisor) - {killed}) == 2, 30, "the killed worker was not replaced")
-            wait_for(lambda: "was killed by SIGKILL; starting another" in "".join(server.output), 10,
-                     "the supervisor did not say it replaced the worker")
+            wait_for(
+                lambda: "was killed by SIGKILL; starting another" in "".join(server.output),
+                10,
+                "the supervisor did not say it replaced the worker",
+            )
             for lead in made:  # every lead is there whichever worker answers
                 answer = client.get(f"/api/v1/leads/{lead}", headers=headers)
                 assert answer.status_code == 200, answer.text
@@ -75,16 +80,24 @@ def test_workers_share_one_port_survive_a_kill_and_stop_together(redis_url: str)
         server.kill()
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["--workers", "2"], "--workers 2 needs a fleet store (--store redis://HOST:PORT/DB)"),
-    (["--store", "redis://127.0.0.1:1/0"], "eal-sandbox serve: cannot use the store redis://127.0.0.1:1/0: "),
-    (["--store", "redis://user:hunter2@127.0.0.1:1/0"], "cannot use the store redis://user:***@127.0.0.1:1/0: "),
-    (["--store", "mongodb://127.0.0.1/0"], "STORE must be 'memory', redis://HOST:PORT/DB"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--workers", "2"], "--workers 2 needs a fleet store (--store redis://HOST:PORT/DB)"),
+        (["--store", "redis://127.0.0.1:1/0"], "eal-sandbox serve: cannot use the store redis://127.0.0.1:1/0: "),
+        (["--store", "redis://user:hunter2@127.0.0.1:1/0"], "cannot use the store redis://user:***@127.0.0.1:1/0: "),
+        (["--store", "mongodb://127.0.0.1/0"], "STORE must be 'memory', redis://HOST:PORT/DB"),
+    ],
+)
 def test_a_server_that_cannot_start_says_why_in_one_line(args: list[str], line: str) -> None:
     port = free_port()
-    done = subprocess.run([str(CLI), "serve", "--port", str(port), *args], capture_output=True, text=True,
-                          timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("EAL_SANDBOX_")})
+    done = subprocess.run(
+        [str(CLI), "serve", "--port", str(port), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("EAL_SANDBOX_")},
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) <= 2 and line in done.stderr, done.stderr  # click's usage errors add a hint line
@@ -98,7 +111,10 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url: str) -> None:
     workers = children(server.process.pid)
     assert len(workers) == 2
     server.kill()  # kill -9 of the supervisor: nobody is left to stop the workers but the kernel
-    wait_for(lambda: not any(Path(f"/proc/{worker}").exists() for worker in workers), 30,
-             "the workers outlived their supervisor")
+    wait_for(
+        lambda: not any(Path(f"/proc/{worker}").exists() for worker in workers),
+        30,
+        "the workers outlived their supervisor",
+    )
     with pytest.raises(httpx.ConnectError):  # and the port is free of them
         httpx.get(server.url + "/api/v1/health", timeout=2)

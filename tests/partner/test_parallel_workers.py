@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-PARTNER_TESTS = textwrap.dedent('''
+PARTNER_TESTS = textwrap.dedent("""
     import httpx
     import pytest
 
@@ -31,14 +31,29 @@ PARTNER_TESTS = textwrap.dedent('''
             eal_sandbox.advance("7d")
             moved = (eal_sandbox.clock.now() - before).total_seconds()
             assert 7 * 86400 <= moved < 7 * 86400 + 60  # only this test moved its clock
-''')
+""")
 
 
 def test_four_workers_share_one_server_without_interference(live_sandbox: Any, tmp_path: Path) -> None:
     (tmp_path / "test_partner_parallel.py").write_text(PARTNER_TESTS)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "4", "-p", "no:cacheprovider",
-         "--eal-sandbox-url", live_sandbox.base_url, "test_partner_parallel.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "4",
+            "-p",
+            "no:cacheprovider",
+            "--eal-sandbox-url",
+            live_sandbox.base_url,
+            "test_partner_parallel.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "16 passed" in result.stdout

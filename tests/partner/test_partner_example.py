@@ -21,8 +21,9 @@ def api(eal_sandbox):
 
 
 def test_lead_round_trip_shows_up_in_the_audit_log(api, eal_sandbox):
-    created = api.post("/leads", json={"name": "Sarah Mitchell", "email": "sarah@example.com",
-                                       "company": "Mitchell Restoration"})
+    created = api.post(
+        "/leads", json={"name": "Sarah Mitchell", "email": "sarah@example.com", "company": "Mitchell Restoration"}
+    )
     assert created.status_code == 201, created.text
     lead = created.json()
     assert lead["pipeline_stage"] == "new"
@@ -31,8 +32,11 @@ def test_lead_round_trip_shows_up_in_the_audit_log(api, eal_sandbox):
     assert fetched.status_code == 200
     assert fetched.json()["email"] == "sarah@example.com"
 
-    patched = api.patch(f"/leads/{lead['id']}", json={"pipeline_stage": "qualified", "lead_score": 82},
-                        headers={"X-Correlation-Id": "partner-ci-run-1"})
+    patched = api.patch(
+        f"/leads/{lead['id']}",
+        json={"pipeline_stage": "qualified", "lead_score": 82},
+        headers={"X-Correlation-Id": "partner-ci-run-1"},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["lead_score"] == 82
 

@@ -87,8 +87,12 @@ class NodeProcess:
 
     def __init__(self, node: str, script: Path, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [node, str(script)], cwd=script.parent, env={"PATH": os.environ.get("PATH", ""), **env},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [node, str(script)],
+            cwd=script.parent,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
@@ -153,21 +157,26 @@ def test_the_readme_receiver_verifies_live_deliveries(
     url = f"http://127.0.0.1:{port}/"
     keys = live_sandbox.keys
     with httpx.Client(base_url=live_sandbox.base_url, timeout=10) as api:
-        created = api.post("/api/v1/webhooks", headers={"Authorization": f"Bearer {keys['admin']}"},
-                           json={"url": url, "events": ["lead.created"]})
+        created = api.post(
+            "/api/v1/webhooks",
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+            json={"url": url, "events": ["lead.created"]},
+        )
         assert created.status_code == 201, created.text
         webhook = created.json()
         receiver = start_node(script, {"EAL_WEBHOOK_SECRET": webhook["signing_secret"], "PORT": str(port)})
         receiver.wait_for(f"listening on {url}")
 
-        triggered = api.post("/_sandbox/trigger", headers={"Authorization": f"Bearer {keys['write']}"},
-                             json={"event": "lead.created"})
+        triggered = api.post(
+            "/_sandbox/trigger", headers={"Authorization": f"Bearer {keys['write']}"}, json={"event": "lead.created"}
+        )
         assert triggered.status_code == 201, triggered.text
         event_id = next(e["id"] for e in triggered.json()["events"] if e["type"] == "lead.created")
         receiver.wait_for(f"verified lead.created {event_id}")
         assert live_sandbox.sandbox.webhooks.settle(None, 5)
-        deliveries = api.get(f"/api/v1/webhooks/{webhook['id']}/deliveries",
-                             headers={"Authorization": f"Bearer {keys['read']}"}).json()["data"]
+        deliveries = api.get(
+            f"/api/v1/webhooks/{webhook['id']}/deliveries", headers={"Authorization": f"Bearer {keys['read']}"}
+        ).json()["data"]
         assert [(d["event_id"], d["status"], d["response_status"]) for d in deliveries] == [
             (event_id, "delivered", 200)
         ]

@@ -38,8 +38,11 @@ def expected(sandbox: Any, name: str) -> str:
     if name == "CHILD_ID":
         return str(child)
     if name == "PARENT_KEY":
-        return next(k["token"] for k in sandbox.world.keys if k["organization_id"] == sandbox.world.parent_org_id
-                    and k["scopes"] == ["read"])
+        return next(
+            k["token"]
+            for k in sandbox.world.keys
+            if k["organization_id"] == sandbox.world.parent_org_id and k["scopes"] == ["read"]
+        )
     return next(k["token"] for k in sandbox.world.keys if k["organization_id"] == child and k["scopes"] == scopes[name])
 
 

@@ -34,13 +34,17 @@ def rows(response: Any) -> list[dict[str, str]]:
 def test_list_is_newest_first_in_the_seed_shape(client, keys, sandbox):
     body = get(client, keys["read"], "/audit-log", limit=10).get_json()
     expected = events(sandbox, keys["org_id"])[:10]
-    assert body["data"] == [{k: e[k] for k in ("id", "organization_id", "action", "source", "correlation_id",
-                                               "payload", "created_at")} for e in expected]
+    assert body["data"] == [
+        {k: e[k] for k in ("id", "organization_id", "action", "source", "correlation_id", "payload", "created_at")}
+        for e in expected
+    ]
     assert body["next_cursor"]
 
 
-@pytest.mark.parametrize("query", [{"action": "lead.created"}, {"source": "worker"}, {"source": "api"},
-                                   {"action": "lead.updated", "source": "api"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"action": "lead.created"}, {"source": "worker"}, {"source": "api"}, {"action": "lead.updated", "source": "api"}],
+)
 def test_filters_match_the_store(client, keys, sandbox, query):
     body = get(client, keys["read"], "/audit-log", limit=200, **query).get_json()
     expected = events(sandbox, keys["org_id"], **query)
@@ -96,17 +100,27 @@ def test_export_uses_the_list_filters(client, keys, sandbox, query):
 
 
 def test_export_defuses_spreadsheet_formulas(client, keys, sandbox):
-    sandbox.audit.record(keys["org_id"], "lead.updated", {"note": HYPERLINK}, source="api",
-                         correlation_id="=1+2", key_id=HYPERLINK)
+    sandbox.audit.record(
+        keys["org_id"], "lead.updated", {"note": HYPERLINK}, source="api", correlation_id="=1+2", key_id=HYPERLINK
+    )
     found = rows(get(client, keys["read"], "/audit-log/export.csv", action="lead.updated"))[0]
     assert found["key_id"] == "'" + HYPERLINK and found["correlation_id"] == "'=1+2"
     assert json.loads(found["payload"])["note"] == HYPERLINK  # JSON opens with "{": inert as it is
 
 
-@pytest.mark.parametrize(("cell", "shown"), [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-1", "'-1"), ("@cmd", "'@cmd"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("lead.updated", "lead.updated"), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("lead.updated", "lead.updated"),
+        ("", ""),
+    ],
+)
 def test_defused_prefixes_only_formula_triggers(cell, shown):
     assert defused(cell) == shown
 

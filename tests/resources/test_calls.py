@@ -14,8 +14,7 @@ from tests.support import FROZEN_AT, auth
 
 pytestmark = pytest.mark.both_stores
 
-WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
-           "90d": timedelta(days=90)}
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 
 
 def get(client: Any, token: str, path: str, **query: Any) -> Any:
@@ -37,13 +36,16 @@ def test_list_is_newest_first_in_the_seed_shape(client, keys, sandbox):
     assert "transcript" not in first
 
 
-@pytest.mark.parametrize(("query", "wanted"), [
-    ({"classification": "water"}, {"classification": "water"}),
-    ({"classification": "junk"}, {"classification": "junk"}),
-    ({"status": "missed"}, {"status": "missed"}),
-    ({"qualified": "true"}, {"qualified": True}),
-    ({"qualified": "false", "classification": "fire"}, {"qualified": False, "classification": "fire"}),
-])
+@pytest.mark.parametrize(
+    ("query", "wanted"),
+    [
+        ({"classification": "water"}, {"classification": "water"}),
+        ({"classification": "junk"}, {"classification": "junk"}),
+        ({"status": "missed"}, {"status": "missed"}),
+        ({"qualified": "true"}, {"qualified": True}),
+        ({"qualified": "false", "classification": "fire"}, {"qualified": False, "classification": "fire"}),
+    ],
+)
 def test_filters_match_a_manual_count(client, keys, sandbox, query, wanted):
     body = get(client, keys["read"], "/calls", limit=200, **query).get_json()
     expected = stored(sandbox, keys["org_id"], **wanted)
@@ -66,11 +68,14 @@ def test_get_call_returns_the_full_record(client, keys, sandbox):
     record = stored(sandbox, keys["org_id"], status="completed", qualified=True)[0]
     body = get(client, keys["read"], f"/calls/{record['id']}").get_json()
     assert body["transcript"] == record["transcript"]
-    assert body["classification"] == {"intent": record["intent"], "confidence": record["confidence"],
-                                      "urgency": record["urgency"], "qualified": True}
+    assert body["classification"] == {
+        "intent": record["intent"],
+        "confidence": record["confidence"],
+        "urgency": record["urgency"],
+        "qualified": True,
+    }
     assert body["dispatch_decision"] == record["dispatch_decision"]
-    assert set(body["dispatch_decision"]) == {"action", "reason", "sms_callback_sent",
-                                              "job_created_in_jobnimbus"}
+    assert set(body["dispatch_decision"]) == {"action", "reason", "sms_callback_sent", "job_created_in_jobnimbus"}
 
 
 def test_recording_url_is_signed_for_an_hour_and_served(client, keys, sandbox):

@@ -14,8 +14,11 @@ from tests.support import FROZEN_AT, auth, make_app
 
 pytestmark = pytest.mark.both_stores
 
-NEW_CLAIM = {"loss_type": "water", "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
-             "job_external_ref": "jn_117422"}
+NEW_CLAIM = {
+    "loss_type": "water",
+    "source": {"vendor": "companycam", "project_id": "cc_proj_5482"},
+    "job_external_ref": "jn_117422",
+}
 EXTRACTION = timedelta(minutes=5)
 
 
@@ -36,14 +39,16 @@ def fetch(client: Any, token: str, claim_id: str) -> Any:
 
 
 def review(client: Any, token: str, claim_id: str, decisions: list[dict[str, Any]]) -> Any:
-    return client.post(f"/api/v1/claims/{claim_id}/review", json={"decisions": decisions},
-                       headers=auth(token))
+    return client.post(f"/api/v1/claims/{claim_id}/review", json={"decisions": decisions}, headers=auth(token))
 
 
 def audit(sandbox: Any, org_id: str, action: str, claim_id: str | None = None) -> list[dict[str, Any]]:
     """Audit events of ``action`` (for one claim if given): the seeded history has some too."""
-    return [e for e in sandbox.store.scan("audit_event", org_id) if e["action"] == action
-            and (claim_id is None or e["payload"].get("claim_id") == claim_id)]
+    return [
+        e
+        for e in sandbox.store.scan("audit_event", org_id)
+        if e["action"] == action and (claim_id is None or e["payload"].get("claim_id") == claim_id)
+    ]
 
 
 def ready_claim(client: Any, keys: dict[str, Any], sandbox: Any) -> dict[str, Any]:
@@ -61,8 +66,15 @@ def test_list_matches_the_store(client, keys, sandbox):
     body = client.get("/api/v1/claims", headers=auth(keys["read"])).get_json()
     expected = list(sandbox.store.scan("claim", keys["org_id"]))
     assert [c["id"] for c in body["data"]] == [c["id"] for c in expected]
-    assert set(body["data"][0]) >= {"id", "job_external_ref", "loss_type", "status", "scope_item_count",
-                                    "photo_count", "created_at"}
+    assert set(body["data"][0]) >= {
+        "id",
+        "job_external_ref",
+        "loss_type",
+        "status",
+        "scope_item_count",
+        "photo_count",
+        "created_at",
+    }
 
 
 def test_create_starts_an_extraction(client, keys, sandbox, emitted):
@@ -133,14 +145,24 @@ def test_review_records_each_decision(client, keys, sandbox):
     ]
     response = review(client, keys["write"], claim["id"], decisions)
     assert response.status_code == 200
-    assert response.get_json() == {"id": claim["id"], "status": "reviewed", "decisions_recorded": 3,
-                                   "reviewed_at": "2026-11-02T15:35:00.000Z"}
-    items = {item["id"]: item for room in sandbox.store.get("claim", keys["org_id"], claim["id"])["rooms"]
-             for item in room["scope_items"]}
+    assert response.get_json() == {
+        "id": claim["id"],
+        "status": "reviewed",
+        "decisions_recorded": 3,
+        "reviewed_at": "2026-11-02T15:35:00.000Z",
+    }
+    items = {
+        item["id"]: item
+        for room in sandbox.store.get("claim", keys["org_id"], claim["id"])["rooms"]
+        for item in room["scope_items"]
+    }
     before = {item["id"]: item for room in claim["rooms"] for item in room["scope_items"]}
     assert items[first]["decision"] == "approve" and items[first]["qty"] == before[first]["qty"]
-    assert (items[second]["decision"], items[second]["qty"], items[second]["note"]) == \
-        ("edit", 410, "Re-measured on site")
+    assert (items[second]["decision"], items[second]["qty"], items[second]["note"]) == (
+        "edit",
+        410,
+        "Re-measured on site",
+    )
     assert items[second]["original_qty"] == before[second]["qty"]
     assert (items[third]["decision"], items[third]["reason"]) == ("reject", decisions[2]["reason"])
     (event,) = audit(sandbox, keys["org_id"], "claim.reviewed", claim["id"])
@@ -150,10 +172,15 @@ def test_review_records_each_decision(client, keys, sandbox):
 
 def test_unknown_scope_item_is_a_validation_error(client, keys, sandbox):
     claim = ready_claim(client, keys, sandbox)
-    response = review(client, keys["write"], claim["id"], [
-        {"scope_item_id": scope_ids(claim)[0], "decision": "approve"},
-        {"scope_item_id": "scope_zzzzzz", "decision": "reject", "reason": "typo"},
-    ])
+    response = review(
+        client,
+        keys["write"],
+        claim["id"],
+        [
+            {"scope_item_id": scope_ids(claim)[0], "decision": "approve"},
+            {"scope_item_id": "scope_zzzzzz", "decision": "reject", "reason": "typo"},
+        ],
+    )
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "validation_error"
@@ -165,8 +192,12 @@ def test_unknown_scope_item_is_a_validation_error(client, keys, sandbox):
 def test_deciding_an_item_twice_is_a_validation_error(client, keys, sandbox):
     claim = ready_claim(client, keys, sandbox)
     item = scope_ids(claim)[0]
-    response = review(client, keys["write"], claim["id"], [
-        {"scope_item_id": item, "decision": "approve"}, {"scope_item_id": item, "decision": "approve"}])
+    response = review(
+        client,
+        keys["write"],
+        claim["id"],
+        [{"scope_item_id": item, "decision": "approve"}, {"scope_item_id": item, "decision": "approve"}],
+    )
     assert response.status_code == 400
     (field,) = response.get_json()["error"]["details"]["fields"]
     assert field["location"] == "body.decisions[1].scope_item_id"
@@ -182,8 +213,9 @@ def test_reviewing_while_extracting_conflicts(client, keys, sandbox):
 def test_another_tenants_claim_is_404(client, keys, sandbox):
     claim = next(sandbox.store.scan("claim", keys["org_id"]))
     assert fetch(client, keys["other_read"], claim["id"]).status_code == 404
-    response = review(client, keys["other_write"], claim["id"],
-                      [{"scope_item_id": scope_ids(claim)[0], "decision": "approve"}])
+    response = review(
+        client, keys["other_write"], claim["id"], [{"scope_item_id": scope_ids(claim)[0], "decision": "approve"}]
+    )
     assert response.status_code == 404
 
 
@@ -191,8 +223,13 @@ def test_extraction_is_deterministic_per_seed_with_reproducible_ids() -> None:
     app = make_app(REPRODUCIBLE_IDS=True, LEADS_PER_ORG=10)
     try:
         client, sandbox = app.test_client(), sandbox_of(app)
-        keys = {"write": next(k["token"] for k in sandbox.world.keys
-                              if k["organization_id"] == sandbox.world.child_org_ids[0] and "write" in k["scopes"])}
+        keys = {
+            "write": next(
+                k["token"]
+                for k in sandbox.world.keys
+                if k["organization_id"] == sandbox.world.child_org_ids[0] and "write" in k["scopes"]
+            )
+        }
         keys["read"] = keys["write"]
         first = ready_claim(client, keys, sandbox)
         sandbox.reset()
@@ -213,11 +250,19 @@ def test_a_second_review_overwrites_the_first(client, keys, sandbox):
     claim = ready_claim(client, keys, sandbox)
     item_id = scope_ids(claim)[0]
     original = claim["rooms"][0]["scope_items"][0]["qty"]
-    review(client, keys["write"], claim["id"], [{"scope_item_id": item_id, "decision": "edit", "qty": 7,
-                                                 "note": "Re-measured"}])
+    review(
+        client,
+        keys["write"],
+        claim["id"],
+        [{"scope_item_id": item_id, "decision": "edit", "qty": 7, "note": "Re-measured"}],
+    )
     sandbox.clock.advance(timedelta(hours=1))
-    again = review(client, keys["write"], claim["id"], [{"scope_item_id": item_id, "decision": "reject",
-                                                         "reason": "Duplicate line"}]).get_json()
+    again = review(
+        client,
+        keys["write"],
+        claim["id"],
+        [{"scope_item_id": item_id, "decision": "reject", "reason": "Duplicate line"}],
+    ).get_json()
     assert (again["decisions_recorded"], again["reviewed_at"]) == (1, "2026-11-02T16:35:00.000Z")
     item = fetch(client, keys["read"], claim["id"]).get_json()["rooms"][0]["scope_items"][0]
     assert (item["decision"], item["reason"], item["original_qty"]) == ("reject", "Duplicate line", original)

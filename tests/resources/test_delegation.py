@@ -14,8 +14,13 @@ pytestmark = pytest.mark.both_stores
 
 HEADER = "X-EAL-Organization"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-READS = [("/leads", "leads.read"), ("/calls", "calls.read"), ("/calls/stats", "calls.read"),
-         ("/audit-log", "audit_log.read"), ("/audit-log/export.csv", "audit_log.read")]
+READS = [
+    ("/leads", "leads.read"),
+    ("/calls", "calls.read"),
+    ("/calls/stats", "calls.read"),
+    ("/audit-log", "audit_log.read"),
+    ("/audit-log/export.csv", "audit_log.read"),
+]
 
 
 def get(client: Any, token: str, path: str, acting: str | None = None, **query: Any) -> Any:
@@ -24,8 +29,11 @@ def get(client: Any, token: str, path: str, acting: str | None = None, **query: 
 
 
 def regrant(client: Any, keys: dict[str, Any], scopes: list[str], **extra: Any) -> None:
-    response = client.post(f"/api/v1/organizations/{keys['org_id']}/grants", headers=auth(keys["admin"]),
-                           json={"parent_organization_id": keys["parent_org_id"], "scopes": scopes, **extra})
+    response = client.post(
+        f"/api/v1/organizations/{keys['org_id']}/grants",
+        headers=auth(keys["admin"]),
+        json={"parent_organization_id": keys["parent_org_id"], "scopes": scopes, **extra},
+    )
     assert response.status_code == 201
 
 
@@ -64,11 +72,14 @@ def test_the_callers_own_id_changes_nothing(client, keys):
     assert own.status_code == 200 and own.data == get(client, keys["parent_read"], "/leads").data
 
 
-@pytest.mark.parametrize(("role", "target"), [
-    ("parent_read", None),          # an id nobody has
-    ("read", "parent_org_id"),      # a child naming its parent
-    ("read", "other_org_id"),       # a child naming its sibling
-])
+@pytest.mark.parametrize(
+    ("role", "target"),
+    [
+        ("parent_read", None),  # an id nobody has
+        ("read", "parent_org_id"),  # a child naming its parent
+        ("read", "other_org_id"),  # a child naming its sibling
+    ],
+)
 def test_an_organization_that_is_not_the_callers_child_is_404(client, keys, role, target):
     target_id = keys[target] if target else UNKNOWN_ID
     response = get(client, keys[role], "/leads", acting=target_id)
@@ -85,8 +96,11 @@ def test_a_grant_without_the_scope_is_403_naming_it(client, keys, path, scope):
     assert response.status_code == 403
     error = response.get_json()["error"]
     assert error["code"] == "grant_required" and scope in error["message"]
-    assert error["details"] == {"organization_id": keys["org_id"], "required_grant_scope": scope,
-                                "granted_scopes": others}
+    assert error["details"] == {
+        "organization_id": keys["org_id"],
+        "required_grant_scope": scope,
+        "granted_scopes": others,
+    }
 
 
 def test_the_grant_stops_working_when_it_expires(client, keys, sandbox):
@@ -101,29 +115,37 @@ def test_the_grant_stops_working_when_it_expires(client, keys, sandbox):
 
 
 def test_a_child_created_through_the_api_needs_its_own_grant(client, keys):
-    created = client.post("/api/v1/organizations", headers=auth(keys["parent_admin"]),
-                          json={"name": "PuroClean of Marietta"}).get_json()
+    created = client.post(
+        "/api/v1/organizations", headers=auth(keys["parent_admin"]), json={"name": "PuroClean of Marietta"}
+    ).get_json()
     response = get(client, keys["parent_read"], "/leads", acting=created["id"])
     assert response.status_code == 403
     assert "no live grant" in response.get_json()["error"]["message"]
     child_admin = next(k["token"] for k in created["sandbox_keys"] if "admin" in k["scopes"])
-    assert client.post(f"/api/v1/organizations/{created['id']}/grants", headers=auth(child_admin),
-                       json={"parent_organization_id": keys["parent_org_id"],
-                             "scopes": ["leads.read"]}).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/organizations/{created['id']}/grants",
+            headers=auth(child_admin),
+            json={"parent_organization_id": keys["parent_org_id"], "scopes": ["leads.read"]},
+        ).status_code
+        == 201
+    )
     listed = get(client, keys["parent_read"], "/leads", acting=created["id"])
     assert listed.status_code == 200 and listed.get_json() == {"data": [], "next_cursor": None}
 
 
 def test_writes_never_act_for_another_organization(client, keys, sandbox):
     before = sandbox.store.count("lead", keys["org_id"]), sandbox.store.count("lead", keys["parent_org_id"])
-    response = client.post("/api/v1/leads", headers=auth(keys["parent_admin"]) | {HEADER: keys["org_id"]},
-                           json={"name": "Dana Whitfield", "email": "dana@example.com"})
+    response = client.post(
+        "/api/v1/leads",
+        headers=auth(keys["parent_admin"]) | {HEADER: keys["org_id"]},
+        json={"name": "Dana Whitfield", "email": "dana@example.com"},
+    )
     assert response.status_code == 400
     fields = response.get_json()["error"]["details"]["fields"]
     assert [f["location"] for f in fields] == [f"header.{HEADER}"]
     assert "writes always act on the key's own organization" in fields[0]["message"]
-    assert (sandbox.store.count("lead", keys["org_id"]),
-            sandbox.store.count("lead", keys["parent_org_id"])) == before
+    assert (sandbox.store.count("lead", keys["org_id"]), sandbox.store.count("lead", keys["parent_org_id"])) == before
 
 
 def test_a_malformed_organization_id_is_a_validation_error(client, keys):
@@ -134,7 +156,13 @@ def test_a_malformed_organization_id_is_a_validation_error(client, keys):
 
 def test_the_key_still_needs_the_operations_own_scope(client, keys, sandbox):
     # The grant widens which organization a key reads, never what the key may do.
-    sandbox.keys.add({"id": "k-no-scope", "token": "eal_test_noscopeatall0000000000000000",
-                      "organization_id": keys["parent_org_id"], "scopes": []})
+    sandbox.keys.add(
+        {
+            "id": "k-no-scope",
+            "token": "eal_test_noscopeatall0000000000000000",
+            "organization_id": keys["parent_org_id"],
+            "scopes": [],
+        }
+    )
     response = get(client, "eal_test_noscopeatall0000000000000000", "/leads", acting=keys["org_id"])
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"

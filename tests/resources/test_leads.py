@@ -15,10 +15,27 @@ pytestmark = pytest.mark.both_stores
 
 NOW = isoformat(FROZEN_AT)
 AI_FIELDS = ("pain_points", "timeline", "budget_range", "ai_reasoning", "qualification_completed_at")
-LIST_FIELDS = {"id", "organization_id", "name", "company", "email", "source", "lead_score", "pipeline_stage",
-               "industry", "company_size", "created_at", "updated_at"}
-NEW_LEAD = {"name": "Sarah Mitchell", "email": "sarah.mitchell@example.com", "source": "website",
-            "industry": "residential", "pipeline_stage": "new"}
+LIST_FIELDS = {
+    "id",
+    "organization_id",
+    "name",
+    "company",
+    "email",
+    "source",
+    "lead_score",
+    "pipeline_stage",
+    "industry",
+    "company_size",
+    "created_at",
+    "updated_at",
+}
+NEW_LEAD = {
+    "name": "Sarah Mitchell",
+    "email": "sarah.mitchell@example.com",
+    "source": "website",
+    "industry": "residential",
+    "pipeline_stage": "new",
+}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
@@ -52,6 +69,7 @@ def ids(records: list[dict[str, Any]]) -> list[str]:
 
 # --- list ---------------------------------------------------------------------------------
 
+
 def test_list_defaults_to_50_newest_first_in_the_list_shape(client, keys, sandbox):
     body = get(client, keys["read"], "/leads").get_json()
     assert ids(body["data"]) == ids(stored(sandbox, keys["org_id"])[:50])
@@ -83,16 +101,27 @@ def test_out_of_range_limit_is_400(client, keys, limit):
     assert response.get_json()["error"]["code"] == "validation_error"
 
 
-@pytest.mark.parametrize("query", [
-    {"pipeline_stage": "new"}, {"pipeline_stage": "contacted"}, {"pipeline_stage": "qualified"},
-    {"pipeline_stage": "proposal"}, {"pipeline_stage": "won"}, {"pipeline_stage": "lost"},
-    {"source": "website"}, {"source": "google_ads"}, {"source": "callrail"}, {"source": "lsa"},
-    {"pipeline_stage": "contacted", "source": "website"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"pipeline_stage": "new"},
+        {"pipeline_stage": "contacted"},
+        {"pipeline_stage": "qualified"},
+        {"pipeline_stage": "proposal"},
+        {"pipeline_stage": "won"},
+        {"pipeline_stage": "lost"},
+        {"source": "website"},
+        {"source": "google_ads"},
+        {"source": "callrail"},
+        {"source": "lsa"},
+        {"pipeline_stage": "contacted", "source": "website"},
+    ],
+)
 def test_filters_match_a_manual_filter_of_the_store(client, keys, sandbox, query):
     body = get(client, keys["read"], "/leads", limit=200, **query).get_json()
-    expected = [lead for lead in stored(sandbox, keys["org_id"])
-                if all(lead[name] == value for name, value in query.items())]
+    expected = [
+        lead for lead in stored(sandbox, keys["org_id"]) if all(lead[name] == value for name, value in query.items())
+    ]
     assert expected, "the seeded world should hold leads of every filtered kind"
     assert ids(body["data"]) == ids(expected)
     assert body["next_cursor"] is None
@@ -120,8 +149,10 @@ def test_range_accepts_an_offset_and_compares_instants(client, keys, sandbox):
     assert ids(body["data"]) == ids([lead for lead in everything if lead["created_at"] >= isoformat(instant)])
 
 
-@pytest.mark.parametrize("query", [{"pipeline_stage": "closed"}, {"source": "tiktok"},
-                                   {"start_at": "yesterday"}, {"end_at": "2026-13-01T00:00:00Z"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"pipeline_stage": "closed"}, {"source": "tiktok"}, {"start_at": "yesterday"}, {"end_at": "2026-13-01T00:00:00Z"}],
+)
 def test_unknown_filter_values_are_400(client, keys, query):
     response = get(client, keys["read"], "/leads", **query)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_error"
@@ -129,9 +160,11 @@ def test_unknown_filter_values_are_400(client, keys, query):
 
 # --- get ----------------------------------------------------------------------------------
 
+
 def test_get_returns_the_full_record_with_ai_fields(client, keys, sandbox):
-    lead = next(lead for lead in stored(sandbox, keys["org_id"])
-                if lead["pain_points"] and lead["qualification_completed_at"])
+    lead = next(
+        lead for lead in stored(sandbox, keys["org_id"]) if lead["pain_points"] and lead["qualification_completed_at"]
+    )
     body = get(client, keys["read"], f"/leads/{lead['id']}").get_json()
     for field in (*LIST_FIELDS, *AI_FIELDS, "phone", "crm_sync"):
         assert body[field] == lead[field], field
@@ -139,14 +172,28 @@ def test_get_returns_the_full_record_with_ai_fields(client, keys, sandbox):
 
 # --- create -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    NEW_LEAD,
-    {"email": "only.email@example.com"},
-    {"name": "Dana Whitfield", "company": "Whitfield Property Group"},
-    {"name": "Full Lead", "company": "Acme HOA", "email": "ops@acme-hoa.example.com", "phone": "+17705550142",
-     "source": "referral", "pipeline_stage": "contacted", "industry": "commercial", "company_size": "11-50",
-     "pain_points": "Roof leak over unit 4B", "timeline": "this_week", "budget_range": "$5k-$10k"},
-])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        NEW_LEAD,
+        {"email": "only.email@example.com"},
+        {"name": "Dana Whitfield", "company": "Whitfield Property Group"},
+        {
+            "name": "Full Lead",
+            "company": "Acme HOA",
+            "email": "ops@acme-hoa.example.com",
+            "phone": "+17705550142",
+            "source": "referral",
+            "pipeline_stage": "contacted",
+            "industry": "commercial",
+            "company_size": "11-50",
+            "pain_points": "Roof leak over unit 4B",
+            "timeline": "this_week",
+            "budget_range": "$5k-$10k",
+        },
+    ],
+)
 def test_create_returns_201_and_the_lead_is_readable_and_listed_first(client, keys, sandbox, body):
     response = create(client, keys["write"], body)
     assert response.status_code == 201
@@ -171,24 +218,27 @@ def test_create_is_audited(client, keys, sandbox):
     assert event["payload"]["key_id"] == key_id(sandbox, keys["write"])
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"name": "Only A Name"},
-    {"company": "Only A Company"},
-    {"name": "Name", "phone": "+17705550142"},
-    {"email": "sarah.mitchell"},
-    {"email": "sarah@"},
-    {"email": "@example.com"},
-    {"email": "sarah mitchell@example.com"},
-    {"email": ""},
-    {"email": None},
-    {"email": "x@example.com", "lead_score": 90},
-    {"email": "x@example.com", "id": UNKNOWN_ID},
-    {"email": "x@example.com", "organization_id": UNKNOWN_ID},
-    {"email": "x@example.com", "pipeline_stage": "closed"},
-    {"email": "x@example.com", "source": "tiktok"},
-    {"email": "x@example.com", "notes": "typo field"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": "Only A Name"},
+        {"company": "Only A Company"},
+        {"name": "Name", "phone": "+17705550142"},
+        {"email": "sarah.mitchell"},
+        {"email": "sarah@"},
+        {"email": "@example.com"},
+        {"email": "sarah mitchell@example.com"},
+        {"email": ""},
+        {"email": None},
+        {"email": "x@example.com", "lead_score": 90},
+        {"email": "x@example.com", "id": UNKNOWN_ID},
+        {"email": "x@example.com", "organization_id": UNKNOWN_ID},
+        {"email": "x@example.com", "pipeline_stage": "closed"},
+        {"email": "x@example.com", "source": "tiktok"},
+        {"email": "x@example.com", "notes": "typo field"},
+    ],
+)
 def test_invalid_create_is_400_and_stores_nothing(client, keys, sandbox, body):
     before = sandbox.store.count("lead", keys["org_id"])
     response = create(client, keys["write"], body)
@@ -200,30 +250,46 @@ def test_invalid_create_is_400_and_stores_nothing(client, keys, sandbox, body):
 @pytest.mark.parametrize("body", [{}, {"name": "Only A Name"}, {"company": "Only A Company", "source": "yelp"}])
 def test_a_lead_without_email_or_name_and_company_is_one_any_of_required_problem(client, keys, body):
     fields = create(client, keys["write"], body).get_json()["error"]["details"]["fields"]
-    assert fields == [{"location": "body", "message": "needs at least one of: email, or name + company",
-                       "rule": "any_of_required"}]
+    assert fields == [
+        {"location": "body", "message": "needs at least one of: email, or name + company", "rule": "any_of_required"}
+    ]
 
 
-@pytest.mark.parametrize(("method", "path"), [("post", "/leads"), ("patch", "/leads/{id}"),
-                                              ("post", "/leads/{id}/score"),
-                                              ("post", "/leads/{id}/push-to-crm")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/leads"), ("patch", "/leads/{id}"), ("post", "/leads/{id}/score"), ("post", "/leads/{id}/push-to-crm")],
+)
 def test_writes_need_a_write_key(client, keys, sandbox, method, path):
     lead_id = stored(sandbox, keys["org_id"])[0]["id"]
     body = {"email": "x@example.com"} if path == "/leads" else {"pipeline_stage": "won"}
-    response = getattr(client, method)(f"/api/v1{path.format(id=lead_id)}",
-                                       json=body if method == "patch" or path == "/leads" else None,
-                                       headers=auth(keys["read"]))
+    response = getattr(client, method)(
+        f"/api/v1{path.format(id=lead_id)}",
+        json=body if method == "patch" or path == "/leads" else None,
+        headers=auth(keys["read"]),
+    )
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
 
 
 # --- patch --------------------------------------------------------------------------------
 
 WHITELISTED = [
-    ("name", "Dana Whitfield"), ("company", "Whitfield Property Group"), ("company", None),
-    ("email", "dana.whitfield@example.com"), ("email", None), ("source", "yelp"), ("lead_score", 73),
-    ("lead_score", 0), ("lead_score", 100), ("pipeline_stage", "proposal"), ("industry", "commercial"),
-    ("industry", None), ("company_size", "11-50"), ("pain_points", "Smoke odor in the upstairs hallway"),
-    ("timeline", "this_quarter"), ("budget_range", "$5k-$10k"), ("ai_reasoning", "Reviewed by the owner"),
+    ("name", "Dana Whitfield"),
+    ("company", "Whitfield Property Group"),
+    ("company", None),
+    ("email", "dana.whitfield@example.com"),
+    ("email", None),
+    ("source", "yelp"),
+    ("lead_score", 73),
+    ("lead_score", 0),
+    ("lead_score", 100),
+    ("pipeline_stage", "proposal"),
+    ("industry", "commercial"),
+    ("industry", None),
+    ("company_size", "11-50"),
+    ("pain_points", "Smoke odor in the upstairs hallway"),
+    ("timeline", "this_quarter"),
+    ("budget_range", "$5k-$10k"),
+    ("ai_reasoning", "Reviewed by the owner"),
 ]
 
 
@@ -248,12 +314,22 @@ def test_a_listed_lead_shows_a_patch_on_the_next_page_read(client, keys, sandbox
     assert (again["pipeline_stage"], again["updated_at"]) == (stage, NOW)
 
 
-@pytest.mark.parametrize("body", [
-    {"lead_score": -1}, {"lead_score": 101}, {"lead_score": 50.5}, {"lead_score": "90"}, {"lead_score": None},
-    {"pipeline_stage": "closed"}, {"source": "tiktok"}, {"email": "not-an-email"}, {"name": ""},
-    {"name": None},
-    {},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lead_score": -1},
+        {"lead_score": 101},
+        {"lead_score": 50.5},
+        {"lead_score": "90"},
+        {"lead_score": None},
+        {"pipeline_stage": "closed"},
+        {"source": "tiktok"},
+        {"email": "not-an-email"},
+        {"name": ""},
+        {"name": None},
+        {},
+    ],
+)
 def test_invalid_patch_values_are_400(client, keys, sandbox, body):
     lead = stored(sandbox, keys["org_id"])[0]
     response = patch(client, keys["write"], lead["id"], body)
@@ -261,14 +337,30 @@ def test_invalid_patch_values_are_400(client, keys, sandbox, body):
     assert sandbox.store.get("lead", keys["org_id"], lead["id"]) == lead
 
 
-@pytest.mark.parametrize("body", [
-    {"id": UNKNOWN_ID}, {"organization_id": UNKNOWN_ID}, {"created_at": "2026-01-01T00:00:00.000Z"},
-    {"updated_at": "2026-01-01T00:00:00.000Z"}, {"qualification_completed_at": "2026-01-01T00:00:00.000Z"},
-    {"phone": "+17705550142"}, {"crm_sync": None}, {"lead_scor": 5}, {"notes": "hello"},
-    {"pipeline_stage": "won", "organization_id": UNKNOWN_ID},
-    {"lead_score": 92, "crm_sync": {"vendor": "jobnimbus", "external_id": "jn_1", "status": "ok",
-                                    "last_synced_at": "2026-01-01T00:00:00.000Z"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": UNKNOWN_ID},
+        {"organization_id": UNKNOWN_ID},
+        {"created_at": "2026-01-01T00:00:00.000Z"},
+        {"updated_at": "2026-01-01T00:00:00.000Z"},
+        {"qualification_completed_at": "2026-01-01T00:00:00.000Z"},
+        {"phone": "+17705550142"},
+        {"crm_sync": None},
+        {"lead_scor": 5},
+        {"notes": "hello"},
+        {"pipeline_stage": "won", "organization_id": UNKNOWN_ID},
+        {
+            "lead_score": 92,
+            "crm_sync": {
+                "vendor": "jobnimbus",
+                "external_id": "jn_1",
+                "status": "ok",
+                "last_synced_at": "2026-01-01T00:00:00.000Z",
+            },
+        },
+    ],
+)
 def test_non_whitelisted_fields_are_400_and_change_nothing(client, keys, sandbox, body):
     lead = stored(sandbox, keys["org_id"])[0]
     updates_before = len(audit_events(sandbox, keys["org_id"], "lead.updated"))
@@ -280,11 +372,16 @@ def test_non_whitelisted_fields_are_400_and_change_nothing(client, keys, sandbox
 
 
 def test_patch_is_audited_with_a_per_field_diff_key_and_correlation_id(client, keys, sandbox):
-    lead = next(lead for lead in stored(sandbox, keys["org_id"])
-                if lead["pipeline_stage"] != "won" and lead["lead_score"] != 92)
-    response = patch(client, keys["write"], lead["id"],
-                     {"pipeline_stage": "won", "lead_score": 92, "name": lead["name"]},
-                     **{"X-Correlation-Id": "corr_partner_test_42"})
+    lead = next(
+        lead for lead in stored(sandbox, keys["org_id"]) if lead["pipeline_stage"] != "won" and lead["lead_score"] != 92
+    )
+    response = patch(
+        client,
+        keys["write"],
+        lead["id"],
+        {"pipeline_stage": "won", "lead_score": 92, "name": lead["name"]},
+        **{"X-Correlation-Id": "corr_partner_test_42"},
+    )
     assert response.status_code == 200
     assert response.headers["X-Correlation-Id"] == "corr_partner_test_42"
     page = get(client, keys["read"], "/audit-log", action="lead.updated", limit=5).get_json()["data"]
@@ -294,8 +391,10 @@ def test_patch_is_audited_with_a_per_field_diff_key_and_correlation_id(client, k
     assert event["created_at"] == NOW
     assert event["payload"] == {
         "lead_id": lead["id"],
-        "diff": {"pipeline_stage": {"from": lead["pipeline_stage"], "to": "won"},
-                 "lead_score": {"from": lead["lead_score"], "to": 92}},
+        "diff": {
+            "pipeline_stage": {"from": lead["pipeline_stage"], "to": "won"},
+            "lead_score": {"from": lead["lead_score"], "to": 92},
+        },
         "key_id": key_id(sandbox, keys["write"]),
     }
     assert all(e["created_at"] < NOW for e in page[1:])
@@ -315,22 +414,33 @@ def test_patch_that_changes_nothing_writes_no_audit_event(client, keys, sandbox)
 
 # --- score --------------------------------------------------------------------------------
 
+
 def score(client: Any, token: str, lead_id: str) -> Any:
     return client.post(f"/api/v1/leads/{lead_id}/score", headers=auth(token))
 
 
-SCORED = {"name": "Maria Lopez", "email": "maria.lopez@example.com", "phone": "+14045550173",
-          "source": "website", "timeline": "emergency", "pain_points": "Burst pipe flooded the basement"}
+SCORED = {
+    "name": "Maria Lopez",
+    "email": "maria.lopez@example.com",
+    "phone": "+14045550173",
+    "source": "website",
+    "timeline": "emergency",
+    "pain_points": "Burst pipe flooded the basement",
+}
 
 
 def test_score_names_its_signals_and_updates_the_lead(client, keys, sandbox):
     lead = create(client, keys["write"], SCORED).get_json()
     body = score(client, keys["write"], lead["id"]).get_json()
     # 20 + emergency .30 + water .18 + phone .10 + website .06 + email .04, strongest first
-    assert body == {"id": lead["id"], "lead_score": 88, "scored_at": NOW,
-                    "ai_reasoning": "Emergency timeline (+0.30); Water damage signal (+0.18); "
-                                    "Phone validated (+0.10); High-intent source website (+0.06); "
-                                    "Email on file (+0.04)"}
+    assert body == {
+        "id": lead["id"],
+        "lead_score": 88,
+        "scored_at": NOW,
+        "ai_reasoning": "Emergency timeline (+0.30); Water damage signal (+0.18); "
+        "Phone validated (+0.10); High-intent source website (+0.06); "
+        "Email on file (+0.04)",
+    }
     fetched = get(client, keys["read"], f"/leads/{lead['id']}").get_json()
     assert fetched["lead_score"] == 88 and fetched["ai_reasoning"] == body["ai_reasoning"]
     event = audit_events(sandbox, keys["org_id"], "lead.updated")[0]
@@ -355,11 +465,14 @@ def test_score_is_deterministic_for_seeded_leads(client, keys, sandbox, index):
     assert sandbox.store.get("lead", keys["org_id"], lead["id"])["lead_score"] == first["lead_score"]
 
 
-@pytest.mark.parametrize("changes", [
-    {"pain_points": "Smoke damage after a kitchen fire", "timeline": "this_week"},
-    {"pain_points": None, "ai_reasoning": "Caller reported sewage backing up into the basement"},
-    {"pain_points": "Mold behind the drywall", "ai_reasoning": "Storm last week"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pain_points": "Smoke damage after a kitchen fire", "timeline": "this_week"},
+        {"pain_points": None, "ai_reasoning": "Caller reported sewage backing up into the basement"},
+        {"pain_points": "Mold behind the drywall", "ai_reasoning": "Storm last week"},
+    ],
+)
 def test_rescoring_an_unchanged_lead_gives_the_same_answer(client, keys, sandbox, changes):
     lead = stored(sandbox, keys["org_id"])[2]
     patch(client, keys["write"], lead["id"], changes)
@@ -378,6 +491,7 @@ def test_scored_at_is_the_time_of_the_rescore(client, keys, sandbox):
 
 # --- push to CRM --------------------------------------------------------------------------
 
+
 def push(client: Any, token: str, lead_id: str) -> Any:
     return client.post(f"/api/v1/leads/{lead_id}/push-to-crm", headers=auth(token))
 
@@ -394,8 +508,9 @@ def test_push_records_a_sync_once_and_repushes_return_it(client, keys, sandbox):
         again = push(client, keys["write"], lead["id"])
         assert again.status_code == 200 and again.get_json() == first.get_json()
     assert get(client, keys["read"], f"/leads/{lead['id']}").get_json()["crm_sync"] == sync
-    pushes = [e for e in audit_events(sandbox, keys["org_id"], "lead.crm_pushed")
-              if e["payload"]["lead_id"] == lead["id"]]
+    pushes = [
+        e for e in audit_events(sandbox, keys["org_id"], "lead.crm_pushed") if e["payload"]["lead_id"] == lead["id"]
+    ]
     assert len(pushes) == 1 and pushes[0]["payload"]["external_id"] == sync["external_id"]
 
 
@@ -409,17 +524,22 @@ def test_push_of_an_already_synced_lead_returns_its_sync(client, keys, sandbox):
 
 def test_different_leads_get_different_external_ids(client, keys, sandbox):
     fresh = [lead for lead in stored(sandbox, keys["org_id"]) if lead["crm_sync"] is None][:5]
-    external = {push(client, keys["write"], lead["id"]).get_json()["crm_sync"]["external_id"]
-                for lead in fresh}
+    external = {push(client, keys["write"], lead["id"]).get_json()["crm_sync"]["external_id"] for lead in fresh}
     assert len(external) == 5
 
 
 # --- tenant isolation ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "suffix", "body"), [
-    ("get", "", None), ("patch", "", {"pipeline_stage": "won"}), ("post", "/score", None),
-    ("post", "/push-to-crm", None),
-])
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("get", "", None),
+        ("patch", "", {"pipeline_stage": "won"}),
+        ("post", "/score", None),
+        ("post", "/push-to-crm", None),
+    ],
+)
 @pytest.mark.parametrize("whose", ["sibling", "unknown"])
 def test_another_tenants_lead_is_404_and_untouched(client, keys, sandbox, method, suffix, body, whose):
     lead = stored(sandbox, keys["other_org_id"])[0]

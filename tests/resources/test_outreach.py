@@ -10,10 +10,17 @@ from tests.support import auth
 
 pytestmark = pytest.mark.both_stores
 
-EMAIL = {"channel": "email", "to": "new.customer@example.com", "subject": "Your inspection",
-         "body": "Hi Sam, confirming your moisture inspection tomorrow at 9am."}
-SMS = {"channel": "sms", "to": "+17705550142",
-       "body": "Hi Sarah, confirming our crew at 9am tomorrow. Reply HELP for help, STOP to cancel."}
+EMAIL = {
+    "channel": "email",
+    "to": "new.customer@example.com",
+    "subject": "Your inspection",
+    "body": "Hi Sam, confirming your moisture inspection tomorrow at 9am.",
+}
+SMS = {
+    "channel": "sms",
+    "to": "+17705550142",
+    "body": "Hi Sarah, confirming our crew at 9am tomorrow. Reply HELP for help, STOP to cancel.",
+}
 
 
 def emitted(sandbox: Any, org_id: str, event_type: str) -> list[dict[str, Any]]:
@@ -39,8 +46,10 @@ def ids(sandbox: Any, kind: str, org_id: str) -> list[str]:
 
 def audited(sandbox: Any, org_id: str, action: str, field: str, value: str) -> bool:
     """Whether an audit event of ``action`` names ``value`` in its payload ``field``."""
-    return any(event["action"] == action and event["payload"].get(field) == value
-               for event in sandbox.store.scan("audit_event", org_id))
+    return any(
+        event["action"] == action and event["payload"].get(field) == value
+        for event in sandbox.store.scan("audit_event", org_id)
+    )
 
 
 def test_sequences_carry_funnel_stats(client, keys, sandbox):
@@ -54,9 +63,11 @@ def test_sequences_carry_funnel_stats(client, keys, sandbox):
 def test_sequences_page_with_cursor(client, keys, sandbox):
     first = client.get("/api/v1/outreach/sequences?limit=1", headers=auth(keys["read"])).get_json()
     assert len(first["data"]) == 1 and first["next_cursor"]
-    second = client.get("/api/v1/outreach/sequences",
-                        query_string={"limit": 1, "cursor": first["next_cursor"]},
-                        headers=auth(keys["read"])).get_json()
+    second = client.get(
+        "/api/v1/outreach/sequences",
+        query_string={"limit": 1, "cursor": first["next_cursor"]},
+        headers=auth(keys["read"]),
+    ).get_json()
     assert second["data"][0]["id"] != first["data"][0]["id"]
 
 
@@ -66,8 +77,11 @@ def test_send_queues_and_stores_the_message(client, keys, sandbox, message):
     assert response.status_code == 202
     body = response.get_json()
     assert body["message_id"].startswith("msg_")
-    assert (body["status"], body["channel"], body["queued_at"]) == ("queued", message["channel"],
-                                                                    "2026-11-02T15:30:00.000Z")
+    assert (body["status"], body["channel"], body["queued_at"]) == (
+        "queued",
+        message["channel"],
+        "2026-11-02T15:30:00.000Z",
+    )
     stored = sandbox.store.get("message", keys["org_id"], body["message_id"])
     assert stored["status"] == "queued" and stored["body"] == message["body"]
     assert audited(sandbox, keys["org_id"], "outreach.sent", "message_id", body["message_id"])
@@ -75,10 +89,16 @@ def test_send_queues_and_stores_the_message(client, keys, sandbox, message):
     assert [data["message_id"] for data in sent] == ([body["message_id"]] if message is EMAIL else [])
 
 
-@pytest.mark.parametrize(("channel", "spell"), [
-    ("email", str), ("email", str.upper), ("email", str.title), ("sms", str),
-    ("sms", lambda number: f"{number[2:5]}.{number[5:8]}.{number[8:]}"),
-])
+@pytest.mark.parametrize(
+    ("channel", "spell"),
+    [
+        ("email", str),
+        ("email", str.upper),
+        ("email", str.title),
+        ("sms", str),
+        ("sms", lambda number: f"{number[2:5]}.{number[5:8]}.{number[8:]}"),
+    ],
+)
 def test_send_to_a_suppressed_recipient_is_409(client, keys, sandbox, channel, spell):
     entry = suppressed(sandbox, keys["org_id"], channel)
     message = {**(EMAIL if channel == "email" else SMS), "to": spell(entry["address"])}
@@ -114,13 +134,18 @@ def test_suppressions_list_shows_source_and_reason(client, keys, sandbox):
     assert all(s["id"].startswith("sup_") and s["source"] and s["reason"] for s in body["data"])
 
 
-@pytest.mark.parametrize(("request_body", "stored_address"), [
-    ({"channel": "email", "address": "Old.Contact@Example.COM", "reason": "user_unsubscribe"},
-     "old.contact@example.com"),
-    ({"channel": "sms", "address": "+17705559999", "reason": "manual_owner_request"}, "+17705559999"),
-    ({"channel": "sms", "address": "+17705559998"}, "+17705559998"),
-    ({"channel": "sms", "address": "770.555.9997"}, "+17705559997"),
-])
+@pytest.mark.parametrize(
+    ("request_body", "stored_address"),
+    [
+        (
+            {"channel": "email", "address": "Old.Contact@Example.COM", "reason": "user_unsubscribe"},
+            "old.contact@example.com",
+        ),
+        ({"channel": "sms", "address": "+17705559999", "reason": "manual_owner_request"}, "+17705559999"),
+        ({"channel": "sms", "address": "+17705559998"}, "+17705559998"),
+        ({"channel": "sms", "address": "770.555.9997"}, "+17705559997"),
+    ],
+)
 def test_create_suppression_normalises_and_blocks_sends(client, keys, sandbox, request_body, stored_address):
     response = suppress(client, keys["write"], request_body)
     assert response.status_code == 201
@@ -128,8 +153,9 @@ def test_create_suppression_normalises_and_blocks_sends(client, keys, sandbox, r
     assert body["id"].startswith("sup_") and body["address"] == stored_address
     assert body["added_at"] == "2026-11-02T15:30:00.000Z"
     assert audited(sandbox, keys["org_id"], "suppression.added", "suppression_id", body["id"])
-    blocked = send(client, keys["write"], {**(EMAIL if body["channel"] == "email" else SMS),
-                                           "to": request_body["address"]})
+    blocked = send(
+        client, keys["write"], {**(EMAIL if body["channel"] == "email" else SMS), "to": request_body["address"]}
+    )
     assert blocked.get_json()["error"]["code"] == "suppressed_recipient"
 
 
@@ -149,7 +175,8 @@ def test_another_tenant_can_suppress_the_same_number(client, keys, sandbox):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize(("path", "body"), [("/send", SMS),
-                                            ("/suppressions", {"channel": "sms", "address": "+17705550000"})])
+@pytest.mark.parametrize(
+    ("path", "body"), [("/send", SMS), ("/suppressions", {"channel": "sms", "address": "+17705550000"})]
+)
 def test_writes_need_write_scope(client, keys, path, body):
     assert client.post(f"/api/v1/outreach{path}", json=body, headers=auth(keys["read"])).status_code == 403

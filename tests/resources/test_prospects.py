@@ -11,8 +11,14 @@ from tests.support import auth
 pytestmark = pytest.mark.both_stores
 
 QUALIFY = "/api/v1/prospects/qualify"
-ENRICHED = {"vertical": "property_management", "buildings_managed": 28, "units": 640,
-            "in_service_radius": True, "incumbent_vendor": None, "recent_water_loss": True}
+ENRICHED = {
+    "vertical": "property_management",
+    "buildings_managed": 28,
+    "units": 640,
+    "in_service_radius": True,
+    "incumbent_vendor": None,
+    "recent_water_loss": True,
+}
 
 
 def seeded(sandbox: Any, org_id: str) -> list[dict[str, Any]]:
@@ -22,11 +28,20 @@ def seeded(sandbox: Any, org_id: str) -> list[dict[str, Any]]:
 def add_prospect(sandbox: Any, org_id: str, **enrichment: Any) -> str:
     """Store a prospect with exactly this enrichment and return its id."""
     prospect_id = sandbox.ids.uuid()
-    sandbox.store.insert("prospect", {
-        "id": prospect_id, "organization_id": org_id, "company_name": "Test Co", "contact_name": "Dana Roe",
-        "contact_email": "dana@example.com", "qualification_status": "pending",
-        "outreach_status": "not_started", "created_at": "2026-10-01T12:00:00.000Z",
-        **{**ENRICHED, **enrichment}})
+    sandbox.store.insert(
+        "prospect",
+        {
+            "id": prospect_id,
+            "organization_id": org_id,
+            "company_name": "Test Co",
+            "contact_name": "Dana Roe",
+            "contact_email": "dana@example.com",
+            "qualification_status": "pending",
+            "outreach_status": "not_started",
+            "created_at": "2026-10-01T12:00:00.000Z",
+            **{**ENRICHED, **enrichment},
+        },
+    )
     return prospect_id
 
 
@@ -39,8 +54,9 @@ def test_list_filters_match_every_seeded_value(client, keys, sandbox, field):
     values = {prospect[field] for prospect in seeded(sandbox, keys["org_id"])}
     assert values
     for value in values:
-        body = client.get("/api/v1/prospects", query_string={field: value, "limit": 200},
-                          headers=auth(keys["read"])).get_json()
+        body = client.get(
+            "/api/v1/prospects", query_string={field: value, "limit": 200}, headers=auth(keys["read"])
+        ).get_json()
         expected = [p["id"] for p in seeded(sandbox, keys["org_id"]) if p[field] == value]
         assert [p["id"] for p in body["data"]] == expected
         assert all(p[field] == value for p in body["data"])
@@ -65,24 +81,48 @@ def test_list_is_tenant_scoped(client, keys, sandbox):
     assert body["data"] and not mine & {p["id"] for p in body["data"]}
 
 
-@pytest.mark.parametrize(("enrichment", "qualified", "fit_score", "lines"), [
-    ({"recent_water_loss": "2026-03-14"}, True, 95,
-     ["Manages 28 multifamily buildings inside service radius",
-      "No incumbent restoration vendor on record (last 24 months)",
-      "Recent water-loss incident reported in news 2026-03"]),
-    ({"recent_water_loss": False, "buildings_managed": 6}, True, 66,
-     ["Manages 6 multifamily buildings inside service radius",
-      "No incumbent restoration vendor on record (last 24 months)",
-      "No water-loss incident on record in the last 12 months"]),
-    ({"incumbent_vendor": "DryForce Atlanta", "recent_water_loss": False, "buildings_managed": 10}, False, 55,
-     ["Incumbent restoration vendor on record: DryForce Atlanta",
-      "Fit score 55 is below the qualification threshold of 60"]),
-    ({"in_service_radius": False}, False, 70, ["Outside the service radius"]),
-    ({"vertical": "plumbing", "buildings_managed": 0, "units": 0, "recent_water_loss": False}, True, 80,
-     ["No incumbent restoration vendor on record (last 24 months)"]),
-])
-def test_verdict_and_rationale_follow_from_the_data(client, keys, sandbox, enrichment, qualified,
-                                                    fit_score, lines):
+@pytest.mark.parametrize(
+    ("enrichment", "qualified", "fit_score", "lines"),
+    [
+        (
+            {"recent_water_loss": "2026-03-14"},
+            True,
+            95,
+            [
+                "Manages 28 multifamily buildings inside service radius",
+                "No incumbent restoration vendor on record (last 24 months)",
+                "Recent water-loss incident reported in news 2026-03",
+            ],
+        ),
+        (
+            {"recent_water_loss": False, "buildings_managed": 6},
+            True,
+            66,
+            [
+                "Manages 6 multifamily buildings inside service radius",
+                "No incumbent restoration vendor on record (last 24 months)",
+                "No water-loss incident on record in the last 12 months",
+            ],
+        ),
+        (
+            {"incumbent_vendor": "DryForce Atlanta", "recent_water_loss": False, "buildings_managed": 10},
+            False,
+            55,
+            [
+                "Incumbent restoration vendor on record: DryForce Atlanta",
+                "Fit score 55 is below the qualification threshold of 60",
+            ],
+        ),
+        ({"in_service_radius": False}, False, 70, ["Outside the service radius"]),
+        (
+            {"vertical": "plumbing", "buildings_managed": 0, "units": 0, "recent_water_loss": False},
+            True,
+            80,
+            ["No incumbent restoration vendor on record (last 24 months)"],
+        ),
+    ],
+)
+def test_verdict_and_rationale_follow_from_the_data(client, keys, sandbox, enrichment, qualified, fit_score, lines):
     prospect_id = add_prospect(sandbox, keys["org_id"], **enrichment)
     response = qualify(client, keys["write"], prospect_id)
     assert response.status_code == 200
@@ -105,11 +145,15 @@ def test_qualify_updates_status_and_audits(client, keys, sandbox):
     qualify(client, keys["write"], prospect_id)
     stored = sandbox.store.get("prospect", keys["org_id"], prospect_id)
     assert stored["qualification_status"] == "disqualified"
-    listed = client.get("/api/v1/prospects?qualification_status=disqualified&limit=200",
-                        headers=auth(keys["read"])).get_json()
+    listed = client.get(
+        "/api/v1/prospects?qualification_status=disqualified&limit=200", headers=auth(keys["read"])
+    ).get_json()
     assert prospect_id in {p["id"] for p in listed["data"]}
-    (event,) = [event for event in sandbox.store.scan("audit_event", keys["org_id"])
-                if event["action"] == "prospect.qualified" and event["payload"]["prospect_id"] == prospect_id]
+    (event,) = [
+        event
+        for event in sandbox.store.scan("audit_event", keys["org_id"])
+        if event["action"] == "prospect.qualified" and event["payload"]["prospect_id"] == prospect_id
+    ]
     assert event["payload"]["diff"]["qualification_status"] == {"from": "pending", "to": "disqualified"}
     assert event["correlation_id"] and event["payload"]["key_id"]
 
@@ -122,8 +166,11 @@ def test_qualify_is_deterministic(client, keys, sandbox):
 
 @pytest.mark.parametrize("whose", ["other_tenant", "unknown"])
 def test_qualify_unknown_or_foreign_prospect_is_404(client, keys, sandbox, whose):
-    prospect_id = (seeded(sandbox, keys["other_org_id"])[0]["id"] if whose == "other_tenant"
-                   else "00000000-0000-4000-8000-000000000000")
+    prospect_id = (
+        seeded(sandbox, keys["other_org_id"])[0]["id"]
+        if whose == "other_tenant"
+        else "00000000-0000-4000-8000-000000000000"
+    )
     before = sandbox.store.get("prospect", None, prospect_id)
     response = qualify(client, keys["write"], prospect_id)
     assert response.status_code == 404

@@ -74,9 +74,7 @@ def test_scenario_commands_drive_the_control_api(live_sandbox: Any, tmp_path: An
     as_json = json.loads(run("scenarios", "status", "--url", url, "--key", admin, "--json").output)
     assert as_json["running"] is True and as_json["run"]["name"] == "rate-limit"
     mine = tmp_path / "mine.yaml"
-    mine.write_text(
-        "version: 1\nname: mine\ndescription: just a lead\ntimeline:\n  - trigger: lead.created\n"
-    )
+    mine.write_text("version: 1\nname: mine\ndescription: just a lead\ntimeline:\n  - trigger: lead.created\n")
     inline = run("scenarios", "start", str(mine), "--url", url, "--key", admin)
     assert inline.exit_code == 0 and inline.output.startswith("scenario 'mine' started")
     assert "behaviour: none (the API answers normally)" in inline.output
@@ -87,9 +85,7 @@ def test_scenario_commands_drive_the_control_api(live_sandbox: Any, tmp_path: An
     assert run("scenarios", "status", "--url", url, "--key", admin).output.startswith("no scenario in force")
     journal = run("journal", "show", "--url", url, "--key", admin, "--path", "/_sandbox/scenarios*")
     assert journal.exit_code == 0 and "start_scenario" in journal.output
-    unreachable = CliRunner().invoke(
-        main, ["scenarios", "status", "--url", "http://127.0.0.1:9", "--key", admin]
-    )
+    unreachable = CliRunner().invoke(main, ["scenarios", "status", "--url", "http://127.0.0.1:9", "--key", admin])
     assert unreachable.exit_code == 1 and "cannot reach the sandbox" in unreachable.output
 
 

@@ -14,9 +14,7 @@ INLINE = {
     "version": 1,
     "name": "slow-writes",
     "description": "Every create answers 503 first.",
-    "behaviour": {
-        "faults": [{"operations": ["create_lead"], "status": 503, "first": 1, "retry_after": "5s"}]
-    },
+    "behaviour": {"faults": [{"operations": ["create_lead"], "status": 503, "first": 1, "retry_after": "5s"}]},
 }
 
 
@@ -39,9 +37,7 @@ def test_list_shows_the_shipped_scenarios_and_the_active_one(client: Any, keys: 
 
 
 def test_an_inline_scenario_runs_for_the_callers_organization_only(client: Any, keys: dict[str, Any]) -> None:
-    started = client.post(
-        "/_sandbox/scenarios/active", headers=auth(keys["admin"]), json={"scenario": INLINE}
-    )
+    started = client.post("/_sandbox/scenarios/active", headers=auth(keys["admin"]), json={"scenario": INLINE})
     assert started.status_code == 201 and started.get_json()["scope"] == "organization"
     lead = {"name": "Ana Ruiz", "email": "ana@example.com"}
     first = client.post("/api/v1/leads", headers=auth(keys["write"]), json=lead)
@@ -50,10 +46,7 @@ def test_an_inline_scenario_runs_for_the_callers_organization_only(client: Any, 
     assert client.post("/api/v1/leads", headers=auth(keys["other_write"]), json=lead).status_code == 201
     stopped = client.delete("/_sandbox/scenarios/active", headers=auth(keys["admin"])).get_json()
     assert stopped["stopped"] and stopped["run"]["state"] == "stopped"
-    assert (
-        client.delete("/_sandbox/scenarios/active", headers=auth(keys["admin"])).get_json()["stopped"]
-        is False
-    )
+    assert client.delete("/_sandbox/scenarios/active", headers=auth(keys["admin"])).get_json()["stopped"] is False
 
 
 def test_bad_requests_say_what_is_wrong(client: Any, keys: dict[str, Any]) -> None:
@@ -68,24 +61,23 @@ def test_bad_requests_say_what_is_wrong(client: Any, keys: dict[str, Any]) -> No
     assert unknown.status_code == 404 and "rate-limit" in unknown.get_json()["error"]["message"]
     traversal = client.post("/_sandbox/scenarios/active", headers=admin, json={"name": "../../etc/passwd"})
     assert traversal.status_code == 400
-    both = client.post(
-        "/_sandbox/scenarios/active", headers=admin, json={"name": "rate-limit", "scenario": INLINE}
-    )
+    both = client.post("/_sandbox/scenarios/active", headers=admin, json={"name": "rate-limit", "scenario": INLINE})
     assert both.status_code == 400
     assert (
-        client.post(
-            "/_sandbox/scenarios/active", headers=auth(keys["write"]), json={"name": "rate-limit"}
-        ).status_code
+        client.post("/_sandbox/scenarios/active", headers=auth(keys["write"]), json={"name": "rate-limit"}).status_code
         == 403
     )
 
 
-TWO_STEPS = {"version": 1, "name": "two-steps", "description": "Two events, one after the other.",
-             "timeline": [{"trigger": "lead.created"}, {"trigger": "lead.updated"}]}
+TWO_STEPS = {
+    "version": 1,
+    "name": "two-steps",
+    "description": "Two events, one after the other.",
+    "timeline": [{"trigger": "lead.created"}, {"trigger": "lead.updated"}],
+}
 
 
-def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys: dict[str, Any],
-                                                             sandbox: Any) -> None:
+def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys: dict[str, Any], sandbox: Any) -> None:
     """Each step waits for its deliveries in flight, not for the retries a 500 parks on the clock."""
     from tests.support import Receiver, subscribe_with
 
@@ -102,8 +94,9 @@ def test_a_failing_receiver_does_not_hold_up_a_scenario_start(client: Any, keys:
         failing.close()
 
 
-def test_another_organizations_parked_retries_do_not_hold_up_a_scenario(client: Any, keys: dict[str, Any],
-                                                                        sandbox: Any) -> None:
+def test_another_organizations_parked_retries_do_not_hold_up_a_scenario(
+    client: Any, keys: dict[str, Any], sandbox: Any
+) -> None:
     from tests.support import Receiver, subscribe_with
 
     failing, healthy = Receiver(status=500), Receiver()

@@ -15,9 +15,7 @@ pytestmark = pytest.mark.both_stores
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com"}
 
 
-def test_code_forces_a_documented_error_with_its_envelope(
-    client: Any, keys: dict[str, Any], sandbox: Any
-) -> None:
+def test_code_forces_a_documented_error_with_its_envelope(client: Any, keys: dict[str, Any], sandbox: Any) -> None:
     leads = sandbox.store.count("lead", keys["org_id"])
     limited = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": "code=429"}, json=LEAD)
     assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
@@ -25,15 +23,11 @@ def test_code_forces_a_documented_error_with_its_envelope(
     failing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=503"})
     assert failing.status_code == 503 and failing.get_json()["error"]["code"] == "injected_fault"
     missing = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "code=409"})
-    assert (
-        missing.status_code == 400 and "not a documented response" in missing.get_json()["error"]["message"]
-    )
+    assert missing.status_code == 400 and "not a documented response" in missing.get_json()["error"]["message"]
     assert sandbox.store.count("lead", keys["org_id"]) == leads  # nothing was created
 
 
-def test_code_forces_a_success_with_the_operation_example(
-    client: Any, keys: dict[str, Any], sandbox: Any
-) -> None:
+def test_code_forces_a_success_with_the_operation_example(client: Any, keys: dict[str, Any], sandbox: Any) -> None:
     created = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": "code=201"}, json=LEAD)
     media = load_spec().document["paths"]["/api/v1/leads"]["post"]["responses"]["201"]["content"]["application/json"]
     assert created.status_code == 201 and created.get_json() == media["example"]
@@ -46,9 +40,7 @@ def test_example_picks_a_named_example(client: Any, keys: dict[str, Any]) -> Non
     assert named.status_code == 200 and "tenant_id" not in named.get_json()
     assert named.headers["Preference-Applied"] == "example=anonymous"
     unknown = client.get("/api/v1/leads", headers={**auth(keys["read"]), "Prefer": "example=nope"})
-    assert (
-        unknown.status_code == 400 and "has no example named 'nope'" in unknown.get_json()["error"]["message"]
-    )
+    assert unknown.status_code == 400 and "has no example named 'nope'" in unknown.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -86,8 +78,10 @@ def test_a_forced_429_reads_like_a_real_one(client: Any, keys: dict[str, Any]) -
 def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[str, Any]) -> None:
     # webhook-replay sets no server behaviour: the request goes on to its handler (a 404 here),
     # whose answer still says the preference was honoured.
-    response = client.get("/api/v1/leads/00000000-0000-4000-8000-000000000000",
-                          headers={**auth(keys["read"]), "Prefer": "scenario=webhook-replay"})
+    response = client.get(
+        "/api/v1/leads/00000000-0000-4000-8000-000000000000",
+        headers={**auth(keys["read"]), "Prefer": "scenario=webhook-replay"},
+    )
     assert response.status_code == 404
     assert response.headers["Preference-Applied"] == "scenario=webhook-replay"
 
@@ -95,13 +89,16 @@ def test_a_scenario_that_forces_nothing_is_still_echoed(client: Any, keys: dict[
 @pytest.mark.parametrize("prefer", ["code=201", "code=503", "example=anonymous", "scenario=flaky-api"])
 def test_a_forced_answer_needs_a_valid_request(client: Any, keys: dict[str, Any], prefer: str) -> None:
     """As with Prism: the request is validated first, so an invalid one earns its own 400."""
-    typo = client.post("/api/v1/leads", headers={**auth(keys["write"]), "Prefer": prefer},
-                       json={"emial": "ana@example.com"})
+    typo = client.post(
+        "/api/v1/leads", headers={**auth(keys["write"]), "Prefer": prefer}, json={"emial": "ana@example.com"}
+    )
     assert typo.status_code == 400 and typo.get_json()["error"]["code"] == "validation_error"
     assert "Preference-Applied" not in typo.headers
     bad_query = client.get("/api/v1/leads?limit=0", headers={**auth(keys["read"]), "Prefer": prefer})
-    assert bad_query.status_code == 400 and bad_query.get_json()["error"]["details"]["fields"][0]["location"] == \
-        "query.limit"
+    assert (
+        bad_query.status_code == 400
+        and bad_query.get_json()["error"]["details"]["fields"][0]["location"] == "query.limit"
+    )
     unauthenticated = client.get("/api/v1/leads", headers={"Prefer": prefer})
     assert unauthenticated.status_code == 401
 
@@ -109,5 +106,14 @@ def test_a_forced_answer_needs_a_valid_request(client: Any, keys: dict[str, Any]
 def test_the_pipeline_runs_its_steps_in_the_documented_order() -> None:
     from sandbox.operations.pipeline import RequestPipeline
 
-    assert RequestPipeline.STEPS == ("authenticate", "admit", "rate_limit", "authorize", "scenario", "validate",
-                                     "prefer", "quota", "invoke")
+    assert RequestPipeline.STEPS == (
+        "authenticate",
+        "admit",
+        "rate_limit",
+        "authorize",
+        "scenario",
+        "validate",
+        "prefer",
+        "quota",
+        "invoke",
+    )

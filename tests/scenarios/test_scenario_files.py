@@ -76,9 +76,7 @@ def test_the_six_scenarios_of_the_issue_ship_and_load() -> None:
         ("version: 1\nname: [unclosed\n", 3, "(top level)", "not valid YAML"),
     ],
 )
-def test_a_bad_scenario_names_the_line_key_and_problem(
-    text: str, line: int, location: str, message: str
-) -> None:
+def test_a_bad_scenario_names_the_line_key_and_problem(text: str, line: int, location: str, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
         parse(text, "mine.yaml")
     rendered = str(caught.value)
@@ -95,9 +93,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_the_cli_prints_the_problems_and_exits_2_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "version: 1\nname: bad\ndescription: d\nbehaviour:\n  faults:\n    - status: 503\n      every: 0\n"
-    )
+    bad.write_text("version: 1\nname: bad\ndescription: d\nbehaviour:\n  faults:\n    - status: 503\n      every: 0\n")
     for args in (["scenarios", "validate", str(bad)], ["serve", "--scenario", str(bad)]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2

@@ -88,9 +88,7 @@ def test_storm_night_is_a_burst_of_calls_that_become_leads(
         "mold",
         "biohazard",
     )
-    assert (
-        call["dispatch_decision"]["action"] in ("auto_dispatch", "callback_scheduled") and call["transcript"]
-    )
+    assert call["dispatch_decision"]["action"] in ("auto_dispatch", "callback_scheduled") and call["transcript"]
     lead = client.get(f"/api/v1/leads/{qualified[0]['lead_id']}", headers=auth(keys["read"]))
     assert lead.status_code == 200
 
@@ -119,9 +117,7 @@ def test_claim_lifecycle_from_creation_through_extraction_to_review(
         {"scope_item_id": items[0]["id"], "decision": "approve"},
         {"scope_item_id": items[1]["id"], "decision": "reject", "reason": "pre-existing damage"},
     ]
-    reviewed = client.post(
-        f"/api/v1/claims/{water['id']}/review", headers=write, json={"decisions": decisions}
-    )
+    reviewed = client.post(f"/api/v1/claims/{water['id']}/review", headers=write, json={"decisions": decisions})
     assert reviewed.status_code == 200 and reviewed.get_json()["status"] == "reviewed"
 
     advance(client, "24h")  # no real waiting: the fire claim's extraction finishes
@@ -145,9 +141,7 @@ def test_secret_rotation_overlap_ends_when_the_clock_passes_24_hours(
 
     assert verifies(before, old) and not verifies(before, new)
     assert verifies(during, old) and verifies(during, new) and "x-eal-signature-previous" in during.headers
-    assert (
-        verifies(after, new) and not verifies(after, old) and "x-eal-signature-previous" not in after.headers
-    )
+    assert verifies(after, new) and not verifies(after, old) and "x-eal-signature-previous" not in after.headers
     # The events carry sandbox time: the one after the overlap is 24 sandbox hours later.
     created = [parse_iso(json.loads(d.body)["created_at"]) for d in (during, after)]
     assert created[1] - created[0] >= timedelta(hours=24)
@@ -162,9 +156,7 @@ def test_flaky_api_is_slow_and_fails_deterministically_with_retry_after(
         start(client, keys["admin"], "flaky-api")
         reads = [client.get("/api/v1/leads?limit=1", headers=write) for _ in range(6)]
         writes = [
-            client.post(
-                "/api/v1/leads", headers=write, json={"name": f"Lead {n}", "email": f"l{n}@example.com"}
-            )
+            client.post("/api/v1/leads", headers=write, json={"name": f"Lead {n}", "email": f"l{n}@example.com"})
             for n in range(10)
         ]
         failed_read = reads[2]
@@ -179,9 +171,7 @@ def test_flaky_api_is_slow_and_fails_deterministically_with_retry_after(
     assert reads == [200, 200, 503, 200, 200, 503]
     assert set(writes) == {201, 500} and writes.count(500) >= 1
     assert elapsed >= 16 * 0.04  # every request waited at least the scenario's 40 ms
-    assert sandbox.store.count("lead", keys["org_id"]) == leads_before + writes.count(
-        201
-    )  # a 500 wrote nothing
+    assert sandbox.store.count("lead", keys["org_id"]) == leads_before + writes.count(201)  # a 500 wrote nothing
     assert run_once() == (reads, writes)  # restarting replays the same faults in the same places
     other = client.get("/api/v1/leads?limit=1", headers=auth(keys["other_write"]))
     assert other.status_code == 200  # another tenant is unaffected

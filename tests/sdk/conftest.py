@@ -75,8 +75,7 @@ def started_sandbox(*extra: str) -> Iterator[Served]:
     prints them once the app is built."""
     port = free_port()
     command = [str(VENV_BIN / "eal-sandbox"), "serve", "--port", str(port), "--leads-per-org", "40", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=tool_env())
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=tool_env())
     lines: queue.Queue[str | None] = queue.Queue()
     pump = threading.Thread(target=_pump, args=(process, lines), daemon=True)
     pump.start()

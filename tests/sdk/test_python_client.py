@@ -27,8 +27,13 @@ def generated(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Itera
     if not GENERATOR.is_file():
         pytest.fail("openapi-python-client is missing: pip install -e '.[test]'")
     out = tmp_path_factory.mktemp("python-client") / "client"
-    result = subprocess.run([str(GENERATOR), "generate", "--url", f"{served.base_url}/openapi.json",
-                             "--output-path", str(out)], capture_output=True, text=True, env=tool_env(), timeout=300)
+    result = subprocess.run(
+        [str(GENERATOR), "generate", "--url", f"{served.base_url}/openapi.json", "--output-path", str(out)],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=300,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     package = next(p.name for p in out.iterdir() if (p / "client.py").is_file())
@@ -52,8 +57,9 @@ def part(sdk: Any, dotted: str) -> Any:
 
 @pytest.fixture
 def client(sdk: Any, served: Served) -> Iterator[Any]:
-    with sdk.AuthenticatedClient(base_url=served.base_url, token=served.admin_key,
-                                 raise_on_unexpected_status=True) as authenticated:
+    with sdk.AuthenticatedClient(
+        base_url=served.base_url, token=served.admin_key, raise_on_unexpected_status=True
+    ) as authenticated:
         yield authenticated
 
 
@@ -81,11 +87,16 @@ def test_health_and_a_paged_lead_list(sdk: Any, client: Any, served: Served) -> 
 
 def test_create_patch_and_the_audit_log(sdk: Any, client: Any) -> None:
     models = part(sdk, "models")
-    created = part(sdk, "api.leads.create_lead").sync(client=client, body=models.LeadCreate(
-        name="Dana Whitfield", company="Whitfield Roofing", email="dana.whitfield@example.com"))
+    created = part(sdk, "api.leads.create_lead").sync(
+        client=client,
+        body=models.LeadCreate(name="Dana Whitfield", company="Whitfield Roofing", email="dana.whitfield@example.com"),
+    )
     assert isinstance(created, models.LeadCreated) and created.email == "dana.whitfield@example.com"
-    updated = part(sdk, "api.leads.update_lead").sync(id=created.id, client=client, body=models.LeadPatch(
-        pipeline_stage=models.LeadPipelineStage.QUALIFIED, lead_score=82))
+    updated = part(sdk, "api.leads.update_lead").sync(
+        id=created.id,
+        client=client,
+        body=models.LeadPatch(pipeline_stage=models.LeadPipelineStage.QUALIFIED, lead_score=82),
+    )
     assert isinstance(updated, models.LeadUpdated) and updated.lead_score == 82
     read = part(sdk, "api.leads.get_lead").sync(id=created.id, client=client)
     assert read.pipeline_stage == models.LeadPipelineStage.QUALIFIED
@@ -96,8 +107,10 @@ def test_create_patch_and_the_audit_log(sdk: Any, client: Any) -> None:
 
 def test_webhooks_create_list_and_deliveries(sdk: Any, client: Any) -> None:
     models = part(sdk, "models")
-    created = part(sdk, "api.webhooks.create_webhook").sync(client=client, body=models.WebhookCreate(
-        url="http://127.0.0.1:9/eal/webhooks", events=[models.WebhookEventName.LEAD_CREATED]))
+    created = part(sdk, "api.webhooks.create_webhook").sync(
+        client=client,
+        body=models.WebhookCreate(url="http://127.0.0.1:9/eal/webhooks", events=[models.WebhookEventName.LEAD_CREATED]),
+    )
     assert created.signing_secret.startswith("whsec_")
     listed = part(sdk, "api.webhooks.list_webhooks").sync(client=client)
     assert created.id in {hook.id for hook in listed.data}
@@ -118,12 +131,21 @@ def test_calls_and_claims(sdk: Any, client: Any) -> None:
     claim = part(sdk, "api.claims.get_claim").sync(id=ready.id, client=client)
     item = claim.rooms[0].scope_items[0]
     assert item.id.startswith("scope_")  # optional in the schema, always sent by the sandbox
-    review = part(sdk, "api.claims.review_claim").sync(id=ready.id, client=client, body=models.ClaimReviewRequest(
-        decisions=[models.ScopeDecision(scope_item_id=item.id, decision=models.ScopeDecisionDecision.APPROVE)]))
+    review = part(sdk, "api.claims.review_claim").sync(
+        id=ready.id,
+        client=client,
+        body=models.ClaimReviewRequest(
+            decisions=[models.ScopeDecision(scope_item_id=item.id, decision=models.ScopeDecisionDecision.APPROVE)]
+        ),
+    )
     assert review.decisions_recorded == 1
-    created = part(sdk, "api.claims.create_claim").sync(client=client, body=models.ClaimCreate(
-        loss_type=models.LossType.WATER,
-        source=models.ClaimSource(vendor=models.ClaimSourceVendor.COMPANYCAM, project_id="cc_proj_5482")))
+    created = part(sdk, "api.claims.create_claim").sync(
+        client=client,
+        body=models.ClaimCreate(
+            loss_type=models.LossType.WATER,
+            source=models.ClaimSource(vendor=models.ClaimSourceVendor.COMPANYCAM, project_id="cc_proj_5482"),
+        ),
+    )
     assert created.status == "extracting"
 
 

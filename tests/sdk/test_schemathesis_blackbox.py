@@ -56,8 +56,12 @@ class Known:
 
 def semantic_400(*rules: str) -> Callable[[Response], bool]:
     """A 400 ``validation_error`` whose every field problem is one of these documented rules."""
-    return lambda response: (response["status_code"] == 400 and error_of(response).get("code") == "validation_error"
-                             and bool(field_rules(response)) and field_rules(response) <= set(rules))
+    return lambda response: (
+        response["status_code"] == 400
+        and error_of(response).get("code") == "validation_error"
+        and bool(field_rules(response))
+        and field_rules(response) <= set(rules)
+    )
 
 
 def only(*labels: str) -> Callable[[str], bool]:
@@ -66,21 +70,34 @@ def only(*labels: str) -> Callable[[str], bool]:
 
 KNOWN = [
     # A schema-valid cursor the sandbox never issued: a documented 400 invalid_cursor, on every list.
-    Known("random cursor", "positive_data_acceptance", lambda label: label.startswith("GET "),
-          lambda response: response["status_code"] == 400 and error_of(response).get("code") == "invalid_cursor"),
+    Known(
+        "random cursor",
+        "positive_data_acceptance",
+        lambda label: label.startswith("GET "),
+        lambda response: response["status_code"] == 400 and error_of(response).get("code") == "invalid_cursor",
+    ),
     # The SSRF guard: a webhook URL's host must resolve, and only to public (or loopback) addresses.
     Known("webhook endpoint", "positive_data_acceptance", only("POST /api/v1/webhooks"), semantic_400("endpoint")),
     # A grant goes to the organization's own parent: any other parent_organization_id is refused.
-    Known("grant parent", "positive_data_acceptance", only("POST /api/v1/organizations/{id}/grants"),
-          semantic_400("parent")),
+    Known(
+        "grant parent",
+        "positive_data_acceptance",
+        only("POST /api/v1/organizations/{id}/grants"),
+        semantic_400("parent"),
+    ),
     # A review names scope items of that claim (the seed's scope_a1… are not on a generated claim).
-    Known("scope item of the claim", "positive_data_acceptance", only("POST /api/v1/claims/{id}/review"),
-          semantic_400("exists")),
+    Known(
+        "scope item of the claim",
+        "positive_data_acceptance",
+        only("POST /api/v1/claims/{id}/review"),
+        semantic_400("exists"),
+    ),
     # A sandbox's ttl is a duration string from 1m to 7d: the bounds are in its description, not its pattern.
     Known("sandbox ttl bounds", "positive_data_acceptance", only("POST /_sandbox/sandboxes"), semantic_400("range")),
     # An inline scenario is checked by the scenario loader (globs must match operationIds, …).
-    Known("scenario loader", "positive_data_acceptance", only("POST /_sandbox/scenarios/active"),
-          semantic_400("scenario")),
+    Known(
+        "scenario loader", "positive_data_acceptance", only("POST /_sandbox/scenarios/active"), semantic_400("scenario")
+    ),
 ]
 
 
@@ -89,16 +106,37 @@ def run_schemathesis(path: str, name: str, tmp_path: Path, hooks: str | None = N
     events = tmp_path / f"{name}.ndjson"
     # An event stream lasts as long as its lifetime: a short one, so each generated call to it ends.
     with started_sandbox("--stream-lifetime", "0.2") as served:
-        env = {**tool_env(), "EAL_ADMIN_KEY": served.admin_key, "EAL_PARENT_ADMIN_KEY": served.parent_admin_key,
-               "PYTHONPATH": str(SDK_DIR.parent.parent)}
+        env = {
+            **tool_env(),
+            "EAL_ADMIN_KEY": served.admin_key,
+            "EAL_PARENT_ADMIN_KEY": served.parent_admin_key,
+            "PYTHONPATH": str(SDK_DIR.parent.parent),
+        }
         if hooks:
             env["SCHEMATHESIS_HOOKS"] = hooks
-        command = [str(VENV_BIN / "st"), "--config-file", str(SDK_DIR / "schemathesis.toml"), "run",
-                   f"{served.base_url}{path}", "--checks", "all", "--max-examples", str(MAX_EXAMPLES),
-                   "--phases", "examples,coverage,fuzzing,stateful", "--generation-deterministic",
-                   # one worker: two threads of schemathesis on CPython 3.11 can trip its "AST constructor
-                   # recursion depth mismatch" (a CPython threading bug, not the sandbox's)
-                   "--workers", "1", "--report", "ndjson", "--report-ndjson-path", str(events), "--no-color"]
+        command = [
+            str(VENV_BIN / "st"),
+            "--config-file",
+            str(SDK_DIR / "schemathesis.toml"),
+            "run",
+            f"{served.base_url}{path}",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--generation-deterministic",
+            # one worker: two threads of schemathesis on CPython 3.11 can trip its "AST constructor
+            # recursion depth mismatch" (a CPython threading bug, not the sandbox's)
+            "--workers",
+            "1",
+            "--report",
+            "ndjson",
+            "--report-ndjson-path",
+            str(events),
+            "--no-color",
+        ]
         # run from the temporary folder: schemathesis keeps a crash cache (.schemathesis/) in its working
         # directory and replays it first, which would make one run depend on the last
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
@@ -107,8 +145,10 @@ def run_schemathesis(path: str, name: str, tmp_path: Path, hooks: str | None = N
     summary["exit_code"] = result.returncode
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"schemathesis-blackbox-{name}.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nschemathesis black-box on {path}: {summary['operations']} operations, {summary['cases']} cases "
-          f"({summary['cases_per_phase']}), known findings {summary['known']}, unknown {len(summary['unknown'])}")
+    print(
+        f"\nschemathesis black-box on {path}: {summary['operations']} operations, {summary['cases']} cases "
+        f"({summary['cases_per_phase']}), known findings {summary['known']}, unknown {len(summary['unknown'])}"
+    )
     return summary
 
 
@@ -142,13 +182,24 @@ def summarize(events: Path) -> dict[str, Any]:
                 if match:
                     known[match.name] += 1
                 else:
-                    unknown.append({"operation": label, "check": check["name"], "status": response.get("status_code"),
-                                    "error": error_of(response) if response else None,
-                                    "message": (check.get("failure_info") or {}).get("failure", {}).get("message")})
+                    unknown.append(
+                        {
+                            "operation": label,
+                            "check": check["name"],
+                            "status": response.get("status_code"),
+                            "error": error_of(response) if response else None,
+                            "message": (check.get("failure_info") or {}).get("failure", {}).get("message"),
+                        }
+                    )
     per_phase = {phase: len(ids) for phase, ids in sorted(cases.items())}
-    return {"operations": len({label for label in labels if label.split(" ")[0] in METHODS}),
-            "cases": sum(per_phase.values()), "cases_per_phase": per_phase, "known": dict(known),
-            "unknown": unknown, "errors": errors}
+    return {
+        "operations": len({label for label in labels if label.split(" ")[0] in METHODS}),
+        "cases": sum(per_phase.values()),
+        "cases_per_phase": per_phase,
+        "known": dict(known),
+        "unknown": unknown,
+        "errors": errors,
+    }
 
 
 def _operation_label(recorder: dict[str, Any], case_id: str) -> str | None:
@@ -170,10 +221,13 @@ def _template_of(recorder: dict[str, Any], case: dict[str, Any]) -> str:
     return str(case["path"])
 
 
-@pytest.mark.parametrize(("name", "path", "hooks"), [
-    ("v1", "/openapi.json", None),
-    ("control-plane", "/_sandbox/openapi.json", "tests.sdk.schemathesis_hooks"),
-])
+@pytest.mark.parametrize(
+    ("name", "path", "hooks"),
+    [
+        ("v1", "/openapi.json", None),
+        ("control-plane", "/_sandbox/openapi.json", "tests.sdk.schemathesis_hooks"),
+    ],
+)
 def test_the_only_findings_are_the_known_ones(tmp_path: Path, name: str, path: str, hooks: str | None) -> None:
     if not os.access(VENV_BIN / "st", os.X_OK):
         pytest.fail("schemathesis is missing: pip install -e '.[test]'")

@@ -25,10 +25,10 @@ TRICKLE_SECONDS = 0.5  # one byte per trickler this often
 @dataclass
 class Report:
     seconds: float
-    probe_seconds: list[float] = field(default_factory=list)   # every answered call, in order
-    probe_failures: list[str] = field(default_factory=list)    # refused, timed out, slow or not 200
+    probe_seconds: list[float] = field(default_factory=list)  # every answered call, in order
+    probe_failures: list[str] = field(default_factory=list)  # refused, timed out, slow or not 200
     closed_by_server: Counter[str] = field(default_factory=Counter)  # kind of slow client -> closes
-    body_answers: Counter[str] = field(default_factory=Counter)      # "408 request_timeout" -> count
+    body_answers: Counter[str] = field(default_factory=Counter)  # "408 request_timeout" -> count
     connect_failures: Counter[str] = field(default_factory=Counter)
 
     def percentile_ms(self, share: float) -> float:
@@ -39,17 +39,29 @@ class Report:
 
     def summary(self) -> dict[str, object]:
         return {
-            "seconds": round(self.seconds, 1), "probes": len(self.probe_seconds),
-            "probe_failures": len(self.probe_failures), "p50_ms": round(self.percentile_ms(0.50), 2),
-            "p99_ms": round(self.percentile_ms(0.99), 2), "max_ms": round(self.percentile_ms(1.0), 2),
+            "seconds": round(self.seconds, 1),
+            "probes": len(self.probe_seconds),
+            "probe_failures": len(self.probe_failures),
+            "p50_ms": round(self.percentile_ms(0.50), 2),
+            "p99_ms": round(self.percentile_ms(0.99), 2),
+            "max_ms": round(self.percentile_ms(1.0), 2),
             "mean_ms": round(statistics.fmean(self.probe_seconds) * 1000, 2) if self.probe_seconds else None,
-            "closed_by_server": dict(self.closed_by_server), "body_answers": dict(self.body_answers),
+            "closed_by_server": dict(self.closed_by_server),
+            "body_answers": dict(self.body_answers),
             "connect_failures": dict(self.connect_failures),
         }
 
 
-def run(port: int, token: str, seconds: float = 30, idle: int = 200, header_tricklers: int = 50,
-        body_tricklers: int = 20, probe_deadline: float = 1.0, probe_every: float = 0.05) -> Report:
+def run(
+    port: int,
+    token: str,
+    seconds: float = 30,
+    idle: int = 200,
+    header_tricklers: int = 50,
+    body_tricklers: int = 20,
+    probe_deadline: float = 1.0,
+    probe_every: float = 0.05,
+) -> Report:
     """Hold the slow clients open for ``seconds`` while probing; return what was seen."""
     report = Report(seconds)
     started = threading.Event()
@@ -69,8 +81,16 @@ def run(port: int, token: str, seconds: float = 30, idle: int = 200, header_tric
     return report
 
 
-async def _pressure(port: int, token: str, seconds: float, idle: int, header_tricklers: int,
-                    body_tricklers: int, report: Report, started: threading.Event) -> None:
+async def _pressure(
+    port: int,
+    token: str,
+    seconds: float,
+    idle: int,
+    header_tricklers: int,
+    body_tricklers: int,
+    report: Report,
+    started: threading.Event,
+) -> None:
     deadline = time.monotonic() + seconds
     opened = asyncio.Event()
     remaining = [idle + header_tricklers + body_tricklers]
@@ -81,12 +101,16 @@ async def _pressure(port: int, token: str, seconds: float, idle: int, header_tri
             opened.set()
 
     head = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Trickle: "
-    post = (b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
-            + b"\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n")
-    clients = ([_slow_client(port, "idle", b"", False, deadline, report, connected) for _ in range(idle)]
-               + [_slow_client(port, "header", head, True, deadline, report, connected)
-                  for _ in range(header_tricklers)]
-               + [_slow_client(port, "body", post, True, deadline, report, connected) for _ in range(body_tricklers)])
+    post = (
+        b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + token.encode()
+        + b"\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n"
+    )
+    clients = (
+        [_slow_client(port, "idle", b"", False, deadline, report, connected) for _ in range(idle)]
+        + [_slow_client(port, "header", head, True, deadline, report, connected) for _ in range(header_tricklers)]
+        + [_slow_client(port, "body", post, True, deadline, report, connected) for _ in range(body_tricklers)]
+    )
     tasks = [asyncio.ensure_future(client) for client in clients]
     try:
         await asyncio.wait_for(opened.wait(), timeout=seconds)
@@ -96,8 +120,9 @@ async def _pressure(port: int, token: str, seconds: float, idle: int, header_tri
     await asyncio.gather(*tasks)
 
 
-async def _slow_client(port: int, kind: str, first: bytes, trickle: bool, deadline: float,
-                       report: Report, connected: object) -> None:
+async def _slow_client(
+    port: int, kind: str, first: bytes, trickle: bool, deadline: float, report: Report, connected: object
+) -> None:
     """One slow client, reconnecting each time the server closes it, until the deadline."""
     first_time = True
     while time.monotonic() < deadline:
@@ -121,8 +146,9 @@ async def _slow_client(port: int, kind: str, first: bytes, trickle: bool, deadli
             report.body_answers[_describe(answer)] += 1
 
 
-async def _hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes, trickle: bool,
-                deadline: float) -> bytes | None:
+async def _hold(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes, trickle: bool, deadline: float
+) -> bytes | None:
     """Send ``first``, then a byte every so often; what the server sent before closing, or None."""
     try:
         writer.write(first)

@@ -33,12 +33,22 @@ class Headers:
 
 
 class Scope:
-    def __init__(self, path: str = "/api/v1/health", query: str = "", method: str = "GET",
-                 headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        path: str = "/api/v1/health",
+        query: str = "",
+        method: str = "GET",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.path, self.query_string, self.method = path, query, method
         self.headers = Headers(headers or [("host", "sandbox.test")])
         self.server, self.client, self.scheme, self.http_version, self.authority = (
-            "127.0.0.1:4010", "127.0.0.1:50000", "http", "1.1", None)
+            "127.0.0.1:4010",
+            "127.0.0.1:50000",
+            "http",
+            "1.1",
+            None,
+        )
 
 
 class Proto:
@@ -75,11 +85,17 @@ def test_requests_over_the_in_flight_cap_get_a_503_envelope() -> None:
     assert ("retry-after", "1") in watchers[2].proto.answers[0][1]
 
 
-@pytest.mark.parametrize(("scope", "status", "code"), [
-    (Scope(query="a=" + "b" * 9000), 414, "uri_too_long"),
-    (Scope(headers=[("host", "x"), ("x-a", "a" * 9000), ("x-b", "b" * 9000)]), 431,
-     "request_header_fields_too_large"),
-])
+@pytest.mark.parametrize(
+    ("scope", "status", "code"),
+    [
+        (Scope(query="a=" + "b" * 9000), 414, "uri_too_long"),
+        (
+            Scope(headers=[("host", "x"), ("x-a", "a" * 9000), ("x-b", "b" * 9000)]),
+            431,
+            "request_header_fields_too_large",
+        ),
+    ],
+)
 def test_a_long_uri_or_large_headers_are_refused_before_the_app(scope: Scope, status: int, code: str) -> None:
     watcher = Watcher(scope)
     ThreadedWsgi(never_called, threads=1, limits=Limits()).schedule(watcher)
@@ -88,17 +104,34 @@ def test_a_long_uri_or_large_headers_are_refused_before_the_app(scope: Scope, st
 
 def test_the_environ_is_pep_3333() -> None:
     front = ThreadedWsgi(never_called, threads=1, limits=Limits())
-    scope = Scope(path="/api/v1/leads/caf\u00e9", query="limit=2", method="POST", headers=[
-        ("host", "sandbox.test:4010"), ("content-type", "application/json"), ("content-length", "2"),
-        ("x-tag", "a"), ("x-tag", "b"), ("cookie", "a=1"), ("cookie", "b=2")])
+    scope = Scope(
+        path="/api/v1/leads/caf\u00e9",
+        query="limit=2",
+        method="POST",
+        headers=[
+            ("host", "sandbox.test:4010"),
+            ("content-type", "application/json"),
+            ("content-length", "2"),
+            ("x-tag", "a"),
+            ("x-tag", "b"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+        ],
+    )
     environ = front.environ(scope, b"{}")
     assert environ["PATH_INFO"] == "/api/v1/leads/caf\u00e9".encode().decode("latin-1")  # bytes as latin-1
     assert (environ["REQUEST_METHOD"], environ["QUERY_STRING"]) == ("POST", "limit=2")
     assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"], environ["wsgi.input"].read()) == (
-        "application/json", "2", b"{}")
+        "application/json",
+        "2",
+        b"{}",
+    )
     assert (environ["HTTP_X_TAG"], environ["HTTP_COOKIE"]) == ("a,b", "a=1; b=2")
     assert (environ["HTTP_HOST"], environ["SERVER_NAME"], environ["SERVER_PORT"]) == (
-        "sandbox.test:4010", "127.0.0.1", "4010")
+        "sandbox.test:4010",
+        "127.0.0.1",
+        "4010",
+    )
     assert "HTTP_CONTENT_LENGTH" not in environ and "HTTP_CONTENT_TYPE" not in environ
 
 

@@ -54,8 +54,11 @@ def make_service(clock: Clock, tasks: Tasks) -> Iterator[Callable[..., WebhookSe
     def make(**options: Any) -> WebhookService:
         options = {"schedule": FAST_RETRIES, "timeout": 0.5, "workers": 8, **options}
         service_clock, service_tasks = options.pop("clock", clock), options.pop("tasks", tasks)
-        services.append(WebhookService(MemoryStore(), service_clock, IdFactory(random.Random(7)), MemoryState(),
-                                       service_tasks, **options))
+        services.append(
+            WebhookService(
+                MemoryStore(), service_clock, IdFactory(random.Random(7)), MemoryState(), service_tasks, **options
+            )
+        )
         return services[-1]
 
     yield make

@@ -50,8 +50,9 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def fail_first(self, count: int, status: int = 500, *, sleep: float = 0.0,
-                   headers: dict[str, str] | None = None) -> None:
+    def fail_first(
+        self, count: int, status: int = 500, *, sleep: float = 0.0, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer the next ``count`` requests with ``status``, after sleeping ``sleep`` seconds."""
         with self._lock:
             self._plan.extend([(status, headers or {}, sleep)] * count)

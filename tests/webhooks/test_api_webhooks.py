@@ -23,15 +23,15 @@ SPEC = load_spec().document
 def conforms(event: dict[str, Any]) -> None:
     """The delivered payload matches its event's schema in the spec's top-level ``webhooks``."""
     schema = SPEC["webhooks"][event["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    validator = jsonschema_rs.Draft202012Validator({**schema, "components": SPEC["components"]},
-                                                   validate_formats=True)
+    validator = jsonschema_rs.Draft202012Validator({**schema, "components": SPEC["components"]}, validate_formats=True)
     errors = [error.message for error in validator.iter_errors(event)]
     assert not errors, f"{event['type']} payload does not conform: {errors}"
 
 
 def subscribe(client: Any, keys: dict[str, Any], url: str, events: list[str]) -> dict[str, Any]:
-    response = client.post("/api/v1/webhooks", json={"url": url, "events": events, "description": "test"},
-                           headers=auth(keys["admin"]))
+    response = client.post(
+        "/api/v1/webhooks", json={"url": url, "events": events, "description": "test"}, headers=auth(keys["admin"])
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -44,8 +44,9 @@ def verifies(sandbox: Any, secret: str, received: Any) -> bool:
 
 def patch_a_lead(client: Any, keys: dict[str, Any], sandbox: Any, **changes: Any) -> str:
     lead = next(sandbox.store.scan("lead", keys["org_id"]))
-    response = client.patch(f"/api/v1/leads/{lead['id']}", json=changes or {"lead_score": 3},
-                            headers=auth(keys["write"]))
+    response = client.patch(
+        f"/api/v1/leads/{lead['id']}", json=changes or {"lead_score": 3}, headers=auth(keys["write"])
+    )
     assert response.status_code == 200
     return str(lead["id"])
 
@@ -98,8 +99,9 @@ def test_deliveries_log_records_each_attempt(client, keys, sandbox, receiver):
 def test_only_the_events_organization_is_notified(client, keys, sandbox, receiver):
     other = Receiver()
     try:
-        client.post("/api/v1/webhooks", json={"url": other.url, "events": ["lead.created"]},
-                    headers=auth(keys["other_admin"]))
+        client.post(
+            "/api/v1/webhooks", json={"url": other.url, "events": ["lead.created"]}, headers=auth(keys["other_admin"])
+        )
         subscribe(client, keys, receiver.url, ["lead.created"])
         client.post("/api/v1/leads", json={"email": "mine@example.com"}, headers=auth(keys["write"]))
         receiver.wait_for(1)
@@ -139,20 +141,29 @@ def test_deleted_subscription_gets_nothing_more(client, keys, sandbox, receiver)
     assert client.get(f"/api/v1/webhooks/{created['id']}", headers=auth(keys["read"])).status_code == 404
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/hook", "https://192.168.1.10/hook", "https://169.254.169.254/latest/meta-data",
-    "http://8.8.8.8/hook", "https://[fd00::1]/hook", "ftp://127.0.0.1/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/hook",
+        "https://192.168.1.10/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "http://8.8.8.8/hook",
+        "https://[fd00::1]/hook",
+        "ftp://127.0.0.1/hook",
+    ],
+)
 def test_ssrf_targets_are_refused_naming_the_url(client, keys, url):
-    response = client.post("/api/v1/webhooks", json={"url": url, "events": ["lead.created"]},
-                           headers=auth(keys["admin"]))
+    response = client.post(
+        "/api/v1/webhooks", json={"url": url, "events": ["lead.created"]}, headers=auth(keys["admin"])
+    )
     assert response.status_code == 400
     assert [f["location"] for f in response.get_json()["error"]["details"]["fields"]] == ["body.url"]
 
 
 def test_unknown_event_name_is_named(client, keys, receiver):
-    response = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["lead.deleted"]},
-                           headers=auth(keys["admin"]))
+    response = client.post(
+        "/api/v1/webhooks", json={"url": receiver.url, "events": ["lead.deleted"]}, headers=auth(keys["admin"])
+    )
     assert response.status_code == 400
     assert "lead.deleted" in json.dumps(response.get_json()["error"])
 

@@ -14,9 +14,17 @@ from sandbox.services.webhooks.delivery import Sender
 from tests.webhooks.receiver import ORG, OTHER_ORG, Receiver, node_sample_verifies
 
 EXPECTED_EVENT_TYPES = (
-    "call.received", "call.classified", "call.qualified", "lead.created", "lead.updated",
-    "outreach.email.sent", "outreach.email.replied", "claim.scope.ready", "review.requested",
-    "review.received", "audit.log.event",
+    "call.received",
+    "call.classified",
+    "call.qualified",
+    "lead.created",
+    "lead.updated",
+    "outreach.email.sent",
+    "outreach.email.replied",
+    "claim.scope.ready",
+    "review.requested",
+    "review.received",
+    "audit.log.event",
 )
 
 
@@ -25,7 +33,8 @@ def test_event_types_are_the_seeds_eleven_in_order() -> None:
 
 
 def test_every_event_type_is_delivered_and_verifies_with_the_node_sample(
-        service: WebhookService, receiver: Receiver) -> None:
+    service: WebhookService, receiver: Receiver
+) -> None:
     _, secret = service.create_subscription(ORG, receiver.url, list(EVENT_TYPES), "all events")
     events = [service.emit(ORG, kind, {"n": n, "name": "Ana Müller"}) for n, kind in enumerate(EVENT_TYPES)]
     assert service.settle(None, 5)
@@ -36,8 +45,9 @@ def test_every_event_type_is_delivered_and_verifies_with_the_node_sample(
         request = received[event["type"]]
         assert node_sample_verifies(secret, request)
         assert "x-eal-signature-previous" not in request.headers
-        assert json.loads(request.body) == {k: event[k] for k in ("id", "type", "created_at",
-                                                                  "organization_id", "data")}
+        assert json.loads(request.body) == {
+            k: event[k] for k in ("id", "type", "created_at", "organization_id", "data")
+        }
         assert request.body == json.dumps(json.loads(request.body), separators=(",", ":")).encode()
         assert request.headers["x-eal-event-id"] == event["id"]
 
@@ -56,7 +66,8 @@ def test_delivery_headers(service: WebhookService, receiver: Receiver) -> None:
 
 
 def test_a_localhost_url_is_pinned_to_the_vetted_address_but_keeps_its_host(
-        service: WebhookService, receiver: Receiver) -> None:
+    service: WebhookService, receiver: Receiver
+) -> None:
     url = receiver.url.replace("127.0.0.1", "localhost")
     service.create_subscription(ORG, url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {})
@@ -66,7 +77,8 @@ def test_a_localhost_url_is_pinned_to_the_vetted_address_but_keeps_its_host(
 
 
 def test_only_the_events_organization_and_subscribed_types_receive_it(
-        service: WebhookService, make_receiver: Callable[[], Receiver]) -> None:
+    service: WebhookService, make_receiver: Callable[[], Receiver]
+) -> None:
     mine, theirs, other_type = make_receiver(), make_receiver(), make_receiver()
     service.create_subscription(ORG, mine.url, ["lead.created"], None)
     service.create_subscription(OTHER_ORG, theirs.url, ["lead.created"], None)
@@ -78,12 +90,13 @@ def test_only_the_events_organization_and_subscribed_types_receive_it(
 
 
 def test_emit_returns_at_once_and_never_sends_on_the_callers_thread(
-        make_service: Callable[..., WebhookService], receiver: Receiver,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_service: Callable[..., WebhookService], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     senders: set[str] = set()
     send = Sender.send
-    monkeypatch.setattr(Sender, "send", lambda self, *args: senders.add(threading.current_thread().name)
-                        or send(self, *args))
+    monkeypatch.setattr(
+        Sender, "send", lambda self, *args: senders.add(threading.current_thread().name) or send(self, *args)
+    )
     service = make_service(timeout=5.0)
     receiver.hold()  # no delivery can finish: an emit that waited for one would never return
     service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -106,8 +119,7 @@ def test_emit_stores_the_event_even_without_subscribers(service: WebhookService)
         service.emit(ORG, "lead.deleted", {})
 
 
-def test_deliveries_log_newest_first_and_subscription_summary(
-        service: WebhookService, receiver: Receiver) -> None:
+def test_deliveries_log_newest_first_and_subscription_summary(service: WebhookService, receiver: Receiver) -> None:
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     service.emit(ORG, "lead.created", {"n": 1})
     assert service.settle(None, 5)
@@ -117,7 +129,12 @@ def test_deliveries_log_newest_first_and_subscription_summary(
     assert newest["status"] == oldest["status"] == "delivered"
     assert newest["id"] == receiver.delivered()[1].headers["x-eal-delivery-id"]
     assert {k: newest[k] for k in ("event", "response_status", "attempt", "error", "next_attempt_at")} == {
-        "event": "lead.created", "response_status": 200, "attempt": 1, "error": None, "next_attempt_at": None}
+        "event": "lead.created",
+        "response_status": 200,
+        "attempt": 1,
+        "error": None,
+        "next_attempt_at": None,
+    }
     assert isinstance(newest["latency_ms"], int) and newest["delivered_at"].endswith("Z")
     subscription = service.subscriptions.get(ORG, record["id"])
     assert subscription is not None
@@ -138,14 +155,23 @@ def test_the_log_keeps_the_last_100_attempts(service: WebhookService, receiver: 
 def test_public_view_hides_the_secrets(service: WebhookService, receiver: Receiver) -> None:
     record, secret = service.create_subscription(ORG, receiver.url, ["lead.created"], "CRM bridge")
     view = service.public_view(record)
-    assert set(view) == {"id", "organization_id", "url", "events", "description", "enabled", "created_at",
-                         "last_delivery_at", "last_delivery_status", "signing_secret_prefix"}
+    assert set(view) == {
+        "id",
+        "organization_id",
+        "url",
+        "events",
+        "description",
+        "enabled",
+        "created_at",
+        "last_delivery_at",
+        "last_delivery_status",
+        "signing_secret_prefix",
+    }
     assert view["signing_secret_prefix"] == secret[:12] and secret.startswith("whsec_")
     assert secret not in json.dumps(view)
 
 
-def test_replay_sends_the_same_event_id_with_a_fresh_signature(
-        service: WebhookService, receiver: Receiver) -> None:
+def test_replay_sends_the_same_event_id_with_a_fresh_signature(service: WebhookService, receiver: Receiver) -> None:
     record, secret = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
     event = service.emit(ORG, "lead.created", {"lead_id": "l1"})
     assert service.settle(None, 5) and event is not None

@@ -40,8 +40,11 @@ def streams(live: LiveSandbox) -> Iterator[Any]:
 
 def trigger(live: LiveSandbox, event: str = "lead.created", token: str | None = None, count: int = 1) -> list[str]:
     """Trigger an event; the ids of every event it emitted, oldest first."""
-    response = httpx.post(f"{live.base_url}/_sandbox/trigger", headers=auth(token or live.keys["write"]),
-                          json={"event": event, "count": count})
+    response = httpx.post(
+        f"{live.base_url}/_sandbox/trigger",
+        headers=auth(token or live.keys["write"]),
+        json={"event": event, "count": count},
+    )
     assert response.status_code == 201, response.text
     return [emitted["id"] for emitted in response.json()["events"]]
 
@@ -71,14 +74,19 @@ def test_ready_then_each_event_as_the_exact_delivery_body(live: LiveSandbox, str
 
 def test_every_organization_of_the_sandbox_and_only_the_types_asked(live: LiveSandbox, streams: Any) -> None:
     everything, leads_only = streams(), streams(types="lead.created")
-    network_write = next(key["token"] for key in live.sandbox.world.keys
-                         if key["organization_id"] == live.sandbox.world.parent_org_id and "write" in key["scopes"])
+    network_write = next(
+        key["token"]
+        for key in live.sandbox.world.keys
+        if key["organization_id"] == live.sandbox.world.parent_org_id and "write" in key["scopes"]
+    )
     mine, theirs = trigger(live), trigger(live, token=network_write)
     assert ids_of(everything.webhooks(len(mine + theirs))) == mine + theirs
     leads = leads_only.webhooks(2)
     assert [message.json()["type"] for message in leads] == ["lead.created", "lead.created"]
     assert {message.json()["organization_id"] for message in leads} == {
-        live.sandbox.world.child_org_ids[0], live.sandbox.world.parent_org_id}
+        live.sandbox.world.child_org_ids[0],
+        live.sandbox.world.parent_org_id,
+    }
 
 
 def test_resuming_with_last_event_id_loses_nothing_and_repeats_nothing(live: LiveSandbox, streams: Any) -> None:
@@ -137,8 +145,9 @@ def test_replays_reach_the_stream_with_the_same_event_id(live: LiveSandbox, stre
     stream.next("ready")
     event_id = trigger(live)[-1]
     stream.webhooks(2)
-    response = httpx.post(f"{live.base_url}/_sandbox/webhooks/events/{event_id}/replay",
-                          headers=auth(live.keys["write"]))
+    response = httpx.post(
+        f"{live.base_url}/_sandbox/webhooks/events/{event_id}/replay", headers=auth(live.keys["write"])
+    )
     assert response.status_code == 202
     replayed = stream.next("webhook")
     assert replayed.json()["id"] == event_id and replayed.id != event_id
@@ -147,8 +156,11 @@ def test_replays_reach_the_stream_with_the_same_event_id(live: LiveSandbox, stre
 def test_delivery_attempts_are_pushed_with_what_was_signed(live: LiveSandbox, streams: Any) -> None:
     receiver = Receiver(status=500)
     try:
-        created = httpx.post(f"{live.base_url}/api/v1/webhooks", headers=auth(live.keys["admin"]),
-                             json={"url": receiver.url, "events": ["lead.created"]}).json()
+        created = httpx.post(
+            f"{live.base_url}/api/v1/webhooks",
+            headers=auth(live.keys["admin"]),
+            json={"url": receiver.url, "events": ["lead.created"]},
+        ).json()
         stream = streams(deliveries=True)
         stream.next("ready")
         event_id = trigger(live)[-1]
@@ -162,12 +174,17 @@ def test_delivery_attempts_are_pushed_with_what_was_signed(live: LiveSandbox, st
         request = attempt["request"]
         assert request["body"].encode() == sent.body
         assert {name.lower(): value for name, value in request["headers"].items()} == {
-            name: value for name, value in sent.headers.items() if name.lower().startswith(("x-eal-", "content-type"))
-            or name == "user-agent"}
+            name: value
+            for name, value in sent.headers.items()
+            if name.lower().startswith(("x-eal-", "content-type")) or name == "user-agent"
+        }
         assert request["signed_content"] == f"{sent.headers['x-eal-timestamp']}.{sent.body.decode()}"
         assert verify_signature(sent.body, request["headers"], created["signing_secret"])
-        listed = httpx.get(f"{live.base_url}/_sandbox/webhooks/deliveries", params={"event_id": event_id},
-                           headers=auth(live.keys["admin"])).json()["data"]
+        listed = httpx.get(
+            f"{live.base_url}/_sandbox/webhooks/deliveries",
+            params={"event_id": event_id},
+            headers=auth(live.keys["admin"]),
+        ).json()["data"]
         assert listed[-1]["id"] == attempt["id"] and listed[-1]["request"] == request
     finally:
         receiver.close()
@@ -199,8 +216,9 @@ def test_a_stream_is_never_a_request_in_progress(new_store: Callable[[], str]) -
         live.close()
 
 
-def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(live: LiveSandbox,
-                                                                        new_store: Callable[[], str]) -> None:
+def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(
+    live: LiveSandbox, new_store: Callable[[], str]
+) -> None:
     minted = httpx.post(f"{live.base_url}/_sandbox/sandboxes").json()
     keys = {(key["parent_organization_id"] is None, "admin" in key["scopes"]): key["token"] for key in minted["keys"]}
     stream = StreamClient(live.base_url, keys[(False, True)])
@@ -223,12 +241,16 @@ def test_streams_end_when_the_sandbox_is_deleted_or_reaches_the_lifetime(live: L
 
 def test_the_listener_secret_is_the_sandboxs_for_life(live: LiveSandbox) -> None:
     def secret() -> str:
-        return str(httpx.get(f"{live.base_url}/_sandbox/listener",
-                             headers=auth(live.keys["admin"])).json()["signing_secret"])
+        return str(
+            httpx.get(f"{live.base_url}/_sandbox/listener", headers=auth(live.keys["admin"])).json()["signing_secret"]
+        )
 
     before = secret()
-    network_admin = next(key["token"] for key in live.sandbox.world.keys
-                         if key["organization_id"] == live.sandbox.world.parent_org_id and "admin" in key["scopes"])
+    network_admin = next(
+        key["token"]
+        for key in live.sandbox.world.keys
+        if key["organization_id"] == live.sandbox.world.parent_org_id and "admin" in key["scopes"]
+    )
     reset = httpx.post(f"{live.base_url}/_sandbox/reset", headers=auth(network_admin), json={"scope": "world"})
     assert reset.status_code == 200, reset.text
     assert secret() == before

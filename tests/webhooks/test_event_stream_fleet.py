@@ -45,8 +45,11 @@ def streams() -> Iterator[Callable[..., StreamClient]]:
 
 def trigger(server: LiveSandbox, count: int = 1) -> list[str]:
     """Trigger lead.created through ``server``; the ids of every event it emitted, oldest first."""
-    response = httpx.post(f"{server.base_url}/_sandbox/trigger", headers=auth(server.keys["write"]),
-                          json={"event": "lead.created", "count": count})
+    response = httpx.post(
+        f"{server.base_url}/_sandbox/trigger",
+        headers=auth(server.keys["write"]),
+        json={"event": "lead.created", "count": count},
+    )
     assert response.status_code == 201, response.text
     return [emitted["id"] for emitted in response.json()["events"]]
 
@@ -127,8 +130,11 @@ def test_attempts_reach_inspector_streams_on_every_process(fleet: Any, streams: 
     first, second = fleet
     receiver = Receiver()
     try:
-        created = httpx.post(f"{first.base_url}/api/v1/webhooks", headers=auth(first.keys["admin"]),
-                             json={"url": receiver.url, "events": ["lead.created"]})
+        created = httpx.post(
+            f"{first.base_url}/api/v1/webhooks",
+            headers=auth(first.keys["admin"]),
+            json={"url": receiver.url, "events": ["lead.created"]},
+        )
         assert created.status_code == 201, created.text
         watching = {server.base_url: streams(server, deliveries=True) for server in fleet}
         for stream in watching.values():
@@ -139,8 +145,14 @@ def test_attempts_reach_inspector_streams_on_every_process(fleet: Any, streams: 
             while attempt["status"] == "pending":
                 attempt = stream.next("delivery").json()
             assert attempt["event_id"] == event_id and attempt["status"] == "delivered"
-        listed = [httpx.get(f"{server.base_url}/_sandbox/webhooks/deliveries", params={"event_id": event_id},
-                            headers=auth(server.keys["admin"])).json()["data"] for server in fleet]
+        listed = [
+            httpx.get(
+                f"{server.base_url}/_sandbox/webhooks/deliveries",
+                params={"event_id": event_id},
+                headers=auth(server.keys["admin"]),
+            ).json()["data"]
+            for server in fleet
+        ]
         assert listed[0] == listed[1] and [attempt["status"] for attempt in listed[0]] == ["delivered"]
         assert len(receiver.wait_for(1)) == 1
     finally:
@@ -181,7 +193,8 @@ def test_a_place_whose_process_died_lapses_and_a_live_stream_renews_its_own() ->
 
 
 def test_a_write_that_emits_adds_one_round_trip_whether_or_not_streams_are_open(
-        redis_url: str, monkeypatch: pytest.MonkeyPatch, streams: Any) -> None:
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, streams: Any
+) -> None:
     import redis
 
     from sandbox.services.webhooks.feed import EventFeed
@@ -241,14 +254,18 @@ def test_on_a_redis_cluster_too(redis_cluster_url: str, streams: Any) -> None:
     try:
         minted = httpx.post(f"{first.base_url}/_sandbox/sandboxes").json()
         location = next(key["organization_id"] for key in minted["keys"] if key["parent_organization_id"])
-        keys = {"admin" if "admin" in key["scopes"] else "write" if "write" in key["scopes"] else "read": key["token"]
-                for key in minted["keys"] if key["organization_id"] == location}
+        keys = {
+            "admin" if "admin" in key["scopes"] else "write" if "write" in key["scopes"] else "read": key["token"]
+            for key in minted["keys"]
+            if key["organization_id"] == location
+        }
         stream = streams(second, keys["admin"], deliveries=True, listener_id="laptop")  # both logs in one script
         stream.next("ready")
         emitted = []
         for server in (first, second, first):
-            response = httpx.post(f"{server.base_url}/_sandbox/trigger", headers=auth(keys["write"]),
-                                  json={"event": "lead.created"})
+            response = httpx.post(
+                f"{server.base_url}/_sandbox/trigger", headers=auth(keys["write"]), json={"event": "lead.created"}
+            )
             assert response.status_code == 201, response.text
             emitted += [event["id"] for event in response.json()["events"]]
         assert [message.json()["id"] for message in stream.webhooks(len(emitted))] == emitted

@@ -32,8 +32,9 @@ def mint(http: httpx.Client) -> dict[str, str]:
 
 
 def subscribe(http: httpx.Client, keys: dict[str, str], url: str, events: list[str]) -> dict[str, Any]:
-    made = http.post("/api/v1/webhooks", headers={"Authorization": f"Bearer {keys['admin']}"},
-                     json={"url": url, "events": events})
+    made = http.post(
+        "/api/v1/webhooks", headers={"Authorization": f"Bearer {keys['admin']}"}, json={"url": url, "events": events}
+    )
     assert made.status_code == 201, made.text
     return dict(made.json())
 
@@ -48,15 +49,21 @@ def test_a_sandboxs_slow_and_hanging_receivers_never_hold_up_another_sandbox(ser
                 subscribe(http, slow, trickler.url, ["lead.created"])
             subscribe(http, slow, hanging.url, ["audit.log.event"])
             for number in range(40):  # 160 trickled deliveries and 40 to a receiver that never answers
-                http.post("/api/v1/leads", headers={"Authorization": f"Bearer {slow['write']}"},
-                          json={"email": f"slow{number}@example.com"})
+                http.post(
+                    "/api/v1/leads",
+                    headers={"Authorization": f"Bearer {slow['write']}"},
+                    json={"email": f"slow{number}@example.com"},
+                )
             sandbox = runtime_of(server.app).sandboxes.find(slow["id"])
             assert sandbox is not None
             workers = sandbox.webhooks.transport.workers
             wait_until(lambda: workers.running(slow["id"]) == workers.per_owner, timeout=10)  # its share is busy
             subscribe(http, calm, healthy.url, ["lead.created"])
-            http.post("/api/v1/leads", headers={"Authorization": f"Bearer {calm['write']}"},
-                      json={"email": "calm@example.com"})
+            http.post(
+                "/api/v1/leads",
+                headers={"Authorization": f"Bearer {calm['write']}"},
+                json={"email": "calm@example.com"},
+            )
             assert len(healthy.wait_for(1, timeout=10)) == 1
             arrived = time.monotonic()
             # It did not wait for any of the slow sandbox's attempts: none of them had ended yet.
@@ -80,22 +87,26 @@ def test_an_attempt_has_one_deadline_for_connect_send_and_the_whole_answer(serve
             assert sandbox is not None
             sandbox.webhooks.transport.sender.timeout = 2.0
             hook = subscribe(http, keys, trickler.url, ["lead.created"])
-            http.post("/api/v1/leads", headers={"Authorization": f"Bearer {keys['write']}"},
-                      json={"email": "trickled@example.com"})
+            http.post(
+                "/api/v1/leads",
+                headers={"Authorization": f"Bearer {keys['write']}"},
+                json={"email": "trickled@example.com"},
+            )
             assert sandbox.webhooks.settle(None, 15)
             (attempt,) = sandbox.webhooks.deliveries(sandbox.world.child_org_ids[0], hook["id"])
             assert attempt["status"] == "retrying" and attempt["error"].startswith("timed out")
             assert attempt["next_attempt_at"] is not None
-            listed = http.get(f"/api/v1/webhooks/{hook['id']}/deliveries",
-                              headers={"Authorization": f"Bearer {keys['read']}"}).json()["data"][0]
+            listed = http.get(
+                f"/api/v1/webhooks/{hook['id']}/deliveries", headers={"Authorization": f"Bearer {keys['read']}"}
+            ).json()["data"][0]
             assert (listed["error"], listed["next_attempt_at"]) == (attempt["error"], attempt["next_attempt_at"])
     finally:
         trickler.close()
 
 
 def test_any_exception_in_an_attempt_fails_it_and_schedules_the_retry(
-        service: WebhookService, receiver: Any, monkeypatch: pytest.MonkeyPatch,
-        run_out: Callable[..., None]) -> None:
+    service: WebhookService, receiver: Any, monkeypatch: pytest.MonkeyPatch, run_out: Callable[..., None]
+) -> None:
     def broken(self: Sender, *args: Any) -> Any:
         raise RuntimeError("the HTTP client could not use this URL")
 
@@ -117,8 +128,9 @@ def test_a_subscription_a_410_disabled_can_be_enabled_again(server: LiveSandbox)
             auth = {"Authorization": f"Bearer {keys['admin']}"}
             hook = subscribe(http, keys, gone.url, ["lead.created"])
             http.post("/api/v1/leads", headers=auth, json={"email": "one@example.com"})
-            wait_until(lambda: http.get(f"/api/v1/webhooks/{hook['id']}", headers=auth).json()["enabled"] is False,
-                       timeout=10)
+            wait_until(
+                lambda: http.get(f"/api/v1/webhooks/{hook['id']}", headers=auth).json()["enabled"] is False, timeout=10
+            )
             enabled = http.post(f"/_sandbox/webhooks/{hook['id']}/enable", headers=auth)
             assert enabled.status_code == 200 and enabled.json()["enabled"] is True
             http.post("/api/v1/leads", headers=auth, json={"email": "two@example.com"})

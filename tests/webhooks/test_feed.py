@@ -28,8 +28,9 @@ def test_the_events_of_one_write_are_numbered_together_once_it_is_stored() -> No
         return append(name, values, keep)
 
     state.log_append = counted  # type: ignore[method-assign]
-    feed = EventFeed(StreamSlots(8), state, secret="whsec_x", backlog=10, attempts=10, per_sandbox=3,
-                     after_commit=store.after_commit)
+    feed = EventFeed(
+        StreamSlots(8), state, secret="whsec_x", backlog=10, attempts=10, per_sandbox=3, after_commit=store.after_commit
+    )
     with pytest.raises(RuntimeError), store.transaction():
         feed.observe(event(0))
         raise RuntimeError("the write failed")
@@ -41,8 +42,11 @@ def test_the_events_of_one_write_are_numbered_together_once_it_is_stored() -> No
     feed.observe(event(3))  # outside a transaction: stored already
     assert appended == [["evt_1", "evt_2"], ["evt_3"]]  # one append (a round trip in a fleet) per write
     newest, held = state.log_after({EVENTS: 0})[EVENTS]
-    assert newest == 3 and [(number, value["id"]) for number, value in held] == [(1, "evt_1"), (2, "evt_2"),
-                                                                               (3, "evt_3")]
+    assert newest == 3 and [(number, value["id"]) for number, value in held] == [
+        (1, "evt_1"),
+        (2, "evt_2"),
+        (3, "evt_3"),
+    ]
     appended.clear()
     with store.transaction():
         feed.observe(event(4))

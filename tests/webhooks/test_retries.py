@@ -16,7 +16,8 @@ from tests.webhooks.receiver import FAST_RETRIES, ORG, Receiver, wait_until
 
 
 def test_a_receiver_failing_its_first_requests_still_gets_every_event_once(
-        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
+    make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]
+) -> None:
     service = make_service(timeout=0.3)
     receiver.fail_first(3, 500)
     receiver.fail_first(2, 504, sleep=0.6)  # slower than the client timeout
@@ -31,7 +32,8 @@ def test_a_receiver_failing_its_first_requests_still_gets_every_event_once(
 
 
 def test_retries_keep_the_event_id_and_re_sign_with_a_fresh_timestamp(
-        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
+    make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]
+) -> None:
     service = make_service()
     receiver.fail_first(2, 500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -44,12 +46,16 @@ def test_retries_keep_the_event_id_and_re_sign_with_a_fresh_timestamp(
     assert len({r.headers["x-eal-delivery-id"] for r in attempts}) == 3
     log = service.deliveries(ORG, record["id"])
     assert [(d["attempt"], d["status"], d["response_status"]) for d in log] == [
-        (3, "delivered", 200), (2, "retrying", 500), (1, "retrying", 500)]
+        (3, "delivered", 200),
+        (2, "retrying", 500),
+        (1, "retrying", 500),
+    ]
     assert log[1]["next_attempt_at"] is not None and log[1]["error"] == "endpoint answered HTTP 500"
 
 
 def test_after_the_last_attempt_the_delivery_is_failed(
-        make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]) -> None:
+    make_service: Callable[..., WebhookService], receiver: Receiver, run_out: Callable[..., None]
+) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.01, max_attempts=3))
     receiver.always(500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -59,8 +65,9 @@ def test_after_the_last_attempt_the_delivery_is_failed(
     assert [d["status"] for d in service.deliveries(ORG, record["id"])] == ["failed", "retrying", "retrying"]
 
 
-def test_retry_after_is_honoured_on_429(make_service: Callable[..., WebhookService],
-                                        receiver: Receiver, clock: Clock) -> None:
+def test_retry_after_is_honoured_on_429(
+    make_service: Callable[..., WebhookService], receiver: Receiver, clock: Clock
+) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.01, max_attempts=3))
     receiver.fail_first(1, 429, headers={"Retry-After": "1"})
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -76,8 +83,7 @@ def test_retry_after_is_honoured_on_429(make_service: Callable[..., WebhookServi
     assert wait == timedelta(seconds=1)
 
 
-def test_410_disables_the_subscription(make_service: Callable[..., WebhookService],
-                                       receiver: Receiver) -> None:
+def test_410_disables_the_subscription(make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
     service = make_service()
     receiver.fail_first(1, 410)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -92,7 +98,8 @@ def test_410_disables_the_subscription(make_service: Callable[..., WebhookServic
 
 
 def test_a_deleted_subscription_gets_nothing_more_not_even_queued_retries(
-        make_service: Callable[..., WebhookService], receiver: Receiver, clock: Clock) -> None:
+    make_service: Callable[..., WebhookService], receiver: Receiver, clock: Clock
+) -> None:
     service = make_service(schedule=RetrySchedule(base_seconds=0.3, max_attempts=5, jitter=0))
     receiver.always(500)
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.created"], None)
@@ -108,8 +115,7 @@ def test_a_deleted_subscription_gets_nothing_more_not_even_queued_retries(
     assert service.store.count("delivery", ORG) == 0
 
 
-def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookService],
-                                        receiver: Receiver) -> None:
+def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookService], receiver: Receiver) -> None:
     tasks = Tasks()
     frozen = Clock.make(datetime(2026, 4, 27, 17, 0, tzinfo=UTC), frozen=True, dispatch=tasks.run)
     service = make_service(clock=frozen, tasks=tasks, schedule=RetrySchedule(base_seconds=60, max_attempts=3, jitter=0))
@@ -129,14 +135,18 @@ def test_retries_follow_a_virtual_clock(make_service: Callable[..., WebhookServi
 
 
 def test_the_url_is_checked_again_before_every_attempt(
-        make_service: Callable[..., WebhookService], receiver: Receiver,
-        monkeypatch: pytest.MonkeyPatch, run_out: Callable[..., None]) -> None:
+    make_service: Callable[..., WebhookService],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    run_out: Callable[..., None],
+) -> None:
     service = make_service(schedule=FAST_RETRIES)
     port = int(receiver.url.split(":")[2].split("/")[0])
     record, _ = service.create_subscription(ORG, f"http://localhost:{port}/hook", ["lead.created"], None)
 
     def rebound(host: str, *args: object, **kwargs: object) -> list[tuple]:
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))]
+
     monkeypatch.setattr(urls.socket, "getaddrinfo", rebound)  # DNS now points inside
     service.emit(ORG, "lead.created", {})
     run_out(service)

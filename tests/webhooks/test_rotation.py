@@ -20,7 +20,8 @@ def deliver_one(service: WebhookService, receiver: Receiver) -> tuple[bytes, dic
 
 
 def test_either_secret_verifies_for_24_hours_then_only_the_new_one(
-        service: WebhookService, receiver: Receiver, clock: Clock) -> None:
+    service: WebhookService, receiver: Receiver, clock: Clock
+) -> None:
     record, old = service.create_subscription(ORG, receiver.url, ["lead.updated"], None)
     rotated, new = service.rotate_secret(ORG, record["id"])
     assert new != old and rotated["signing_secret_prefix"] == new[:12]
@@ -43,15 +44,17 @@ def test_either_secret_verifies_for_24_hours_then_only_the_new_one(
 
 
 def test_a_strict_equality_receiver_works_as_soon_as_it_deploys_the_new_secret(
-        service: WebhookService, receiver: Receiver) -> None:
+    service: WebhookService, receiver: Receiver
+) -> None:
     record, _ = service.create_subscription(ORG, receiver.url, ["lead.updated"], None)
     _, new = service.rotate_secret(ORG, record["id"])
     deliver_one(service, receiver)
     assert node_sample_verifies(new, receiver.requests[-1])
 
 
-def test_the_overlap_ends_when_the_clock_passes_24_hours(service: WebhookService, receiver: Receiver,
-                                                         clock: Clock) -> None:
+def test_the_overlap_ends_when_the_clock_passes_24_hours(
+    service: WebhookService, receiver: Receiver, clock: Clock
+) -> None:
     record, old = service.create_subscription(ORG, receiver.url, ["lead.updated"], None)
     service.rotate_secret(ORG, record["id"])
     clock.advance(timedelta(hours=24))
@@ -61,7 +64,8 @@ def test_the_overlap_ends_when_the_clock_passes_24_hours(service: WebhookService
 
 
 def test_rotating_twice_keeps_both_earlier_secrets_for_their_window(
-        service: WebhookService, receiver: Receiver, clock: Clock) -> None:
+    service: WebhookService, receiver: Receiver, clock: Clock
+) -> None:
     record, first = service.create_subscription(ORG, receiver.url, ["lead.updated"], None)
     service.rotate_secret(ORG, record["id"])
     clock.advance(timedelta(hours=12))

@@ -40,8 +40,7 @@ def test_outside_rotation_the_header_is_exactly_the_hex_digest() -> None:
 
 def test_during_overlap_the_previous_signature_has_its_own_header() -> None:
     sent = signature_headers([SECRET, OLD_SECRET], NOW, BODY)
-    assert sent == {"X-EAL-Signature": sign(SECRET, NOW, BODY),
-                    "X-EAL-Signature-Previous": sign(OLD_SECRET, NOW, BODY)}
+    assert sent == {"X-EAL-Signature": sign(SECRET, NOW, BODY), "X-EAL-Signature-Previous": sign(OLD_SECRET, NOW, BODY)}
 
 
 @pytest.mark.parametrize("secret", [SECRET, OLD_SECRET, [OLD_SECRET], ["whsec_other", SECRET]])
@@ -54,19 +53,32 @@ def test_header_names_are_case_insensitive() -> None:
     assert verify_signature(BODY, lowered, SECRET, now=NOW)
 
 
-@pytest.mark.parametrize(("body", "sent", "secret", "now", "reason"), [
-    (BODY, headers([SECRET]), SECRET, NOW + 301, "stale timestamp"),
-    (BODY, headers([SECRET]), SECRET, NOW - 301, "stale timestamp"),
-    (BODY.replace(b"Ana", b"Eve"), headers([SECRET]), SECRET, NOW, "no signature matches"),
-    (BODY, headers([SECRET]), OLD_SECRET, NOW, "no signature matches"),
-    (BODY, {"X-EAL-Timestamp": str(NOW)}, SECRET, NOW, "missing X-EAL-Signature"),
-    (BODY, {"X-EAL-Signature": sign(SECRET, NOW, BODY)}, SECRET, NOW, "missing X-EAL-Timestamp"),
-    (BODY, {**headers([SECRET]), "X-EAL-Timestamp": "soon"}, SECRET, NOW, "not unix seconds"),
-    (BODY, headers([SECRET]), [], NOW, "no signing secret"),
-], ids=["future", "past", "tampered-body", "wrong-secret", "no-signature", "no-timestamp",
-        "bad-timestamp", "no-secrets"])
-def test_verification_refuses_and_says_why(body: bytes, sent: dict[str, str], secret: str | list[str],
-                                           now: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "sent", "secret", "now", "reason"),
+    [
+        (BODY, headers([SECRET]), SECRET, NOW + 301, "stale timestamp"),
+        (BODY, headers([SECRET]), SECRET, NOW - 301, "stale timestamp"),
+        (BODY.replace(b"Ana", b"Eve"), headers([SECRET]), SECRET, NOW, "no signature matches"),
+        (BODY, headers([SECRET]), OLD_SECRET, NOW, "no signature matches"),
+        (BODY, {"X-EAL-Timestamp": str(NOW)}, SECRET, NOW, "missing X-EAL-Signature"),
+        (BODY, {"X-EAL-Signature": sign(SECRET, NOW, BODY)}, SECRET, NOW, "missing X-EAL-Timestamp"),
+        (BODY, {**headers([SECRET]), "X-EAL-Timestamp": "soon"}, SECRET, NOW, "not unix seconds"),
+        (BODY, headers([SECRET]), [], NOW, "no signing secret"),
+    ],
+    ids=[
+        "future",
+        "past",
+        "tampered-body",
+        "wrong-secret",
+        "no-signature",
+        "no-timestamp",
+        "bad-timestamp",
+        "no-secrets",
+    ],
+)
+def test_verification_refuses_and_says_why(
+    body: bytes, sent: dict[str, str], secret: str | list[str], now: int, reason: str
+) -> None:
     assert not verify_signature(body, sent, secret, now=now)
     with pytest.raises(SignatureVerificationError, match=reason):
         verify_signature_or_raise(body, sent, secret, now=now)

@@ -63,11 +63,14 @@ def test_allow_private_still_refuses_metadata_and_plain_http_to_public(url: str)
 
 def fake_dns(monkeypatch: pytest.MonkeyPatch, *answers: str) -> None:
     """Make every hostname resolve to ``answers`` (no resolver, no network)."""
+
     def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple]:
         if not answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-                for a in answers]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in answers
+        ]
+
     monkeypatch.setattr(urls.socket, "getaddrinfo", getaddrinfo)
 
 

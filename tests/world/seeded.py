@@ -29,9 +29,7 @@ class Seeded:
 def seed_world(seed: int = SEED, anchor: datetime = ANCHOR, leads_per_org: int = 300) -> Seeded:
     """Build a fresh world the way the app does: ids seeded from the same seed."""
     store = MemoryStore()
-    info = build_world(
-        store, seed=seed, anchor=anchor, ids=IdFactory(random.Random(seed)), leads_per_org=leads_per_org
-    )
+    info = build_world(store, seed=seed, anchor=anchor, ids=IdFactory(random.Random(seed)), leads_per_org=leads_per_org)
     return Seeded(store, info)
 
 

@@ -54,9 +54,7 @@ def test_fields_stay_in_range(seeded: Seeded) -> None:
 
 def test_last_week_is_busy_enough_for_stats(seeded: Seeded) -> None:
     for org_id in seeded.info.child_org_ids:
-        recent = [
-            c for c in seeded.records("call", org_id) if (ANCHOR - parse_iso(c["received_at"])).days < 7
-        ]
+        recent = [c for c in seeded.records("call", org_id) if (ANCHOR - parse_iso(c["received_at"])).days < 7]
         assert 40 <= len(recent) <= 80
         assert len(Counter(call["intent"] for call in recent)) >= 5
 

@@ -37,8 +37,15 @@ from .story import Story, TriggerError
 __all__ = ["TriggerError", "create_records", "trigger"]
 
 
-def trigger(registry: OperationRegistry, control: Orchestration, sandbox: SandboxServices, org_id: str,
-            event_type: str, *, base_url: str = "") -> dict[str, Any]:
+def trigger(
+    registry: OperationRegistry,
+    control: Orchestration,
+    sandbox: SandboxServices,
+    org_id: str,
+    event_type: str,
+    *,
+    base_url: str = "",
+) -> dict[str, Any]:
     """Create the state behind ``event_type`` for ``org_id`` and deliver its webhooks."""
     if event_type not in STORIES:
         raise TriggerError(f"unknown event type '{event_type}'; one of: {', '.join(EVENT_TYPES)}")
@@ -48,8 +55,17 @@ def trigger(registry: OperationRegistry, control: Orchestration, sandbox: Sandbo
     return {"event": event_type, "organization_id": org_id, "records": records, "events": emitted}
 
 
-def create_records(registry: OperationRegistry, control: Orchestration, sandbox: SandboxServices, org_id: str,
-                   kind: str, count: int, fields: dict[str, Any], *, base_url: str = "") -> dict[str, Any]:
+def create_records(
+    registry: OperationRegistry,
+    control: Orchestration,
+    sandbox: SandboxServices,
+    org_id: str,
+    kind: str,
+    count: int,
+    fields: dict[str, Any],
+    *,
+    base_url: str = "",
+) -> dict[str, Any]:
     """Create ``count`` leads or claims through their API handlers; ``fields`` go into each body."""
     records: dict[str, list[str]] = {}
     story = Story(registry, control, sandbox, org_id, base_url, records)

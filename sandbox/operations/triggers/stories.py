@@ -33,9 +33,7 @@ def _inbound_call(story: Story, wanted: Callable[[dict[str, Any]], bool]) -> dic
     sandbox, now = story.sandbox, story.sandbox.clock.now()
     organization = sandbox.store.get("organization", None, story.org_id) or {}
     area = organization.get("service_area") or {}
-    location = Location(
-        organization, {"cities": {area.get("city", "Atlanta"): area.get("postal_codes", [])}}, []
-    )
+    location = Location(organization, {"cities": {area.get("city", "Atlanta"): area.get("postal_codes", [])}}, [])
     record: dict[str, Any] = {}
     for attempt in range(200):
         rng = story.fork(attempt)
@@ -54,9 +52,7 @@ def _inbound_call(story: Story, wanted: Callable[[dict[str, Any]], bool]) -> dic
     story.made("call", record["id"])
     sandbox.webhooks.emit(story.org_id, "call.received", _call_detail(story, record))
     classification = {name: record[name] for name in ("intent", "confidence", "urgency", "qualified")}
-    sandbox.audit.record(
-        story.org_id, "call.classified", {"call_id": record["id"], **classification}, source="worker"
-    )
+    sandbox.audit.record(story.org_id, "call.classified", {"call_id": record["id"], **classification}, source="worker")
     sandbox.webhooks.emit(story.org_id, "call.classified", _call_detail(story, record))
     return record
 
@@ -130,8 +126,7 @@ def _email_sent(story: Story) -> dict[str, Any]:
             "to": email,
             "lead_id": lead["id"],
             "subject": "Following up on your water damage inspection",
-            "body": f"Hi {first}, thanks for reaching out. When is a good time for a free moisture "
-            "assessment?",
+            "body": f"Hi {first}, thanks for reaching out. When is a good time for a free moisture assessment?",
         },
     )
     story.made("message", sent["message_id"])
@@ -142,9 +137,7 @@ def _email_replied(story: Story) -> None:
     sent = _email_sent(story)
     sandbox, now = story.sandbox, isoformat(story.sandbox.clock.now())
     intent, text = story.rng.choice(REPLIES)
-    sandbox.store.update(
-        "message", story.org_id, sent["message_id"], {"status": "replied", "replied_at": now}
-    )
+    sandbox.store.update("message", story.org_id, sent["message_id"], {"status": "replied", "replied_at": now})
     sandbox.audit.record(
         story.org_id,
         "outreach.replied",
@@ -247,9 +240,7 @@ def _review_received(story: Story) -> None:
 
 def _audited_action(story: Story) -> None:
     first, last, email = story.person()
-    entry = story.call(
-        "create_suppression", {"channel": "email", "address": email, "reason": "manual_owner_request"}
-    )
+    entry = story.call("create_suppression", {"channel": "email", "address": email, "reason": "manual_owner_request"})
     story.made("suppression", entry["id"])
 
 

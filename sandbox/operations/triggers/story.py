@@ -26,8 +26,15 @@ class TriggerError(ValueError):
 class Story:
     """One trigger's run: its sandbox, organization, seeded randomness and the records it made."""
 
-    def __init__(self, registry: OperationRegistry, control: Orchestration, sandbox: SandboxServices,
-                 org_id: str, base_url: str, records: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        registry: OperationRegistry,
+        control: Orchestration,
+        sandbox: SandboxServices,
+        org_id: str,
+        base_url: str,
+        records: dict[str, list[str]],
+    ) -> None:
         self.registry, self.control, self.sandbox = registry, control, sandbox
         self.org_id, self.base_url, self.records = org_id, base_url, records
         serial = sum(len(ids) for ids in records.values()) + sandbox.store.count("event", org_id)
@@ -39,8 +46,15 @@ class Story:
     def request(self, operation_id: str, body: Any = None, path: dict[str, Any] | None = None) -> ApiRequest:
         """A request as the organization's write key would make it, checked against the spec."""
         return self.registry.internal_request(
-            operation_id, self.sandbox, self.control, key=write_key(self.sandbox, self.org_id), body=body,
-            path=path, base_url=self.base_url, correlation_id=self.sandbox.ids.prefixed("corr"))
+            operation_id,
+            self.sandbox,
+            self.control,
+            key=write_key(self.sandbox, self.org_id),
+            body=body,
+            path=path,
+            base_url=self.base_url,
+            correlation_id=self.sandbox.ids.prefixed("corr"),
+        )
 
     def call(self, operation_id: str, body: Any = None, path: dict[str, Any] | None = None) -> Any:
         """Run an API operation on such a request; return its body."""

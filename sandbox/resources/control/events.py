@@ -11,8 +11,11 @@ from ..request import ApiRequest, Reply
 
 def list_events(request: ApiRequest) -> dict[str, Any]:
     """The organization's emitted webhook events, newest first."""
-    return list_page(request, "event", view=lambda event: {k: event[k] for k in
-                                                         ("id", "type", "created_at", "organization_id", "data")})
+    return list_page(
+        request,
+        "event",
+        view=lambda event: {k: event[k] for k in ("id", "type", "created_at", "organization_id", "data")},
+    )
 
 
 def replay_event(request: ApiRequest) -> Reply:
@@ -42,8 +45,10 @@ def enable_webhook(request: ApiRequest) -> dict[str, Any]:
     """Turn a subscription back on (a 410 from its receiver disabled it)."""
     record = request.sandbox.webhooks.subscriptions.get(request.org_id, request.path["webhook_id"])
     if record is None:
-        raise NotFound(f"No webhook with id '{request.path['webhook_id']}' in this organization",
-                       details={"id": request.path["webhook_id"]})
+        raise NotFound(
+            f"No webhook with id '{request.path['webhook_id']}' in this organization",
+            details={"id": request.path["webhook_id"]},
+        )
     if not record["enabled"]:
         record = request.sandbox.webhooks.subscriptions.update(request.org_id, record["id"], {"enabled": True})
         request.audit("webhook.enabled", {"webhook_id": request.path["webhook_id"]})

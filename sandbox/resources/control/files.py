@@ -10,8 +10,9 @@ from ..request import ApiRequest, Reply
 def get_recording(request: ApiRequest) -> Reply:
     """A call recording behind a signed, expiring URL."""
     call_id = request.path["call_id"]
-    request.sandbox.signed_urls.check(f"/_sandbox/recordings/{call_id}", request.query.get("exp"),
-                                      request.query.get("sig"))
+    request.sandbox.signed_urls.check(
+        f"/_sandbox/recordings/{call_id}", request.query.get("exp"), request.query.get("sig")
+    )
     call_record = request.sandbox.store.get("call", None, call_id)
     if call_record is None:
         raise NotFound(f"No recording for call '{call_id}'", details={"id": call_id})
@@ -30,8 +31,9 @@ def get_claim_summary_pdf(request: ApiRequest) -> Reply:
 
 def _claim_summary(request: ApiRequest, fmt: str) -> Reply:
     claim_id = request.path["claim_id"]
-    request.sandbox.signed_urls.check(f"/_sandbox/claims/{claim_id}/summary.{fmt}", request.query.get("exp"),
-                                      request.query.get("sig"))
+    request.sandbox.signed_urls.check(
+        f"/_sandbox/claims/{claim_id}/summary.{fmt}", request.query.get("exp"), request.query.get("sig")
+    )
     claim = request.sandbox.store.get("claim", None, claim_id)
     if claim is None:
         raise NotFound(f"No claim with id '{claim_id}'", details={"id": claim_id})

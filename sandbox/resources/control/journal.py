@@ -14,9 +14,15 @@ def list_journal(request: ApiRequest) -> dict[str, Any]:
     query, journal = request.query, request.sandbox.journal
     since = parse_iso(query["since"]) if "since" in query else None
     method = query.get("method")
-    entries = journal.entries(request.org_id, since=since, limit=query.get("limit", 100),
-                              method=method.upper() if method else None, path=query.get("path"),
-                              status=query.get("status"), operation_id=query.get("operation_id"))
+    entries = journal.entries(
+        request.org_id,
+        since=since,
+        limit=query.get("limit", 100),
+        method=method.upper() if method else None,
+        path=query.get("path"),
+        status=query.get("status"),
+        operation_id=query.get("operation_id"),
+    )
     return {"data": entries, "total": journal.count(request.org_id), "capacity": journal.capacity}
 
 

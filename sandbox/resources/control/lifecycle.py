@@ -13,9 +13,11 @@ def list_sandbox_keys(request: ApiRequest) -> dict[str, Any]:
     """The start-up sandbox's keys with their organizations and scopes (it guards nothing real);
     not served by a hosted server, where no sandbox's keys are public."""
     if request.sandbox.settings.HOSTED:
-        raise NotFound("No route for GET /_sandbox/keys on a hosted sandbox server: no keys are public here; "
-                       "mint a sandbox of your own with POST /_sandbox/sandboxes (its keys are in that answer)",
-                       details={"path": "/_sandbox/keys"})
+        raise NotFound(
+            "No route for GET /_sandbox/keys on a hosted sandbox server: no keys are public here; "
+            "mint a sandbox of your own with POST /_sandbox/sandboxes (its keys are in that answer)",
+            details={"path": "/_sandbox/keys"},
+        )
     return {"data": access_keys(request.sandbox, tokens=True)}
 
 
@@ -28,7 +30,11 @@ def reset_sandbox(request: ApiRequest) -> dict[str, Any]:
             raise Forbidden(
                 "Resetting the whole world takes the admin key of a top-level (network) organization: "
                 "it resets every tenant. This key can reset its own organization (scope: organization)",
-                details={"scope": "world", "organization_id": request.org_id})
+                details={"scope": "world", "organization_id": request.org_id},
+            )
     request.sandbox.reset(None if scope == "world" else request.org_id)
-    return {"reset": scope, "organization_id": None if scope == "world" else request.org_id,
-            "seed": request.sandbox.settings.SEED}
+    return {
+        "reset": scope,
+        "organization_id": None if scope == "world" else request.org_id,
+        "seed": request.sandbox.settings.SEED,
+    }

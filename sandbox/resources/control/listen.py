@@ -32,12 +32,18 @@ def stream_events(request: ApiRequest) -> Reply:
         raise ValidationFailed([field_error("header.Last-Event-ID", str(bad), "position")]) from None
     types = [name for name in str(query.get("types", "")).split(",") if name] or None
     listener = feed.open(query.get("listener_id"), cursor, types, bool(query.get("deliveries", False)))
-    ready = {"sandbox_id": sandbox.id, "listener_id": listener.id, "signing_secret": feed.secret,
-             "resumed_after": last_event_id if last_event_id is not None else None,
-             "types": sorted(listener.types) if listener.types else None, "deliveries": listener.deliveries,
-             **_bounds(sandbox)}
-    stream = EventStream(feed, listener, ready, keepalive=sandbox.settings.STREAM_KEEPALIVE,
-                         lifetime=sandbox.settings.STREAM_LIFETIME)
+    ready = {
+        "sandbox_id": sandbox.id,
+        "listener_id": listener.id,
+        "signing_secret": feed.secret,
+        "resumed_after": last_event_id if last_event_id is not None else None,
+        "types": sorted(listener.types) if listener.types else None,
+        "deliveries": listener.deliveries,
+        **_bounds(sandbox),
+    }
+    stream = EventStream(
+        feed, listener, ready, keepalive=sandbox.settings.STREAM_KEEPALIVE, lifetime=sandbox.settings.STREAM_LIFETIME
+    )
     return Reply(stream, 200, dict(STREAM_HEADERS), mimetype="text/event-stream")
 
 
@@ -45,14 +51,24 @@ def get_listener(request: ApiRequest) -> dict[str, Any]:
     """The sandbox's listener signing secret, its open streams and what its backlog holds."""
     sandbox = request.sandbox
     stats = sandbox.feed.stats()
-    return {"sandbox_id": sandbox.id, "signing_secret": sandbox.feed.secret, "stream_url": STREAM_PATH,
-            "streams": stats["streams"], "backlog": {"events": stats["events"], "oldest_id": stats["oldest_id"],
-                                                     "newest_id": stats["newest_id"]},
-            **_bounds(sandbox)}
+    return {
+        "sandbox_id": sandbox.id,
+        "signing_secret": sandbox.feed.secret,
+        "stream_url": STREAM_PATH,
+        "streams": stats["streams"],
+        "backlog": {"events": stats["events"], "oldest_id": stats["oldest_id"], "newest_id": stats["newest_id"]},
+        **_bounds(sandbox),
+    }
 
 
 def _bounds(sandbox: SandboxServices) -> dict[str, Any]:
     settings = sandbox.settings
-    return {"limits": {"backlog": settings.STREAM_BACKLOG, "streams_per_sandbox": settings.STREAMS_PER_SANDBOX,
-                       "streams_per_server": settings.STREAMS_MAX, "keepalive_seconds": settings.STREAM_KEEPALIVE,
-                       "lifetime_seconds": settings.STREAM_LIFETIME}}
+    return {
+        "limits": {
+            "backlog": settings.STREAM_BACKLOG,
+            "streams_per_sandbox": settings.STREAMS_PER_SANDBOX,
+            "streams_per_server": settings.STREAMS_MAX,
+            "keepalive_seconds": settings.STREAM_KEEPALIVE,
+            "lifetime_seconds": settings.STREAM_LIFETIME,
+        }
+    }

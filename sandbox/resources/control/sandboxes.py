@@ -21,10 +21,14 @@ def access_keys(sandbox: SandboxServices, *, tokens: bool) -> list[dict[str, Any
     listed = []
     for key in sandbox.keys:
         organization = organizations.get(key["organization_id"], {})
-        entry = {"key_id": key["id"], "organization_id": key["organization_id"],
-                 "organization_name": organization.get("name"),
-                 "parent_organization_id": organization.get("parent_organization_id"),
-                 "scopes": list(key["scopes"]), "label": key.get("label")}
+        entry = {
+            "key_id": key["id"],
+            "organization_id": key["organization_id"],
+            "organization_name": organization.get("name"),
+            "parent_organization_id": organization.get("parent_organization_id"),
+            "scopes": list(key["scopes"]),
+            "label": key.get("label"),
+        }
         listed.append({"token": key["token"], **entry} if tokens else entry)
     return listed
 
@@ -35,8 +39,13 @@ def _view(sandbox: SandboxServices, *, tokens: bool) -> dict[str, Any]:
 
 
 def _viewed(sandbox: SandboxServices, *, tokens: bool) -> dict[str, Any]:
-    return {"id": sandbox.id, "seed": sandbox.settings.SEED, "leads_per_org": sandbox.settings.LEADS_PER_ORG,
-            **sandbox.lifetime.view(), "keys": access_keys(sandbox, tokens=tokens)}
+    return {
+        "id": sandbox.id,
+        "seed": sandbox.settings.SEED,
+        "leads_per_org": sandbox.settings.LEADS_PER_ORG,
+        **sandbox.lifetime.view(),
+        "keys": access_keys(sandbox, tokens=tokens),
+    }
 
 
 def _ttl(body: dict[str, Any], default_seconds: int) -> timedelta:
@@ -56,12 +65,18 @@ def create_sandbox(request: ApiRequest) -> Reply:
         try:
             scenario = load(body["scenario"])
         except ScenarioError as error:
-            raise NotFound(f"No scenario named '{body['scenario']}': {error.problems[0].message}",
-                           details={"scenario": body["scenario"]}) from None
+            raise NotFound(
+                f"No scenario named '{body['scenario']}': {error.problems[0].message}",
+                details={"scenario": body["scenario"]},
+            ) from None
     seed, size = body.get("seed"), body.get("leads_per_org")  # JSON may write 7 as 7.0: the schema allows it
     sandbox = request.control.create_sandbox(
-        request, seed=None if seed is None else int(seed), leads_per_org=None if size is None else int(size),
-        ttl=_ttl(body, request.sandbox.settings.SANDBOX_TTL), scenario=scenario)
+        request,
+        seed=None if seed is None else int(seed),
+        leads_per_org=None if size is None else int(size),
+        ttl=_ttl(body, request.sandbox.settings.SANDBOX_TTL),
+        scenario=scenario,
+    )
     return Reply(_view(sandbox, tokens=True), 201)
 
 
@@ -75,10 +90,14 @@ def delete_current_sandbox(request: ApiRequest) -> Reply:
     sandbox = request.sandbox
     organization = sandbox.store.get("organization", None, request.org_id) or {}
     if organization.get("parent_organization_id") is not None or not sandbox.is_seeded(request.org_id):
-        raise Forbidden("Deleting a sandbox takes the admin key of its network (top-level) organization",
-                        details={"organization_id": request.org_id})
+        raise Forbidden(
+            "Deleting a sandbox takes the admin key of its network (top-level) organization",
+            details={"organization_id": request.org_id},
+        )
     if sandbox.lifetime.ttl is None:
-        raise Conflict("The sandbox made at start-up cannot be deleted; reset it (POST /_sandbox/reset) instead",
-                       details={"sandbox": sandbox.id})
+        raise Conflict(
+            "The sandbox made at start-up cannot be deleted; reset it (POST /_sandbox/reset) instead",
+            details={"sandbox": sandbox.id},
+        )
     request.control.delete_sandbox(request)
     return Reply("", 204, mimetype="text/plain")

@@ -11,10 +11,14 @@ from ..request import ApiRequest, Reply
 
 def _scenario_summary(scenario: Scenario) -> dict[str, Any]:
     limit = scenario.rate_limit
-    return {"name": scenario.name, "description": scenario.description,
-            "rate_limit": None if limit is None else {"limit": limit.limit, "window_seconds": limit.window},
-            "latency_rules": len(scenario.latency), "fault_rules": len(scenario.faults),
-            "steps": len(scenario.timeline)}
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "rate_limit": None if limit is None else {"limit": limit.limit, "window_seconds": limit.window},
+        "latency_rules": len(scenario.latency),
+        "fault_rules": len(scenario.faults),
+        "steps": len(scenario.timeline),
+    }
 
 
 def list_scenarios(request: ApiRequest) -> dict[str, Any]:
@@ -25,8 +29,14 @@ def list_scenarios(request: ApiRequest) -> dict[str, Any]:
         try:
             entry = _scenario_summary(load(name))
         except ScenarioError as error:
-            entry = {"name": name, "description": f"invalid: {error.problems[0]}", "rate_limit": None,
-                     "latency_rules": 0, "fault_rules": 0, "steps": 0}
+            entry = {
+                "name": name,
+                "description": f"invalid: {error.problems[0]}",
+                "rate_limit": None,
+                "latency_rules": 0,
+                "fault_rules": 0,
+                "steps": 0,
+            }
         data.append({**entry, "active": running is not None and running.scenario.name == name})
     return {"data": data}
 
@@ -46,11 +56,16 @@ def _requested_scenario(body: dict[str, Any]) -> Scenario:
     except ScenarioError as error:
         first = error.problems[0]
         if "scenario" not in body and not first.location and "no shipped" in first.message:
-            raise NotFound(f"No scenario named '{body['name']}': {first.message}",
-                           details={"name": body["name"]}) from None
+            raise NotFound(
+                f"No scenario named '{body['name']}': {first.message}", details={"name": body["name"]}
+            ) from None
         prefix = "body.scenario" if "scenario" in body else f"scenarios/{body['name']}.yaml"
-        raise ValidationFailed([field_error(f"{prefix}.{problem.location}".rstrip("."), problem.message, "scenario")
-                                for problem in error.problems]) from None
+        raise ValidationFailed(
+            [
+                field_error(f"{prefix}.{problem.location}".rstrip("."), problem.message, "scenario")
+                for problem in error.problems
+            ]
+        ) from None
 
 
 def start_scenario(request: ApiRequest) -> Reply:

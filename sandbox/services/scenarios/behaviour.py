@@ -118,8 +118,9 @@ def delay(scenario: Scenario, operation: Operation, draw: random.Random, cap_ms:
 
 def fault_error(rule: FaultRule, scenario: str, operation: Operation, number: int) -> ApiError:
     """The error a fault rule injects, with ``Retry-After`` when the rule gives one."""
-    message = rule.message or (f"Injected by scenario '{scenario}': {operation.id} answers "
-                               f"{rule.status} (request {number} matching this rule)")
+    message = rule.message or (
+        f"Injected by scenario '{scenario}': {operation.id} answers {rule.status} (request {number} matching this rule)"
+    )
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after else {}
     details: dict[str, object] = {"scenario": scenario, "request_number": number}
     if rule.status == 429:

@@ -47,8 +47,7 @@ class ScenarioError(ValueError):
         self.source, self.problems = source, problems
         lines = "\n".join(f"  {problem}" for problem in problems)
         super().__init__(
-            f"{source}: invalid scenario ({len(problems)} problem"
-            f"{'s' if len(problems) != 1 else ''}):\n{lines}"
+            f"{source}: invalid scenario ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}"
         )
 
 

@@ -45,14 +45,23 @@ class Run:
 
     def stored(self) -> dict[str, Any]:
         fields = asdict(self)
-        fields.update(scenario=self.scenario.stored(), started_at=isoformat(self.started_at),
-                      resumes_at=None if self.resumes_at is None else isoformat(self.resumes_at))
+        fields.update(
+            scenario=self.scenario.stored(),
+            started_at=isoformat(self.started_at),
+            resumes_at=None if self.resumes_at is None else isoformat(self.resumes_at),
+        )
         return fields
 
     @classmethod
     def restored(cls, stored: dict[str, Any]) -> Run:
-        return cls(**{**stored, "scenario": restored(stored["scenario"]), "started_at": parse_iso(stored["started_at"]),
-                      "resumes_at": None if stored["resumes_at"] is None else parse_iso(stored["resumes_at"])})
+        return cls(
+            **{
+                **stored,
+                "scenario": restored(stored["scenario"]),
+                "started_at": parse_iso(stored["started_at"]),
+                "resumes_at": None if stored["resumes_at"] is None else parse_iso(stored["resumes_at"]),
+            }
+        )
 
     def view(self) -> dict[str, Any]:
         scenario, limit = self.scenario, self.scenario.rate_limit

@@ -9,16 +9,31 @@ from typing import Any
 from ...base.store import Record
 from .delivery import Attempt, attempt_headers
 
-ATTEMPT_FIELDS = ("id", "organization_id", "webhook_id", "event", "event_id", "attempt", "status",
-                  "response_status", "latency_ms", "error", "next_attempt_at")
+ATTEMPT_FIELDS = (
+    "id",
+    "organization_id",
+    "webhook_id",
+    "event",
+    "event_id",
+    "attempt",
+    "status",
+    "response_status",
+    "latency_ms",
+    "error",
+    "next_attempt_at",
+)
 OUTCOME_FIELDS = ("status", "response_status", "latency_ms", "error", "next_attempt_at")
 
 
 def attempt_view(record: Record, attempt: Attempt, signing_secrets: list[str], url: str) -> dict[str, Any]:
     """An attempt about to be sent (``record`` is its pending delivery log entry)."""
     view = {name: record.get(name) for name in ATTEMPT_FIELDS}
-    view.update(url=url, attempted_at=record.get("delivered_at"), timestamp=attempt.timestamp,
-                request={"headers": attempt_headers(attempt, signing_secrets), "body": attempt.body.decode()})
+    view.update(
+        url=url,
+        attempted_at=record.get("delivered_at"),
+        timestamp=attempt.timestamp,
+        request={"headers": attempt_headers(attempt, signing_secrets), "body": attempt.body.decode()},
+    )
     return view
 
 
@@ -32,5 +47,7 @@ def public_attempt(view: dict[str, Any]) -> dict[str, Any]:
     """An attempt as the inspector shows it: with the exact string that was signed."""
     request = view["request"]
     signed = f"{view['timestamp']}.{request['body']}"
-    return {**{name: value for name, value in view.items() if name not in ("timestamp", "started")},
-            "request": {**request, "signed_content": signed}}
+    return {
+        **{name: value for name, value in view.items() if name not in ("timestamp", "started")},
+        "request": {**request, "signed_content": signed},
+    }

@@ -122,15 +122,17 @@ class Sender:
                 return Outcome(None, _elapsed_ms(started), f"{type(failure).__name__}: {failure}")
         return Outcome(None, _elapsed_ms(started), error)
 
-    def _post(self, url: str, endpoint: Endpoint, address: IPAddress, headers: dict[str, str],
-              body: bytes, started: float) -> Outcome:
+    def _post(
+        self, url: str, endpoint: Endpoint, address: IPAddress, headers: dict[str, str], body: bytes, started: float
+    ) -> Outcome:
         """POST to ``address`` while presenting the URL's own host name."""
         original = httpx.URL(url)
         target = original.copy_with(host=str(address))
         extensions = {"sni_hostname": endpoint.host} if endpoint.scheme == "https" else None
         pinned_headers = {**headers, "Host": original.netloc.decode("ascii")}
-        with self.client.stream("POST", target, content=body, headers=pinned_headers,
-                                timeout=self.timeout, extensions=extensions) as response:
+        with self.client.stream(
+            "POST", target, content=body, headers=pinned_headers, timeout=self.timeout, extensions=extensions
+        ) as response:
             _read_some(response)
         status = response.status_code
         retry_after = None

@@ -65,8 +65,17 @@ class _Write:
 class EventFeed:
     """One sandbox's numbered events and delivery attempts, and this process's streams reading them."""
 
-    def __init__(self, slots: StreamSlots, state: State, *, secret: str, backlog: int, attempts: int,
-                 per_sandbox: int, after_commit: Callable[[Callable[[], object]], None] | None = None) -> None:
+    def __init__(
+        self,
+        slots: StreamSlots,
+        state: State,
+        *,
+        secret: str,
+        backlog: int,
+        attempts: int,
+        per_sandbox: int,
+        after_commit: Callable[[Callable[[], object]], None] | None = None,
+    ) -> None:
         self.slots, self.state, self.secret = slots, state, secret
         self._after_commit = after_commit or (lambda callback: callback())  # so no rolled-back event streams
         self.backlog_limit, self.attempts_limit, self.per_sandbox = backlog, attempts, per_sandbox
@@ -178,8 +187,10 @@ class EventFeed:
             return 0  # not a position of this feed (the server restarted since): all of it is new to the client
         seq = int(number)
         if seq > newest:
-            raise BadPosition(f"'{last_event_id}' is ahead of this sandbox's newest event "
-                              f"({self.event_id(newest) if newest else 'none yet'}); resend the last id you received")
+            raise BadPosition(
+                f"'{last_event_id}' is ahead of this sandbox's newest event "
+                f"({self.event_id(newest) if newest else 'none yet'}); resend the last id you received"
+            )
         return seq
 
     def attempts(self, event_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -191,17 +202,22 @@ class EventFeed:
         for number, view in held:  # each attempt's latest state, in the order attempts were sent
             latest[view["id"]] = (int(view.get("started", number)), view)
         newest_first = sorted(latest.values(), key=lambda item: -item[0])[: self.attempts_limit]
-        return [public_attempt(view) for _, view in newest_first
-                if event_id is None or view["event_id"] == event_id][:limit]
+        return [public_attempt(view) for _, view in newest_first if event_id is None or view["event_id"] == event_id][
+            :limit
+        ]
 
     def stats(self) -> dict[str, Any]:
         self._refresh()
         streams = self.registry.count()
         with self._changed:
             entries, newest = list(self._events.entries), self._events.newest
-        return {"streams": streams, "events": len(entries), "bound": self.backlog_limit,
-                "oldest_id": self.event_id(entries[0][0]) if entries else None,
-                "newest_id": self.event_id(newest) if newest else None}
+        return {
+            "streams": streams,
+            "events": len(entries),
+            "bound": self.backlog_limit,
+            "oldest_id": self.event_id(entries[0][0]) if entries else None,
+            "newest_id": self.event_id(newest) if newest else None,
+        }
 
     # Streams ------------------------------------------------------------------------------------------
 
@@ -230,16 +246,26 @@ class EventFeed:
             for old in self._listeners:
                 if old.id == chosen and old.ended is None:
                     old.ended = "replaced"
-            listener = Listener(chosen, frozenset(types) if types else None, deliveries, cursor,
-                                connection=connection, attempt_cursor=self._attempts.newest)
+            listener = Listener(
+                chosen,
+                frozenset(types) if types else None,
+                deliveries,
+                cursor,
+                connection=connection,
+                attempt_cursor=self._attempts.newest,
+            )
             self._listeners.append(listener)
             self._changed.notify_all()
         return listener
 
     def _full(self) -> QuotaExceeded:
-        return QuotaExceeded("streams_per_sandbox", self.per_sandbox,
-                             f"this sandbox already has {self.per_sandbox} event streams open; close one, "
-                             "or reconnect with the same listener_id to replace your own", retry_after=5)
+        return QuotaExceeded(
+            "streams_per_sandbox",
+            self.per_sandbox,
+            f"this sandbox already has {self.per_sandbox} event streams open; close one, "
+            "or reconnect with the same listener_id to replace your own",
+            retry_after=5,
+        )
 
     def release(self, listener: Listener) -> None:
         """The stream has ended (its connection closed): free its slots. Idempotent."""
@@ -290,8 +316,11 @@ class EventFeed:
             logger.warning(message)
 
     def _ready(self, listener: Listener) -> bool:
-        return listener.ended is not None or self._events.newest > listener.cursor or (
-            listener.deliveries and self._attempts.newest > listener.attempt_cursor)
+        return (
+            listener.ended is not None
+            or self._events.newest > listener.cursor
+            or (listener.deliveries and self._attempts.newest > listener.attempt_cursor)
+        )
 
     def _take(self, listener: Listener) -> Batch:
         missed = max(0, self._events.oldest - 1 - listener.cursor)

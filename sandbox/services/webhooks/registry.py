@@ -25,8 +25,9 @@ RENEW_SECONDS = LEASE_SECONDS / 3
 class StreamRegistry:
     """Who holds the sandbox's stream places (``limit`` of them), whichever process serves them."""
 
-    def __init__(self, state: State, limit: int, *, lease: float = LEASE_SECONDS,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, state: State, limit: int, *, lease: float = LEASE_SECONDS, now: Callable[[], float] = time.time
+    ) -> None:
         self.state, self.limit, self.lease, self._now = state, limit, lease, now
 
     def live(self, registered: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,8 +82,11 @@ class StreamRegistry:
     @staticmethod
     def taken(held: Mapping[str, str], registered: Mapping[str, Any]) -> set[str]:
         """Which of ``held`` (listener id → connection) another connection holds now."""
-        return {listener_id for listener_id, connection in held.items()
-                if listener_id in registered and registered[listener_id]["connection"] != connection}
+        return {
+            listener_id
+            for listener_id, connection in held.items()
+            if listener_id in registered and registered[listener_id]["connection"] != connection
+        }
 
     def _entry(self, connection: str) -> dict[str, Any]:
         return {"connection": connection, "until": self._now() + self.lease}

@@ -52,8 +52,16 @@ class WebhookTap(Protocol):
 class Transport:
     """What every sandbox's webhook service shares: the delivery workers and the HTTP sender."""
 
-    def __init__(self, *, timeout: float = 5.0, allow_private: bool = False, workers: int = 8,
-                 per_owner: int | None = None, per_endpoint: int = 2, http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 5.0,
+        allow_private: bool = False,
+        workers: int = 8,
+        per_owner: int | None = None,
+        per_endpoint: int = 2,
+        http_client: httpx.Client | None = None,
+    ) -> None:
         self.allow_private = allow_private
         self.workers = DeliveryWorkers(workers, per_owner, per_endpoint)
         self._client, self._owns_client = http_client or default_client(timeout, workers), http_client is None
@@ -68,10 +76,23 @@ class Transport:
 class WebhookService:
     """Signed, retried, logged delivery of every organization's events to its subscriptions."""
 
-    def __init__(self, store: Store, clock: Clock, ids: IdFactory, state: State, tasks: Tasks, *,
-                 transport: Transport | None = None, queue: QueueFactory | None = None, owner: str = "sandbox",
-                 schedule: RetrySchedule | None = None, observers: Sequence[EventObserver] = (),
-                 max_previous_secrets: int = 5, tap: WebhookTap | None = None, **own_transport: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ids: IdFactory,
+        state: State,
+        tasks: Tasks,
+        *,
+        transport: Transport | None = None,
+        queue: QueueFactory | None = None,
+        owner: str = "sandbox",
+        schedule: RetrySchedule | None = None,
+        observers: Sequence[EventObserver] = (),
+        max_previous_secrets: int = 5,
+        tap: WebhookTap | None = None,
+        **own_transport: Any,
+    ) -> None:
         """``transport`` is shared with the other sandboxes of the process (``owner`` names this one in
         it); without one the service makes its own from ``own_transport`` (``Transport``'s options).
         ``queue`` makes where jobs wait (default: this process's delivery workers)."""
@@ -80,8 +101,14 @@ class WebhookService:
         self.schedule = schedule or RetrySchedule()
         self._owns_transport = transport is None
         self.transport = transport or Transport(**own_transport)
-        self.subscriptions = Subscriptions(store, clock, ids, allow_private=self.transport.allow_private,
-                                           max_previous_secrets=max_previous_secrets, state=state)
+        self.subscriptions = Subscriptions(
+            store,
+            clock,
+            ids,
+            allow_private=self.transport.allow_private,
+            max_previous_secrets=max_previous_secrets,
+            state=state,
+        )
         self.log = DeliveryLog(store, state)
         self._in_flight = InFlight(state)
         self._epochs = Epochs(state)
@@ -92,16 +119,18 @@ class WebhookService:
         make_queue = queue or (lambda owner, in_flight, run: LocalQueue(self.transport.workers, owner, in_flight, run))
         self.queue: DeliveryQueue = make_queue(owner, self._in_flight, self.run_job)
         tasks.register(RETRY_TASK, self._retry_due)
-        tasks.register(EXPIRY_TASK, lambda payload: self.subscriptions.expire_secrets(payload["org_id"],
-                                                                                      payload["webhook_id"]))
+        tasks.register(
+            EXPIRY_TASK, lambda payload: self.subscriptions.expire_secrets(payload["org_id"], payload["webhook_id"])
+        )
         # Deliveries happen on pool threads in no fixed order; drawing their ids and jitter from
         # the world's generator would make every later id depend on thread timing.
         seed = repr(ids.state())
         self._delivery_ids = IdFactory(random.Random(seed + "|deliveries"))
         self._jitter = random.Random(seed + "|jitter")
 
-    def create_subscription(self, org_id: str, url: str, events: list[str],
-                            description: str | None = None) -> tuple[Record, str]:
+    def create_subscription(
+        self, org_id: str, url: str, events: list[str], description: str | None = None
+    ) -> tuple[Record, str]:
         """Subscribe ``url`` to ``events``; return the record and its signing secret."""
         return self.subscriptions.create(org_id, url, events, description)
 
@@ -136,8 +165,13 @@ class WebhookService:
             raise ValueError(f"unknown webhook event type {event_type!r}")
         if self._closed:
             return None
-        event = {"id": self.ids.prefixed("evt"), "type": event_type,
-                 "created_at": isoformat(self.clock.now()), "organization_id": org_id, "data": data}
+        event = {
+            "id": self.ids.prefixed("evt"),
+            "type": event_type,
+            "created_at": isoformat(self.clock.now()),
+            "organization_id": org_id,
+            "data": data,
+        }
         with self.store.transaction():
             self.store.insert("event", event)
             for observe in self._observers:
@@ -146,8 +180,13 @@ class WebhookService:
             # never wake a worker.
             targets = [s["id"] for s in self.subscriptions.matching(org_id, event_type)]
             if targets:  # queued with the event, never for one a failed transaction leaves out
-                job = {"kind": "fan_out", "org_id": org_id, "event": event, "targets": targets,
-                       "epoch": self._epochs.current(org_id)}
+                job = {
+                    "kind": "fan_out",
+                    "org_id": org_id,
+                    "event": event,
+                    "targets": targets,
+                    "epoch": self._epochs.current(org_id),
+                }
                 self.queue.put_on_commit(self.store, job)
         return event
 
@@ -156,8 +195,11 @@ class WebhookService:
         event = self.store.get("event", org_id, event_id)
         if event is None:
             return None
-        targets = [s["id"] for s in self.subscriptions.matching(org_id, event["type"])
-                   if webhook_id is None or s["id"] == webhook_id]
+        targets = [
+            s["id"]
+            for s in self.subscriptions.matching(org_id, event["type"])
+            if webhook_id is None or s["id"] == webhook_id
+        ]
         if webhook_id is None and self._tap is not None:
             self._tap.replayed(event)  # a replay to every subscription reaches the listeners too
         return self._fan_out(event, targets, self._epochs.current(org_id))
@@ -183,8 +225,16 @@ class WebhookService:
             return 0
         body = event_body(event).decode()
         for webhook_id in webhook_ids:
-            job = {"kind": "attempt", "org_id": org_id, "webhook_id": webhook_id, "event_id": event["id"],
-                   "event_type": event["type"], "body": body, "number": 1, "epoch": list(epoch)}
+            job = {
+                "kind": "attempt",
+                "org_id": org_id,
+                "webhook_id": webhook_id,
+                "event_id": event["id"],
+                "event_type": event["type"],
+                "body": body,
+                "number": 1,
+                "epoch": list(epoch),
+            }
             self.queue.put(job, self._endpoint(job))
         return len(webhook_ids)
 
@@ -197,8 +247,14 @@ class WebhookService:
                 return
             # X-EAL-Timestamp is wall-clock time even when the sandbox clock has been advanced: it is
             # what receivers hold against their own clock to refuse replays (5 minutes).
-            attempt = Attempt(self._new_delivery_id(), job["event_id"], job["event_type"], job["body"].encode(),
-                              job["number"], int(time.time()))
+            attempt = Attempt(
+                self._new_delivery_id(),
+                job["event_id"],
+                job["event_type"],
+                job["body"].encode(),
+                job["number"],
+                int(time.time()),
+            )
             pending = self.log.start(self._pending_record(job, attempt.delivery_id, isoformat(now)))
         signing_secrets = self.subscriptions.signing_secrets(subscription)
         if self._tap is not None:
@@ -215,33 +271,53 @@ class WebhookService:
         with self.store.transaction():
             if self._gone(job):
                 return  # deleted or reset while the request was in flight
-            finished = self.log.finish(job["org_id"], attempt.delivery_id, {
-                "status": status, "response_status": outcome.response_status,
-                "latency_ms": outcome.latency_ms, "error": outcome.error,
-                "next_attempt_at": None if next_at is None else isoformat(next_at)})
+            finished = self.log.finish(
+                job["org_id"],
+                attempt.delivery_id,
+                {
+                    "status": status,
+                    "response_status": outcome.response_status,
+                    "latency_ms": outcome.latency_ms,
+                    "error": outcome.error,
+                    "next_attempt_at": None if next_at is None else isoformat(next_at),
+                },
+            )
             if finished is not None and self._tap is not None:
                 self._tap.attempt_finished(finished)
-            changes: dict[str, Any] = {"last_delivery_at": attempted_at,
-                                       "last_delivery_status": outcome.response_status}
+            changes: dict[str, Any] = {
+                "last_delivery_at": attempted_at,
+                "last_delivery_status": outcome.response_status,
+            }
             if outcome.gone:  # 410 Gone: the receiver asks us to stop for good
                 changes["enabled"] = False
             self.subscriptions.update(job["org_id"], job["webhook_id"], changes)
         if outcome.gone:
             self.clock.cancel(f"webhook:{job['webhook_id']}")
         elif next_at is not None:
-            self.clock.call_at(next_at, RETRY_TASK, {**job, "number": job["number"] + 1},
-                               tag=f"webhook:{job['webhook_id']}")
+            self.clock.call_at(
+                next_at, RETRY_TASK, {**job, "number": job["number"] + 1}, tag=f"webhook:{job['webhook_id']}"
+            )
 
     def _retry_due(self, job: Job) -> None:
         if not self._closed:
             self.queue.put(job, self._endpoint(job))
 
     def _pending_record(self, job: Job, delivery_id: str, attempted_at: str) -> Record:
-        return {"id": delivery_id, "organization_id": job["org_id"], "webhook_id": job["webhook_id"],
-                "event": job["event_type"], "event_id": job["event_id"], "status": "pending",
-                "response_status": None, "latency_ms": 0, "attempt": job["number"],
-                "delivered_at": attempted_at, "created_at": attempted_at, "error": None,
-                "next_attempt_at": None}
+        return {
+            "id": delivery_id,
+            "organization_id": job["org_id"],
+            "webhook_id": job["webhook_id"],
+            "event": job["event_type"],
+            "event_id": job["event_id"],
+            "status": "pending",
+            "response_status": None,
+            "latency_ms": 0,
+            "attempt": job["number"],
+            "delivered_at": attempted_at,
+            "created_at": attempted_at,
+            "error": None,
+            "next_attempt_at": None,
+        }
 
     def _new_delivery_id(self) -> str:
         with self._lock:

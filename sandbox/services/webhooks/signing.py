@@ -71,8 +71,14 @@ def signature_headers(secrets: list[str], timestamp: int | str, body: bytes) -> 
     return headers
 
 
-def verify_signature(body: bytes | str, headers: Mapping[str, str], secrets: str | Iterable[str], *,
-                     tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> bool:
+def verify_signature(
+    body: bytes | str,
+    headers: Mapping[str, str],
+    secrets: str | Iterable[str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> bool:
     """Return whether the delivery is fresh and signed with any of ``secrets``. ``body`` is the raw
     request body; text is taken as its UTF-8 encoding (what the sandbox sends)."""
     try:
@@ -82,8 +88,14 @@ def verify_signature(body: bytes | str, headers: Mapping[str, str], secrets: str
     return True
 
 
-def verify_signature_or_raise(body: bytes | str, headers: Mapping[str, str], secrets: str | Iterable[str], *,
-                              tolerance: int = DEFAULT_TOLERANCE, now: float | None = None) -> None:
+def verify_signature_or_raise(
+    body: bytes | str,
+    headers: Mapping[str, str],
+    secrets: str | Iterable[str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
     """Raise ``SignatureVerificationError`` unless the delivery is fresh and correctly signed."""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -114,7 +126,8 @@ def _timestamp(headers: Mapping[str, str], tolerance: int, now: float) -> str:
         raise SignatureVerificationError(f"{TIMESTAMP_HEADER} is not unix seconds: {raw!r}") from None
     if abs(now - value) > tolerance:
         raise SignatureVerificationError(
-            f"stale timestamp: {TIMESTAMP_HEADER} is {int(now - value)} s from now (tolerance {tolerance} s)")
+            f"stale timestamp: {TIMESTAMP_HEADER} is {int(now - value)} s from now (tolerance {tolerance} s)"
+        )
     return raw.strip()
 
 

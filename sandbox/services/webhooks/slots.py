@@ -31,8 +31,13 @@ class StreamSlots:
             if self._closed:
                 raise QuotaExceeded("streams", self.limit, "the server is shutting down", retry_after=5)
             if self._open >= self.limit:
-                raise QuotaExceeded("streams", self.limit, f"this server already has {self._open} event streams "
-                                    "open (each holds a server thread); close one, or retry shortly", retry_after=5)
+                raise QuotaExceeded(
+                    "streams",
+                    self.limit,
+                    f"this server already has {self._open} event streams "
+                    "open (each holds a server thread); close one, or retry shortly",
+                    retry_after=5,
+                )
             self._open += 1
             self._feeds.add(feed)
 

@@ -46,8 +46,9 @@ def message(event: str, data: bytes | str | dict[str, Any], event_id: str | None
 class EventStream:
     """The messages of one stream, until it must end; ``close`` is idempotent."""
 
-    def __init__(self, feed: EventFeed, listener: Listener, ready: dict[str, Any], *, keepalive: float,
-                 lifetime: float) -> None:
+    def __init__(
+        self, feed: EventFeed, listener: Listener, ready: dict[str, Any], *, keepalive: float, lifetime: float
+    ) -> None:
         self.feed, self.listener, self.ready = feed, listener, ready
         self.keepalive, self.ends_at = keepalive, time.monotonic() + lifetime
         self._messages = self._generate()
@@ -85,11 +86,18 @@ class EventStream:
         parts: list[bytes] = []
         if batch.missed:
             first = batch.entries[0].seq if batch.entries else None
-            parts.append(message("gap", {
-                "missed": batch.missed, "bound": self.feed.backlog_limit,
-                "resumes_at": None if first is None else self.feed.event_id(first),
-                "message": f"{batch.missed} events (of any type) fell out of this sandbox's backlog of "
-                           f"{self.feed.backlog_limit} before this stream got them; GET /_sandbox/events lists them"}))
+            parts.append(
+                message(
+                    "gap",
+                    {
+                        "missed": batch.missed,
+                        "bound": self.feed.backlog_limit,
+                        "resumes_at": None if first is None else self.feed.event_id(first),
+                        "message": f"{batch.missed} events (of any type) fell out of this sandbox's backlog of "
+                        f"{self.feed.backlog_limit} before this stream got them; GET /_sandbox/events lists them",
+                    },
+                )
+            )
         parts.extend(message("webhook", entry.body(), self.feed.event_id(entry.seq)) for entry in batch.entries)
         parts.extend(message("delivery", attempt) for attempt in batch.attempts)
         return b"".join(parts)

@@ -18,9 +18,17 @@ from ...base.store import Record, Store
 from .urls import check_endpoint_url
 
 EVENT_TYPES = (
-    "call.received", "call.classified", "call.qualified", "lead.created", "lead.updated",
-    "outreach.email.sent", "outreach.email.replied", "claim.scope.ready", "review.requested",
-    "review.received", "audit.log.event",
+    "call.received",
+    "call.classified",
+    "call.qualified",
+    "lead.created",
+    "lead.updated",
+    "outreach.email.sent",
+    "outreach.email.replied",
+    "claim.scope.ready",
+    "review.requested",
+    "review.received",
+    "audit.log.event",
 )
 ROTATION_OVERLAP = timedelta(hours=24)
 SUBSCRIBED = "subscribed"  # State hash: organization id -> True once it created a subscription
@@ -30,8 +38,16 @@ SECRET_PREFIX_LENGTH = 12  # "whsec_" + 6: enough to tell secrets apart, useless
 class Subscriptions:
     """Create, rotate, disable and find the ``webhook`` records of every organization."""
 
-    def __init__(self, store: Store, clock: Clock, ids: IdFactory, *, allow_private: bool = False,
-                 max_previous_secrets: int = 5, state: State | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ids: IdFactory,
+        *,
+        allow_private: bool = False,
+        max_previous_secrets: int = 5,
+        state: State | None = None,
+    ) -> None:
         """``state`` (the sandbox's) remembers which organizations ever subscribed."""
         self.store, self.clock, self.ids, self.state = store, clock, ids, state
         self.allow_private, self.max_previous_secrets = allow_private, max_previous_secrets
@@ -43,10 +59,16 @@ class Subscriptions:
         if self.state is not None:  # set before the record exists, never cleared: at worst a needless scan
             self.state.hput(SUBSCRIBED, org_id, True)
         record = {
-            "id": self.ids.uuid(), "organization_id": org_id, "url": url,
-            "events": _known_events(events), "description": description, "enabled": True,
-            "created_at": isoformat(self.clock.now()), "last_delivery_at": None,
-            "last_delivery_status": None, "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH],
+            "id": self.ids.uuid(),
+            "organization_id": org_id,
+            "url": url,
+            "events": _known_events(events),
+            "description": description,
+            "enabled": True,
+            "created_at": isoformat(self.clock.now()),
+            "last_delivery_at": None,
+            "last_delivery_status": None,
+            "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH],
             "_secrets": [{"secret": secret, "expires_at": None}],
         }
         return self.store.insert("webhook", record), secret
@@ -60,17 +82,33 @@ class Subscriptions:
             record = self.store.get("webhook", org_id, webhook_id)
             if record is None:
                 return None
-            retiring = [{**entry, "expires_at": entry["expires_at"] or expires_at}
-                        for entry in record["_secrets"] if _valid(entry, now)]
+            retiring = [
+                {**entry, "expires_at": entry["expires_at"] or expires_at}
+                for entry in record["_secrets"]
+                if _valid(entry, now)
+            ]
             if len(retiring) > self.max_previous_secrets:  # the current one and this many previous ones
-                raise QuotaExceeded("rotations_in_overlap", self.max_previous_secrets,
-                                    f"{len(retiring) - 1} previous secrets of this subscription still verify; each "
-                                    "stops 24 hours (sandbox time) after its rotation: wait, or advance the clock")
-            record = self.store.update("webhook", org_id, webhook_id, {
-                "_secrets": [{"secret": secret, "expires_at": None}, *retiring],
-                "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH]})
-        self.clock.call_at(now + ROTATION_OVERLAP, "webhook.secret_expiry",
-                           {"org_id": org_id, "webhook_id": webhook_id}, tag=f"webhook:{webhook_id}")
+                raise QuotaExceeded(
+                    "rotations_in_overlap",
+                    self.max_previous_secrets,
+                    f"{len(retiring) - 1} previous secrets of this subscription still verify; each "
+                    "stops 24 hours (sandbox time) after its rotation: wait, or advance the clock",
+                )
+            record = self.store.update(
+                "webhook",
+                org_id,
+                webhook_id,
+                {
+                    "_secrets": [{"secret": secret, "expires_at": None}, *retiring],
+                    "signing_secret_prefix": secret[:SECRET_PREFIX_LENGTH],
+                },
+            )
+        self.clock.call_at(
+            now + ROTATION_OVERLAP,
+            "webhook.secret_expiry",
+            {"org_id": org_id, "webhook_id": webhook_id},
+            tag=f"webhook:{webhook_id}",
+        )
         assert record is not None
         return record, secret
 
@@ -92,8 +130,11 @@ class Subscriptions:
         """The organization's enabled subscriptions to ``event_type``."""
         if self.state is not None and not self.state.hget(SUBSCRIBED, org_id):
             return []  # it never subscribed: the many events nobody receives cost no scan
-        return [record for record in self.store.scan("webhook", org_id)
-                if record["enabled"] and event_type in record["events"]]
+        return [
+            record
+            for record in self.store.scan("webhook", org_id)
+            if record["enabled"] and event_type in record["events"]
+        ]
 
     def get(self, org_id: str, webhook_id: str) -> Record | None:
         return self.store.get("webhook", org_id, webhook_id)

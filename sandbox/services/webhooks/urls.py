@@ -56,8 +56,9 @@ def _split(url: str) -> tuple[str, str, int]:
     """Return scheme, host and port of an absolute http(s) URL."""
     bad = next((char for char in url if char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F), None)
     if bad is not None:  # urlsplit would silently drop a tab or newline; the HTTP client refuses them
-        raise EndpointRefused(f"URL contains a space or control character ({bad!r} at {url.index(bad)}): "
-                              "percent-encode it")
+        raise EndpointRefused(
+            f"URL contains a space or control character ({bad!r} at {url.index(bad)}): percent-encode it"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -34,8 +34,9 @@ class DeliveryWorkers:
         self._at_endpoint: dict[str, int] = {}
         self._parked: dict[str, deque[tuple[str, Job]]] = {}  # endpoint -> (owner, job) waiting for room
         self._closed = False
-        self._pool = [threading.Thread(target=self._work, name=f"eal-webhooks-{n}", daemon=True)
-                      for n in range(threads)]
+        self._pool = [
+            threading.Thread(target=self._work, name=f"eal-webhooks-{n}", daemon=True) for n in range(threads)
+        ]
         for thread in self._pool:
             thread.start()
 

@@ -50,8 +50,19 @@ __all__ = [
 ]
 PARENT_LEADS = 5
 # Every kind of record the world seeds, in the order build_world stores them.
-RECORD_KINDS = ("organization", "api_key", "lead", "grant", "prospect", "content", "sequence", "suppression",
-                "call", "claim", "audit_event")
+RECORD_KINDS = (
+    "organization",
+    "api_key",
+    "lead",
+    "grant",
+    "prospect",
+    "content",
+    "sequence",
+    "suppression",
+    "call",
+    "claim",
+    "audit_event",
+)
 
 
 @dataclass
@@ -76,9 +87,7 @@ def seeded_faker(seed: int) -> Faker:
     return faker
 
 
-def _location_records(
-    seeding: Seeding, child: Location, leads_per_org: int
-) -> dict[str, list[dict[str, Any]]]:
+def _location_records(seeding: Seeding, child: Location, leads_per_org: int) -> dict[str, list[dict[str, Any]]]:
     records: dict[str, list[dict[str, Any]]] = {"grant": [build_grant(seeding, child)]}
     records["lead"] = build_leads(seeding, child, leads_per_org)
     records["prospect"] = build_prospects(seeding, child)
@@ -91,9 +100,7 @@ def _location_records(
     return records
 
 
-def build_world(
-    store: Store, *, seed: int, anchor: datetime, ids: IdFactory, leads_per_org: int = 300
-) -> WorldInfo:
+def build_world(store: Store, *, seed: int, anchor: datetime, ids: IdFactory, leads_per_org: int = 300) -> WorldInfo:
     """Populate `store` with the whole seeded world; every timestamp is at or before `anchor`."""
     seeding = Seeding(random.Random(seed), ids, pools_for(seed), anchor)
     parent, children = build_locations(seeding)

@@ -69,9 +69,7 @@ def _verdict(seeding: Seeding, intent: str, status: str) -> dict[str, Any]:
     }
 
 
-def dispatch_decision(
-    seeding: Seeding, intent: str, verdict: dict[str, Any], received: datetime
-) -> dict[str, Any]:
+def dispatch_decision(seeding: Seeding, intent: str, verdict: dict[str, Any], received: datetime) -> dict[str, Any]:
     """What the dispatcher did: send a crew, book a callback, ask the owner, or nothing."""
     weekday, hour = local_hour(received)
     business = weekday < 5 and 8 <= hour < 18
@@ -103,9 +101,7 @@ def dispatch_decision(
     }
 
 
-def build_call(
-    seeding: Seeding, location: Location, received: datetime, numbers: tuple[str, ...]
-) -> dict[str, Any]:
+def build_call(seeding: Seeding, location: Location, received: datetime, numbers: tuple[str, ...]) -> dict[str, Any]:
     """One call received at ``received``, its transcript matching its classification.
 
     A missed call (the caller hung up before the agent answered) has no transcript.
@@ -150,9 +146,7 @@ def build_calls(seeding: Seeding, location: Location) -> list[dict[str, Any]]:
     """A few hundred calls over 90 days, denser in the last week."""
     rng, numbers = seeding.rng, tracking_numbers(seeding)
     instants = [seeding.working_hours_ago(0, RECENT_DAYS - 1) for _ in range(rng.randint(45, 75))]
-    instants += [
-        seeding.working_hours_ago(RECENT_DAYS, HISTORY_DAYS - 1) for _ in range(rng.randint(200, 300))
-    ]
+    instants += [seeding.working_hours_ago(RECENT_DAYS, HISTORY_DAYS - 1) for _ in range(rng.randint(200, 300))]
     return [build_call(seeding, location, received, numbers) for received in sorted(instants)]
 
 

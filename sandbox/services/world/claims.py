@@ -38,9 +38,7 @@ def _review(seeding: Seeding, ready: datetime, rooms: list[dict[str, Any]]) -> d
     }
 
 
-def build_claim(
-    seeding: Seeding, location: Location, loss_type: str, call: dict[str, Any] | None
-) -> dict[str, Any]:
+def build_claim(seeding: Seeding, location: Location, loss_type: str, call: dict[str, Any] | None) -> dict[str, Any]:
     """One extraction run, tied to the job a dispatched call opened when there is one."""
     rng = seeding.rng
     if call is not None:

@@ -93,9 +93,7 @@ def _schedule(seeding: Seeding, status: str, created: datetime) -> dict[str, Any
     if status == "published":
         published = seeding.after(created, 3600, 10 * 86_400)
     if status == "scheduled":
-        scheduled = seeding.anchor + timedelta(
-            days=seeding.rng.randint(1, 14), hours=seeding.rng.randint(0, 12)
-        )
+        scheduled = seeding.anchor + timedelta(days=seeding.rng.randint(1, 14), hours=seeding.rng.randint(0, 12))
     return {
         "published_at": published and isoformat(published),
         "scheduled_for": scheduled and isoformat(scheduled.replace(minute=0, second=0, microsecond=0)),
@@ -107,11 +105,7 @@ def build_content_item(seeding: Seeding, location: Location) -> dict[str, Any]:
     rng = seeding.rng
     kind, city = seeding.pick(TYPES), rng.choice(location.cities())
     item_id = seeding.ids.prefixed("ctnt")
-    copy = (
-        _review_copy(seeding, location, city)
-        if kind == "review_response"
-        else _copy(seeding, location, kind, city)
-    )
+    copy = _review_copy(seeding, location, city) if kind == "review_response" else _copy(seeding, location, kind, city)
     status = "draft" if copy.get("sentiment") == "negative" else seeding.pick(STATUSES)
     created = seeding.ago(1, 120)
     item = {

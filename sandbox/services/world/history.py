@@ -181,9 +181,7 @@ def build_history(seeding: Seeding, location: Location, records: Records) -> lis
     return history.events
 
 
-def build_network_history(
-    seeding: Seeding, parent: Location, children: list[Location]
-) -> list[dict[str, Any]]:
+def build_network_history(seeding: Seeding, parent: Location, children: list[Location]) -> list[dict[str, Any]]:
     """The parent's events: it created each child location."""
     history = History(seeding, parent)
     for child in children:

@@ -34,9 +34,7 @@ STAGE_SCORES = {
     "lost": (5, 40),
 }
 TIMELINE_BONUS = {"emergency": 12, "this_week": 6, "this_month": 0, "this_quarter": -6, "exploring": -10}
-INDUSTRIES = Weights(
-    {"residential": 55, "": 10, "commercial": 12, "property_management": 12, "hoa": 6, "insurance": 5}
-)
+INDUSTRIES = Weights({"residential": 55, "": 10, "commercial": 12, "property_management": 12, "hoa": 6, "insurance": 5})
 LOSSES = Weights({"water": 50, "storm": 12, "mold": 18, "fire": 12, "biohazard": 8})
 TIMELINES = {
     loss: Weights(weights)

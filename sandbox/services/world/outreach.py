@@ -66,9 +66,7 @@ def _address(seeding: Seeding, channel: str, leads: list[dict[str, Any]]) -> str
     return email_for(rng, *seeding.pools.person(rng))
 
 
-def build_suppressions(
-    seeding: Seeding, location: Location, leads: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def build_suppressions(seeding: Seeding, location: Location, leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """About ten blocked addresses and numbers, half of them former leads, none listed twice."""
     rng, seen = seeding.rng, set()
     suppressions: list[dict[str, Any]] = []

@@ -87,9 +87,7 @@ def build_locations(seeding: Seeding) -> tuple[Location, list[Location]]:
     """Create the parent network and its child locations, each with three keys."""
     areas = seeding.sample(catalogue.areas(), CHILD_COUNT)
     network = _network_area(areas)
-    parent_record = _organization(
-        seeding, seeding.rng.choice(catalogue.networks()), network, None, (450, 600)
-    )
+    parent_record = _organization(seeding, seeding.rng.choice(catalogue.networks()), network, None, (450, 600))
     parent = Location(parent_record, network, _keys(seeding, parent_record))
     children = []
     for area in areas:
