@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,25 +28,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.harness import free_port, medians, post_script, wrk  # noqa: E402
 from tests.support import RedisServer, auth, fresh_database, keys_by_role, make_app  # noqa: E402
 
 CLI = Path(sys.executable).with_name("eal-sandbox")
-POST_LUA = """
-wrk.method = "POST"
-wrk.body = '{"name": "Bench Lead", "email": "bench.lead@example.com", "source": "website"}'
-wrk.headers["Content-Type"] = "application/json"
-"""
 ENV = {
     "EAL_SANDBOX_RATE_LIMIT": "1000000000",
     "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
     "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Served:
@@ -79,26 +66,6 @@ class Served:
         self.process.wait(timeout=30)
 
 
-def wrk(url: str, key: str, seconds: int, script: str | None) -> dict[str, float]:
-    args = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {key}"]
-    if script:
-        args += ["-s", script]
-    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return {
-        "rps": rps,
-        "p50": _latency(output, "50%"),
-        "p99": _latency(output, "99%"),
-        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
-    }
-
-
-def _latency(output: str, label: str) -> float:
-    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def throughput(redis_url: str, seconds: int, rounds: int) -> None:
     setups = {
         "memory, 1 worker": ("memory", 1),
@@ -106,33 +73,25 @@ def throughput(redis_url: str, seconds: int, rounds: int) -> None:
         "redis, 2 workers": (fresh_database(redis_url), 2),
     }
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(POST_LUA)
-    try:
+    with post_script(None) as lua:
         for _ in range(rounds):
             for name, (store, workers) in setups.items():  # one server at a time: they share two cores
                 served = Served(store, workers)
                 try:
-                    wrk(served.url + "/api/v1/leads?limit=20", served.key, 2, None)  # warm up
-                    for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua.name)):
+                    wrk(served.url + "/api/v1/leads?limit=20", 2, served.key, threads=2)  # warm up
+                    for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua)):
+                        url = served.url + "/api/v1/leads" + ("?limit=20" if script is None else "")
                         results.setdefault((name, operation), []).append(
-                            wrk(
-                                served.url + "/api/v1/leads" + ("?limit=20" if script is None else ""),
-                                served.key,
-                                seconds,
-                                script,
-                            )
+                            wrk(url, seconds, served.key, script, threads=2)
                         )
                 finally:
                     served.stop()
-    finally:
-        os.unlink(lua.name)
     print(f"\nThroughput ({rounds} rounds of {seconds} s, wrk -t2 -c16, medians):")
     print(f"{'setup':<20} {'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for (name, operation), runs in results.items():
-        med = {field: statistics.median(run[field] for run in runs) for field in runs[0]}
+        med = medians(runs)
         print(
-            f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} "
+            f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50_ms']:>8.2f} {med['p99_ms']:>8.2f} "
             f"{med['non_2xx']:>8.0f}"
         )
     base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
