@@ -220,7 +220,7 @@ def _check_store(url: str) -> None:
             client.ping()
         finally:
             client.close()
-    except (ValueError, redis.RedisError) as error:
+    except (ValueError, redis.RedisError, redis.exceptions.RedisClusterException) as error:
         click.echo(f"eal-sandbox serve: cannot use the store {_shown(url)}: {error}", err=True)
         sys.exit(2)
 

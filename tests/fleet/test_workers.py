@@ -87,6 +87,7 @@ def test_workers_share_one_port_survive_a_kill_and_stop_together(redis_url: str)
         (["--store", "redis://127.0.0.1:1/0"], "eal-sandbox serve: cannot use the store redis://127.0.0.1:1/0: "),
         (["--store", "redis://user:hunter2@127.0.0.1:1/0"], "cannot use the store redis://user:***@127.0.0.1:1/0: "),
         (["--store", "mongodb://127.0.0.1/0"], "STORE must be 'memory', redis://HOST:PORT/DB"),
+        (["--store", "redis-cluster://127.0.0.1:1"], "cannot use the store redis-cluster://127.0.0.1:1: Redis Cluster"),
     ],
 )
 def test_a_server_that_cannot_start_says_why_in_one_line(args: list[str], line: str) -> None:
