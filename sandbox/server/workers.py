@@ -78,8 +78,13 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
             if stopping:
                 break
             quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_SECONDS else 0
-            print(f"eal-sandbox serve: worker {index} (pid {pid}) {_ending(status)}", file=sys.stderr, flush=True)
-            if quick_deaths >= QUICK_DEATHS_ALLOWED:
+            giving_up = quick_deaths >= QUICK_DEATHS_ALLOWED
+            print(
+                f"eal-sandbox serve: worker {index} (pid {pid}) {_ending(status, not giving_up)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            if giving_up:
                 print(
                     f"eal-sandbox serve: {quick_deaths} workers in a row died on start-up; stopping",
                     file=sys.stderr,
@@ -116,10 +121,13 @@ def _next_ended() -> tuple[int, int]:
         return 0, 0
 
 
-def _ending(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}; starting another"
-    return f"exited with code {os.waitstatus_to_exitcode(status)}; starting another"
+def _ending(status: int, replaced: bool) -> str:
+    how = (
+        f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        if os.WIFSIGNALED(status)
+        else f"exited with code {os.waitstatus_to_exitcode(status)}"
+    )
+    return how + ("; starting another" if replaced else "")
 
 
 def _signal(pid: int, signum: int) -> None:

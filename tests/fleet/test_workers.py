@@ -119,3 +119,18 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url: str) -> None:
     )
     with pytest.raises(httpx.ConnectError):  # and the port is free of them
         httpx.get(server.url + "/api/v1/health", timeout=2)
+
+
+def test_workers_that_keep_dying_on_start_up_stop_the_server(redis_url: str) -> None:
+    # No seeded world may be built: every worker's app fails as it starts (the store itself is fine).
+    done = subprocess.run(
+        [str(CLI), "serve", "--port", str(free_port()), "--workers", "2", "--store", fresh_database(redis_url)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **FAST, "EAL_SANDBOX_MAX_SEEDED_WORLDS": "0"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Quota 'seeded_worlds' of 0 reached" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("; starting another") == 2  # two replacements, then it gives up
+    assert done.stderr.strip().endswith("3 workers in a row died on start-up; stopping")
