@@ -15,23 +15,9 @@ import httpx
 import pytest
 
 from tests.support import Receiver, auth
-from tests.test_docs_browser import CHROMIUM, CHROMIUM_FLAGS, TIMEOUT_MS, _unavailable
+from tests.test_docs_browser import TIMEOUT_MS
 
 SCREENSHOT = Path(__file__).parent / "artifacts" / "webhooks-inspector.png"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
