@@ -19,7 +19,8 @@ from .backends import Find
 
 logger = logging.getLogger("sandbox.fleet")
 FLEET_PREFIX = "fleet:{fleet}:"
-POLL_SECONDS = 0.01  # how often a process looks for due timers
+POLL_SECONDS = 0.01  # how soon a process looks again after firing timers
+IDLE_SECONDS = 0.1  # the longest it waits between looks: for a timer another process set
 OUTAGE_RETRY = 1.0  # seconds between tries while Redis is unreachable
 ForgetIfStill = Callable[[str, str, float, "float | None"], None]
 
@@ -29,9 +30,12 @@ class FleetTicker:
 
     ``watch`` records, in ``fleet:{fleet}:timers``, the wall-clock instant a sandbox's next task falls
     due (only ever moving it earlier: a stale, early entry just makes a poll find nothing due). Every
-    process polls the due entries, fires them on a few threads, and moves each entry to the clock's
-    next task — unless another process changed it meanwhile. Clocks that are not a sandbox's (the
-    process's own, like the sweeper) go to a local ``Ticker``.
+    process polls the earliest entries, fires the due ones on a few threads, and moves each entry to
+    the clock's next task — unless another process changed it meanwhile. Between polls it sleeps
+    until the earliest entry falls due (at most ``IDLE_SECONDS``, so a timer set by another process is
+    seen) and wakes at once when this process sets an earlier one: an idle fleet does not poll Redis
+    a hundred times a second from every process (each poll also takes the GIL from the requests).
+    Clocks that are not a sandbox's (the process's own, like the sweeper) go to a local ``Ticker``.
     """
 
     def __init__(self, client: Any, forget_if_still: ForgetIfStill, workers: int = 4) -> None:
@@ -42,6 +46,8 @@ class FleetTicker:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleet-timers")
         self._stopped = threading.Event()
+        self._wake = threading.Event()
+        self._next_due = 0.0  # wall-clock instant of the earliest entry seen (0.0: look at once)
         self._thread = threading.Thread(target=self._run, name="fleet-ticker", daemon=True)
 
     def start(self, find: Find) -> None:
@@ -54,7 +60,11 @@ class FleetTicker:
             return
         wait = clock.seconds_until_due()
         if wait is not None:
-            self.client.zadd(FLEET_PREFIX + "timers", {clock.name: time.time() + wait}, lt=True)
+            due = time.time() + wait
+            self.client.zadd(FLEET_PREFIX + "timers", {clock.name: due}, lt=True)
+            if due < self._next_due:
+                self._next_due = due
+                self._wake.set()
 
     def forget(self, clock: Clock) -> None:
         if not clock.name:
@@ -62,6 +72,7 @@ class FleetTicker:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
         self._local.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._thread.is_alive():  # before the client it polls with is closed
@@ -70,16 +81,19 @@ class FleetTicker:
     def _run(self) -> None:
         failing = False
         while not self._stopped.is_set():
+            self._wake.clear()
             try:
-                due = self.client.zrangebyscore(
-                    FLEET_PREFIX + "timers", "-inf", time.time(), start=0, num=32, withscores=True
-                )
+                earliest = self.client.zrange(FLEET_PREFIX + "timers", 0, 31, withscores=True)
                 failing = False
             except redis.RedisError as error:  # Redis unreachable: say so once, retry every second
                 if not failing:
                     logger.warning("reading the fleet's timers failed (%s); retrying every %s s", error, OUTAGE_RETRY)
-                failing, due = True, []
+                failing, earliest = True, []
                 self._stopped.wait(OUTAGE_RETRY)
+            now = time.time()
+            due = [(member, score) for member, score in earliest if score <= now]
+            later = [score for _, score in earliest if score > now]
+            self._next_due = later[0] if later else now + IDLE_SECONDS
             for member, score in due:
                 sandbox_id = member.decode()
                 with self._lock:
@@ -90,7 +104,7 @@ class FleetTicker:
                     self._pool.submit(self._fire, sandbox_id, float(score))
                 except RuntimeError:  # shut down
                     return
-            self._stopped.wait(POLL_SECONDS)
+            self._wake.wait(POLL_SECONDS if due else min(IDLE_SECONDS, max(0.0, self._next_due - time.time())))
 
     def _fire(self, sandbox_id: str, score: float) -> None:
         try:
