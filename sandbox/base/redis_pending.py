@@ -174,6 +174,8 @@ class Pending:
                 count(f"added:{entry.kind}", -1)
                 count("changed", -1)
         ops += [("HINCRBY", keys.counters, name, delta) for name, delta in counters.items() if delta]
+        if ops:  # the records change: what any process read of them before is stale now
+            ops.append(("BUMP", keys.version))
         ops += self.staged
         index: dict[str, int] = {keys.lock: 1, keys.registry: 2}
 

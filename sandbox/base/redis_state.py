@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 import redis
 from redis.cluster import RedisCluster
 
 from .redis_logs import RedisLogs
-from .redis_state_scripts import ADMIT, POP_UPTO, PUSH_KEEP, PUSH_SIZED, UNLOCK
-from .state import Batch, LogTail, Read, Write
+from .redis_prefetch import Prefetching, dump_value, load_hash, load_value
+from .redis_state_scripts import ADMIT, INCR_EXPIRE, POP_UPTO, PUSH_KEEP, PUSH_SIZED, UNLOCK
+from .state import Batch, LogTail, Read
 
 
 def sandbox_prefix(sandbox_id: str) -> str:
@@ -30,19 +30,7 @@ def sandbox_prefix(sandbox_id: str) -> str:
     return "sbx:{" + sandbox_id + "}:s:"
 
 
-def _dump(value: Any) -> bytes:
-    return orjson.dumps(value)
-
-
-def _load(raw: bytes | None) -> Any:
-    return None if raw is None else orjson.loads(raw)
-
-
-def _hall(raw: dict[bytes, bytes]) -> dict[str, Any]:
-    return {field.decode(): orjson.loads(value) for field, value in raw.items()}
-
-
-class RedisState:
+class RedisState(Prefetching):
     """A ``State`` whose names live under ``prefix`` on the Redis server of ``client``."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
@@ -57,54 +45,8 @@ class RedisState:
         self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
+        self.always_prefetched: list[Read] = []  # read by every ``prefetched`` block too (``remembered``)
         self._cluster = isinstance(client, RedisCluster)
-
-    def key(self, name: str) -> str:
-        return self.prefix + name
-
-    # prefetched reads ------------------------------------------------------------------------------
-
-    def _memo(self) -> dict[Read, Any] | None:
-        memo: dict[Read, Any] | None = getattr(self._local, "memo", None)
-        return memo
-
-    def _forget(self, name: str) -> None:
-        """A write to ``name``: its prefetched reads are stale now."""
-        memo = self._memo()
-        if memo:
-            for read in [read for read in memo if read[1] == name]:
-                del memo[read]
-
-    @contextmanager
-    def prefetched(self, reads: Iterable[Read], writes: Iterable[Write] = ()) -> Iterator[dict[Read, Any]]:
-        reads, writes = list(reads), list(writes)
-        outer = self._memo()
-        wanted = [read for read in reads if outer is None or read not in outer]
-        pipe = self.client.pipeline(transaction=False)
-        for read in wanted:
-            if read[0] == "get":
-                pipe.get(self.key(read[1]))
-            elif read[0] == "hget":
-                pipe.hget(self.key(read[1]), read[2])
-            elif read[0] == "hall":
-                pipe.hgetall(self.key(read[1]))
-            else:
-                raise ValueError(f"cannot prefetch {read!r}")
-        for _, name, value in writes:
-            pipe.set(self.key(name), _dump(value))
-        replies = pipe.execute() if wanted or writes else []
-        memo = dict(outer or {})
-        for read, raw in zip(wanted, replies, strict=False):
-            memo[read] = _hall(raw) if read[0] == "hall" else _load(raw)
-        got = {read: memo[read] for read in reads}
-        for _, name, value in writes:
-            memo = {read: value for read, value in memo.items() if read[1] != name}
-            memo[("get", name)] = value
-        self._local.memo = memo
-        try:
-            yield got
-        finally:
-            self._local.memo = outer
 
     def _remembered(self, read: Read, fetch: Callable[[], Any]) -> Any:
         memo = self._memo()
@@ -184,7 +126,7 @@ class RedisState:
 
     def _queue_put(self, pipe: Any, name: str, value: Any, ttl: float | None = None) -> Callable[[Any], Any]:
         self._forget(name)
-        pipe.set(self.key(name), _dump(value), px=None if ttl is None else int(ttl * 1000))
+        pipe.set(self.key(name), dump_value(value), px=None if ttl is None else int(ttl * 1000))
         return lambda raw: None
 
     def _queue_remove(self, pipe: Any, *names: str) -> Callable[[Any], Any]:
@@ -198,18 +140,12 @@ class RedisState:
         if ttl is None:
             pipe.incrby(self.key(name), amount)
         else:  # the count and its expiry in one step, inside a plain pipeline
-            pipe.eval(
-                "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return v",
-                1,
-                self.key(name),
-                amount,
-                int(ttl * 1000),
-            )
+            pipe.eval(INCR_EXPIRE, 1, self.key(name), amount, int(ttl * 1000))
         return int
 
     def _queue_hput(self, pipe: Any, name: str, field: str, value: Any) -> Callable[[Any], Any]:
         self._forget(name)
-        pipe.hset(self.key(name), field, _dump(value))
+        pipe.hset(self.key(name), field, dump_value(value))
         return lambda raw: None
 
     def _queue_hincr(self, pipe: Any, name: str, field: str, amount: int = 1) -> Callable[[Any], Any]:
@@ -237,7 +173,7 @@ class RedisState:
             2,
             self.key(name),
             self.key(tally),
-            _dump([size, value]),
+            dump_value([size, value]),
             size,
             -1 if keep is None else keep,
             name,
@@ -247,20 +183,20 @@ class RedisState:
     # values -----------------------------------------------------------------------------------------
 
     def get(self, name: str) -> Any:
-        return self._remembered(("get", name), lambda: _load(self.client.get(self.key(name))))
+        return self._remembered(("get", name), lambda: load_value(self.client.get(self.key(name))))
 
     def put(self, name: str, value: Any, ttl: float | None = None) -> None:
         if self._defer("put", name, value, ttl):
             return
         self._forget(name)
-        self.client.set(self.key(name), _dump(value), px=None if ttl is None else int(ttl * 1000))
+        self.client.set(self.key(name), dump_value(value), px=None if ttl is None else int(ttl * 1000))
 
     def put_new(self, name: str, value: Any) -> bool:
         memo = self._memo()
         if self._deferred() is not None and memo is not None:
             return ("get", name) not in memo and self._defer("put", name, value, None)
         self._forget(name)
-        return bool(self.client.set(self.key(name), _dump(value), nx=True))
+        return bool(self.client.set(self.key(name), dump_value(value), nx=True))
 
     def remove(self, *names: str) -> None:
         for name in names:
@@ -270,6 +206,9 @@ class RedisState:
 
     def incr(self, name: str, amount: int = 1, ttl: float | None = None) -> int:
         self._forget(name)
+        spent: dict[str, int] | None = getattr(self._local, "spent", None)
+        if spent and amount == 1 and name in spent:  # counted with the block's prefetch (``spends``)
+            return spent.pop(name)
         key = self.key(name)
         if ttl is None:
             return int(self.client.incrby(key, amount))
@@ -280,13 +219,13 @@ class RedisState:
         return int(value)
 
     def hget(self, name: str, field: str) -> Any:
-        return self._remembered(("hget", name, field), lambda: _load(self.client.hget(self.key(name), field)))
+        return self._remembered(("hget", name, field), lambda: load_value(self.client.hget(self.key(name), field)))
 
     def hput(self, name: str, field: str, value: Any) -> None:
         if self._defer("hput", name, field, value):
             return
         self._forget(name)
-        self.client.hset(self.key(name), field, _dump(value))
+        self.client.hset(self.key(name), field, dump_value(value))
 
     def hremove(self, name: str, *fields: str) -> None:
         self._forget(name)
@@ -294,7 +233,7 @@ class RedisState:
             self.client.hdel(self.key(name), *fields)
 
     def hall(self, name: str) -> dict[str, Any]:
-        return dict(self._remembered(("hall", name), lambda: _hall(self.client.hgetall(self.key(name)))))
+        return dict(self._remembered(("hall", name), lambda: load_hash(self.client.hgetall(self.key(name)))))
 
     def hincr(self, name: str, field: str, amount: int = 1) -> int:
         self._forget(name)
@@ -302,12 +241,12 @@ class RedisState:
 
     def push(self, name: str, value: Any, keep: int | None = None) -> list[Any]:
         if keep is None:
-            self.client.rpush(self.key(name), _dump(value))
+            self.client.rpush(self.key(name), dump_value(value))
             return []
-        return [_load(raw) for raw in self._push_keep(keys=[self.key(name)], args=[_dump(value), keep]) or []]
+        return [load_value(raw) for raw in self._push_keep(keys=[self.key(name)], args=[dump_value(value), keep]) or []]
 
     def items(self, name: str) -> list[Any]:
-        return [_load(raw) for raw in self.client.lrange(self.key(name), 0, -1)]
+        return [load_value(raw) for raw in self.client.lrange(self.key(name), 0, -1)]
 
     def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
         self._forget(name)
@@ -315,12 +254,12 @@ class RedisState:
         return int(
             self._push_sized(
                 keys=[self.key(name), self.key(tally)],
-                args=[_dump([size, value]), size, -1 if keep is None else keep, name],
+                args=[dump_value([size, value]), size, -1 if keep is None else keep, name],
             )
         )
 
     def pop_oldest(self, name: str) -> Any:
-        return _load(self.client.lpop(self.key(name)))
+        return load_value(self.client.lpop(self.key(name)))
 
     def length(self, name: str) -> int:
         return int(self.client.llen(self.key(name)))

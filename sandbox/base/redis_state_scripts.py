@@ -40,3 +40,9 @@ UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+# A count and its expiry in one step (inside a plain pipeline).
+INCR_EXPIRE = "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return v"
+
+# Take back a count made ahead (``State.prefetched``'s spends): never re-creates an expired counter.
+GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end return 0"

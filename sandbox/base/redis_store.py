@@ -8,8 +8,9 @@ record's tombstone); ``i:<kind>:<org>``, ``r:<kind>:<org>``, ``d:<kind>:<org>`` 
 member ``created_at\\0id``, so ZRANGEBYLEX pages by keyset) of the records added, of the seeded
 records replaced and of those deleted; ``n`` a hash of counters (``added:<kind>``, ``changed``);
 ``keys`` the set of those keys (for ``drop``, ``reset`` and ``memory_usage``); ``lock``. An untouched
-sandbox has no key at all. Nothing is cached between calls but the immutable base, so a write
-through one instance is what the next read through any other sees.
+sandbox has no key at all. Besides the immutable base, a process keeps only what it read under the
+records' version a request saw as it began (``RedisTransactions``), so a write through one instance
+is what the next read through any other sees.
 
 Transactions (``with store.transaction():``, re-entrant per thread) hold this instance's thread lock
 and, from their first Redis read on, the sandbox's lock (``redis_lock``: SET NX PX, token, renewed,
@@ -45,7 +46,7 @@ from .redis_lock import LockSettings
 from .redis_paging import Run, newest_first, read_runs
 from .redis_pending import Entry, Gone, Pending
 from .redis_scripts import decode, field, text
-from .redis_transactions import RedisTransactions
+from .redis_transactions import RedisTransactions, Version, unknown_version
 from .store import Position, Predicate, Record
 
 _EMPTY: dict[str, Record] = {}
@@ -61,9 +62,15 @@ class RedisOverlayStore(RedisTransactions):
     """One sandbox's ``Store`` in Redis: the shared ``SeededBase`` plus the overlay its sandbox id names."""
 
     def __init__(
-        self, redis: Redis | RedisCluster, sandbox_id: str, base: SeededBase, *, lock: LockSettings | None = None
+        self,
+        redis: Redis | RedisCluster,
+        sandbox_id: str,
+        base: SeededBase,
+        *,
+        lock: LockSettings | None = None,
+        version: Version = unknown_version,
     ) -> None:
-        super().__init__(redis, sandbox_id, lock)
+        super().__init__(redis, sandbox_id, lock, version)
         self.base = base
 
     # Records ----------------------------------------------------------------------------------------

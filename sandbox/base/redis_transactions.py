@@ -17,11 +17,33 @@ from .redis_lock import RENEWER, Held, LockLost, LockSettings, new_token, releas
 from .redis_pending import Pending
 from .redis_scripts import Keys, scripts, text
 
+CACHED_READS = frozenset({"page", "get"})  # the read scripts a request's records come from
+CACHE_ENTRIES = 256  # read results one sandbox keeps per process (all dropped when full)
+Version = Callable[[], tuple[bool, Any]]  # (known, value) of the records' version, as this request read it
+
+
+def unknown_version() -> tuple[bool, Any]:
+    return False, None
+
 
 class RedisTransactions:
-    """A sandbox's keys in one Redis (or Redis Cluster), and ``transaction()`` over them."""
+    """A sandbox's keys in one Redis (or Redis Cluster), and ``transaction()`` over them.
 
-    def __init__(self, redis: Redis | RedisCluster, sandbox_id: str, lock: LockSettings | None = None) -> None:
+    Reads outside a transaction may be answered from what this process read before: ``version`` says
+    which records' version (``Keys.version``, bumped by every commit that changes them) the current
+    request saw when it began (the sandbox's state prefetch reads it); a result kept under that same
+    version is still what Redis holds. A result is kept under the version seen *before* it was read,
+    so it is never newer than its label claims to be stale against: a commit between the two just makes
+    the next request read again. Without a known version every read goes to Redis.
+    """
+
+    def __init__(
+        self,
+        redis: Redis | RedisCluster,
+        sandbox_id: str,
+        lock: LockSettings | None = None,
+        version: Version = unknown_version,
+    ) -> None:
         if redis.get_encoder().decode_responses:
             raise ValueError("the sandbox's Redis keys hold bytes: give a connection without decode_responses")
         self.sandbox_id, self.keys = sandbox_id, Keys(sandbox_id)
@@ -29,6 +51,8 @@ class RedisTransactions:
         self._lock = lock or LockSettings()
         self._mutex = threading.RLock()  # this instance's threads queue here before asking Redis for the lock
         self._local = threading.local()
+        self._version = version
+        self._read_cache: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
 
     def _tx(self) -> Pending | None:
         tx: Pending | None = getattr(self._local, "tx", None)
@@ -95,6 +119,8 @@ class RedisTransactions:
         """Run a read script; inside a transaction that holds no lock yet, it takes the lock too."""
         script, keys = self._scripts[name], [self.keys.lock, *keys]
         tx = self._tx()
+        if tx is None and name in CACHED_READS:
+            return self._cached_read(name, keys, args)
         if tx is None or tx.held is not None:
             result: list[Any] = script(keys, [b"", 0, *args])
             return result[1:]
@@ -107,10 +133,29 @@ class RedisTransactions:
         self._hold(tx)
         return result[1:]
 
+    def _cached_read(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
+        script = self._scripts[name]
+        known, version = self._version()
+        if not known or getattr(self._local, "wrote_under", None) == (True, version):
+            result: list[Any] = script(keys, [b"", 0, *args])
+            return result[1:]
+        cache_key = (name, *keys, *args)
+        kept = self._read_cache.get(cache_key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        result = script(keys, [b"", 0, *args])[1:]
+        if len(self._read_cache) >= CACHE_ENTRIES:
+            self._read_cache.clear()
+        self._read_cache[cache_key] = (version, result)
+        return result
+
     def _commit(self, tx: Pending) -> None:
         if tx.empty:
             self._let_go(tx)
             return
+        # Until this thread's request has read the new version, what was kept under the old one is
+        # older than its own write.
+        self._local.wrote_under = self._version()
         keys, args, checked = tx.program(self.keys)
         while True:
             token = tx.token if tx.held is not None else ""
@@ -150,6 +195,7 @@ class RedisTransactions:
             return True if self._scripts["drop"]([self.keys.registry, self.keys.lock, *registered], []) else None
 
         wait_for(attempt, self._lock, f"dropping sandbox {self.sandbox_id}")
+        self._redis.delete(self.keys.version)  # outside the registry (a reset keeps it): gone with the sandbox
 
     def memory_usage(self) -> int:
         """The bytes this sandbox's keys take in Redis (MEMORY USAGE, every element counted)."""

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 Read = tuple[str, ...]
 # A write sent with those reads: ("put", name, value).
 Write = tuple[str, str, Any]
+# A counter a request will probably add one to, with its ttl in seconds: (name, ttl).
+Spend = tuple[str, float]
 # What a numbered log holds after a position: its newest number and the (number, value) entries, oldest first.
 LogTail = tuple[int, list[tuple[int, Any]]]
 
@@ -127,12 +129,16 @@ class State(Protocol):
         ...
 
     def prefetched(
-        self, reads: Iterable[Read], writes: Iterable[Write] = ()
+        self, reads: Iterable[Read], writes: Iterable[Write] = (), spends: Iterable[Spend] = ()
     ) -> AbstractContextManager[dict[Read, Any]]:
         """Read ``reads`` at once, then apply ``writes`` (one round trip on Redis), and yield what was read
         (before the writes). Until the block ends, this thread's reads of those names are answered from
         it (a written name answers what was written) — a request's snapshot of the state it reads every
-        time. A write to a prefetched name inside the block makes its next read a real one."""
+        time. A write to a prefetched name inside the block makes its next read a real one.
+
+        ``spends`` are counters (name, ttl) the block will probably ``incr`` by one with that ttl (a
+        rate-limit window): a store with round trips counts them in the same one and answers that
+        ``incr`` with the count; a spend the block did not ask for is given back as it ends."""
         ...
 
     def batch(self) -> AbstractContextManager[Batch]:
@@ -352,8 +358,11 @@ class MemoryState:
             yield
 
     @contextmanager
-    def prefetched(self, reads: Iterable[Read], writes: Iterable[Write] = ()) -> Iterator[dict[Read, Any]]:
-        """Reads here cost nothing, so later ones are not answered from the snapshot."""
+    def prefetched(
+        self, reads: Iterable[Read], writes: Iterable[Write] = (), spends: Iterable[Spend] = ()
+    ) -> Iterator[dict[Read, Any]]:
+        """Reads here cost nothing, so later ones are not answered from the snapshot, and counting
+        ahead (``spends``) would save nothing."""
         got = {read: self._read(read) for read in reads}
         for _, name, value in writes:
             self.put(name, value)

@@ -312,7 +312,11 @@ class SandboxDirectory:
         if sandbox is not None:
             with ExitStack() as own:
                 got = (scope or own).enter_context(
-                    sandbox.state.prefetched(sandbox.request_reads(token), [("put", "last-used", time.time())])
+                    sandbox.state.prefetched(
+                        sandbox.request_reads(token),
+                        [("put", "last-used", time.time())],
+                        sandbox.request_spends(token),
+                    )
                 )
                 if got[("get", "lifetime")] is None:  # deleted, by this process or another
                     self._detach(sandbox)

@@ -37,6 +37,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from ..base.overlay import SandboxStore, SeededBase
+from ..base.redis_scripts import STORE_VERSION
 from ..base.redis_state import RedisState, sandbox_prefix
 from ..base.redis_store import RedisOverlayStore
 from ..base.redis_transactions import RedisTransactions
@@ -50,6 +51,7 @@ from .fleet_timers import FLEET_PREFIX, OUTAGE_RETRY, FleetTicker
 
 logger = logging.getLogger("sandbox.fleet")
 GROUP = "delivery"
+READ_CACHE_SECONDS = 0.05  # how long into a request its records may come from what was read before
 IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
 
 
@@ -120,7 +122,16 @@ class RedisBackend:
         return state
 
     def store(self, sandbox_id: str, base: SeededBase) -> SandboxStore:
-        return RedisOverlayStore(self.client, sandbox_id, base)
+        # Every request's prefetch reads the records' version, so the store may answer reads from what
+        # this process read under the same version (``RedisTransactions``) — for the request's first
+        # ``READ_CACHE_SECONDS``: one that waits (a latency scenario, a settle whose receivers call back
+        # through other processes) reads what is there when it reads.
+        state, version = self.sandbox_state(sandbox_id), ("get", STORE_VERSION)
+        if version not in state.always_prefetched:
+            state.always_prefetched.append(version)
+        return RedisOverlayStore(
+            self.client, sandbox_id, base, version=lambda: state.remembered(version, within=READ_CACHE_SECONDS)
+        )
 
     def queue(self, sandbox_id: str) -> QueueFactory:
         def make(owner: str, in_flight: InFlight, run: Callable[[Job], None]) -> DeliveryQueue:

@@ -17,7 +17,7 @@ from ..base.clock import Clock, Tasks, isoformat
 from ..base.ids import IdFactory
 from ..base.overlay import SandboxStore
 from ..base.settings import Settings
-from ..base.state import Read, State
+from ..base.state import Read, Spend, State
 from .audit import AuditLog
 from .auth import KeyRing
 from .journal import Journal
@@ -138,6 +138,10 @@ class SandboxServices:
             ("hall", SUBSCRIBED),
             ("get", self.quotas.events.name()),
         ]
+
+    def request_spends(self, token: str) -> list[Spend]:
+        """The rate-limit counter a request with ``token`` will probably spend on (``State.prefetched``)."""
+        return self.limits.likely_spends(token)
 
     @staticmethod
     def anonymous_reads() -> list[Read]:

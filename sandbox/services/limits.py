@@ -19,7 +19,9 @@ from typing import Any
 
 from ..base.clock import Clock
 from ..base.errors import rate_limited
-from ..base.state import State
+from ..base.state import Spend, State
+
+REMEMBERED_TOKENS = 1024  # tokens whose last counter is remembered (``likely_spends``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +86,21 @@ class RateLimiter:
         used = int(self.state.get(self._key(counter, start)) or 0)
         return self._quota(max(0, self.window.limit - used), start + self.window.seconds - now)
 
-    def hit(self, counter: str, details: Mapping[str, Any] | None = None) -> Quota:
-        """Spend one request; raise 429 with ``Retry-After`` when none is left."""
+    def hit(
+        self,
+        counter: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        spending: Callable[[str, float], None] | None = None,
+    ) -> Quota:
+        """Spend one request; raise 429 with ``Retry-After`` when none is left. ``spending`` is told the
+        counter's name and ttl first."""
         now, start = self._now()
         reset_in = start + self.window.seconds - now
-        used = self.state.incr(self._key(counter, start), ttl=self.window.seconds * 2 + 1)
+        name, ttl = self._key(counter, start), self.window.seconds * 2 + 1
+        if spending is not None:
+            spending(name, ttl)
+        used = self.state.incr(name, ttl=ttl)
         if used > self.window.limit:
             retry_after = max(1, math.ceil(reset_in))
             limit, seconds = self.window.limit, self.window.seconds
@@ -124,11 +136,27 @@ class RequestLimits:
         self.state, self.clock, self.sandbox_id = state, clock, sandbox_id
         self.default = RateLimiter(state, clock, default, generation=lambda: int(state.get("rl-generation") or 0))
         self._scenario_window = scenario_window
+        self._last_spent: dict[str, Spend] = {}  # token -> the counter its last request spent on
 
     def hit(self, key: Mapping[str, Any], *, control: bool = False) -> Quota:
         """Spend one request of ``key``; 429 when its window is used up."""
         limiter, details = self._for(key, control)
-        return limiter.hit(self._counter(limiter, key), details)
+        token = str(key.get("token"))
+        return limiter.hit(
+            self._counter(limiter, key), details, spending=lambda name, ttl: self._remember(token, (name, ttl))
+        )
+
+    def likely_spends(self, token: str) -> list[Spend]:
+        """The counter a request with ``token`` will most likely spend on: the one its last request in
+        this process did (the same window, generation and limit until one of them changes). A fleet
+        counts it in the request's first round trip (``State.prefetched``); a wrong guess is given back."""
+        last = self._last_spent.get(token)
+        return [] if last is None else [last]
+
+    def _remember(self, token: str, spend: Spend) -> None:
+        if len(self._last_spent) >= REMEMBERED_TOKENS and token not in self._last_spent:
+            self._last_spent.clear()
+        self._last_spent[token] = spend
 
     def peek(self, key: Mapping[str, Any]) -> Quota:
         limiter = self._for(key, False)[0]

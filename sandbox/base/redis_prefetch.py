@@ -1,0 +1,118 @@
+"""A request's prefetched reads of a sandbox's state on Redis (``State.prefetched``): one pipeline of
+the reads every request makes, the writes that go with them and the rate-limit counts it will most
+likely make (``spends``), remembered for the rest of the block on the thread that made them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import redis
+
+from .redis_state_scripts import GIVE_BACK, INCR_EXPIRE
+from .state import Read, Spend, Write
+
+logger = logging.getLogger("sandbox.store")
+
+
+def dump_value(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def load_value(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def load_hash(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    return {field.decode(): orjson.loads(value) for field, value in raw.items()}
+
+
+class Prefetching:
+    """The prefetch half of ``RedisState`` (a base class of it): ``client``, ``prefix``, ``_local`` (a
+    ``threading.local``) and ``_cluster`` are the state's."""
+
+    client: Any
+    prefix: str
+    _local: threading.local
+    _cluster: bool
+    always_prefetched: list[Read]  # read by every ``prefetched`` block too (``remembered``)
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def _memo(self) -> dict[Read, Any] | None:
+        memo: dict[Read, Any] | None = getattr(self._local, "memo", None)
+        return memo
+
+    def _forget(self, name: str) -> None:
+        """A write to ``name``: its prefetched reads are stale now."""
+        memo = self._memo()
+        if memo:
+            for read in [read for read in memo if read[1] == name]:
+                del memo[read]
+
+    @contextmanager
+    def prefetched(
+        self, reads: Iterable[Read], writes: Iterable[Write] = (), spends: Iterable[Spend] = ()
+    ) -> Iterator[dict[Read, Any]]:
+        # A Redis Cluster client refuses scripts in a pipeline: there nothing is counted ahead.
+        reads, writes, spends = list(reads), list(writes), [] if self._cluster else list(spends)
+        outer, outer_spent = self._memo(), getattr(self._local, "spent", None)
+        wanted = [read for read in [*reads, *self.always_prefetched] if outer is None or read not in outer]
+        pipe = self.client.pipeline(transaction=False)
+        for read in wanted:
+            if read[0] == "get":
+                pipe.get(self.key(read[1]))
+            elif read[0] == "hget":
+                pipe.hget(self.key(read[1]), read[2])
+            elif read[0] == "hall":
+                pipe.hgetall(self.key(read[1]))
+            else:
+                raise ValueError(f"cannot prefetch {read!r}")
+        for _, name, value in writes:
+            pipe.set(self.key(name), dump_value(value))
+        for name, ttl in spends:
+            pipe.eval(INCR_EXPIRE, 1, self.key(name), 1, int(ttl * 1000))
+        replies = pipe.execute() if wanted or writes or spends else []
+        counted = replies[len(wanted) + len(writes) :]
+        spent = {name: int(count) for (name, _), count in zip(spends, counted, strict=True)}
+        memo = dict(outer or {})
+        for read, raw in zip(wanted, replies, strict=False):
+            memo[read] = load_hash(raw) if read[0] == "hall" else load_value(raw)
+        got = {read: memo[read] for read in reads}
+        for _, name, value in writes:
+            memo = {read: value for read, value in memo.items() if read[1] != name}
+            memo[("get", name)] = value
+        self._local.memo, self._local.spent = memo, spent
+        outer_fetched_at, self._local.fetched_at = getattr(self._local, "fetched_at", 0.0), time.monotonic()
+        try:
+            yield got
+        finally:
+            self._local.memo, self._local.spent, self._local.fetched_at = outer, outer_spent, outer_fetched_at
+            if spent:  # counted ahead and not asked for (the guess was wrong, or the request ended early)
+                self._give_back(list(spent))
+
+    def _give_back(self, names: list[str]) -> None:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.eval(GIVE_BACK, 1, self.key(name), 1)
+            pipe.execute()
+        except redis.RedisError as error:  # the window over-counts one request: no reason to fail this one
+            logger.warning("giving back %d counted-ahead request(s) failed: %s", len(names), error)
+
+    def remembered(self, read: Read, within: float | None = None) -> tuple[bool, Any]:
+        """Whether this thread's open ``prefetched`` block holds ``read`` (read at most ``within`` seconds
+        ago, when given), and its value; no round trip."""
+        memo = self._memo()
+        if memo is None or read not in memo:
+            return False, None
+        if within is not None and time.monotonic() - getattr(self._local, "fetched_at", 0.0) > within:
+            return False, None
+        return True, memo[read]
