@@ -278,6 +278,10 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
+    def unix_url(self, database: int = 0) -> str:
+        """The single server's Unix socket (what a fleet on one host would use), on ``database``."""
+        return f"unix://{os.path.join(self.directory, '0', 'redis.sock')}?db={database}"
+
     def _start(self, directory: str, *, cluster: bool) -> None:
         os.makedirs(directory)
         for _ in range(5):  # a free port can be taken between asking for it and binding it: try another
@@ -300,8 +304,9 @@ class RedisServer:
                 "--logfile",
                 "",
             ]
-            if not cluster:  # a database per fleet test (``fresh_database``)
-                options += ["--databases", "1024"]
+            if not cluster:  # a database per fleet test (``fresh_database``); a Unix socket too (``unix_url``)
+                options += ["--databases", "1024", "--unixsocket", os.path.join(directory, "redis.sock")]
+                options += ["--unixsocketperm", "700"]
             if cluster:
                 options += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             process = subprocess.Popen(

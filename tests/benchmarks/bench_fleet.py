@@ -2,7 +2,8 @@
 
 1. GET and POST /api/v1/leads (wrk on loopback, 16 connections) against one in-memory worker, one
    worker on Redis and two workers on Redis (``eal-sandbox serve --store redis://… --workers N``),
-   alternated over several rounds; median req/s, p50 and p99.
+   and two workers on the same Redis through its Unix socket (``--store unix://…``, a fleet on one
+   host), alternated over several rounds; median req/s, p50 and p99.
 2. Redis bytes per untouched sandbox (``used_memory`` over 200 minted through the API) and per
    1,000 leads written into one sandbox; the time to mint one.
 3. Redis round trips per request of each hot operation (an in-process app with a counting client).
@@ -66,11 +67,12 @@ class Served:
         self.process.wait(timeout=30)
 
 
-def throughput(redis_url: str, seconds: int, rounds: int) -> None:
+def throughput(server: RedisServer, seconds: int, rounds: int) -> None:
     setups = {
         "memory, 1 worker": ("memory", 1),
-        "redis, 1 worker": (fresh_database(redis_url), 1),
-        "redis, 2 workers": (fresh_database(redis_url), 2),
+        "redis, 1 worker": (fresh_database(server.url), 1),
+        "redis, 2 workers": (fresh_database(server.url), 2),
+        "redis unix, 2 workers": (server.unix_url(900), 2),  # the same server through its Unix socket
     }
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with post_script(None) as lua:
@@ -95,8 +97,9 @@ def throughput(redis_url: str, seconds: int, rounds: int) -> None:
             f"{med['non_2xx']:>8.0f}"
         )
     base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
-    two = statistics.median(run["rps"] for run in results[("redis, 2 workers", "GET /api/v1/leads")])
-    print(f"GET /api/v1/leads: 2 workers on Redis serve {two / base:.2f}x one in-memory worker")
+    for name in ("redis, 2 workers", "redis unix, 2 workers"):
+        two = statistics.median(run["rps"] for run in results[(name, "GET /api/v1/leads")])
+        print(f"GET /api/v1/leads: {name} serve {two / base:.2f}x one in-memory worker")
 
 
 def footprint(redis_url: str) -> None:
@@ -203,7 +206,7 @@ def main() -> None:
         round_trips(server.url)
         footprint(server.url)
         if not args.skip_throughput:
-            throughput(server.url, args.seconds, args.rounds)
+            throughput(server, args.seconds, args.rounds)
     finally:
         server.close()
 
