@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from sandbox.web.app import runtime_of
-from tests.support import LiveSandbox
+from tests.support import LiveSandbox, fresh_database
 
 EXTREME = "9999-12-31T23:59:59-23:59"
 
@@ -235,8 +235,11 @@ def test_an_oversized_scenario_is_refused_before_it_runs(http: httpx.Client) -> 
     )
 
 
-def test_events_per_minute_are_capped() -> None:
-    server = LiveSandbox(HOSTED=True, LEADS_PER_ORG=5, QUOTA_EVENTS_PER_MINUTE=6)
+@pytest.mark.parametrize("on", ["memory", "redis"])
+def test_events_per_minute_are_capped(on: str, request: pytest.FixtureRequest) -> None:
+    # On Redis each event is counted in its write's own commit step (``Store.count_on_commit``).
+    store = "memory" if on == "memory" else fresh_database(request.getfixturevalue("redis_url"))
+    server = LiveSandbox(HOSTED=True, LEADS_PER_ORG=5, QUOTA_EVENTS_PER_MINUTE=6, STORE=store)
     try:
         with httpx.Client(base_url=server.base_url, timeout=30, trust_env=False) as client:
             mine, other = mint(client), mint(client)

@@ -35,7 +35,11 @@ class Keys:
         # STRING: bumped by every commit that changes records, so a process may keep what it read until
         # the number moves (``RedisTransactions``'s read cache). A name of the sandbox's state (its
         # ``s:`` prefix, ``redis_state``), not of the store: a reset leaves it, the sandbox's deletion takes it.
-        self.version = self.prefix + "s:" + STORE_VERSION
+        self.version = self.state(STORE_VERSION)
+
+    def state(self, name: str) -> str:
+        """The key of the sandbox's state name ``name`` (``redis_state.sandbox_prefix``)."""
+        return self.prefix + "s:" + name
 
     def written(self, kind: str) -> str:
         """HASH id -> record JSON (inserted or replaced), or "" for a deleted seeded record (tombstone)."""
@@ -182,7 +186,8 @@ return {1, run(KEYS[2], ARGV[3], tonumber(ARGV[4]), true), run(KEYS[3], ARGV[5],
 # field) or "tomb" (the field is a tombstone), then the ops, each an opcode, a key index and its arguments.
 # Every key written is added to the registry, every key deleted removed from it — except by XADD (an entry
 # to a stream, its consumer group made if missing) and COUNT (HINCRBY), which write keys that are not the
-# store's (staged by ``RedisTransactions.stage``), and BUMP (INCR of the records' version, ``Keys.version``).
+# store's (staged by ``RedisTransactions.stage``), TALLY (INCRBY and PEXPIRE of a state counter) and BUMP
+# (INCR of the records' version, ``Keys.version``).
 # -> {"ok"} | {"locked"} | {"lost"} | {"exists", check number}
 APPLY = """
 local lock = redis.call('GET', KEYS[1])
@@ -215,6 +220,8 @@ while a <= #ARGV do
     redis.call('XADD', key, '*', ARGV[a + 3], ARGV[a + 4]); a = a + 5
   elseif op == 'COUNT' then redis.call('HINCRBY', key, ARGV[a + 2], ARGV[a + 3]); a = a + 4
   elseif op == 'BUMP' then redis.call('INCR', key); a = a + 2
+  elseif op == 'TALLY' then
+    redis.call('INCRBY', key, ARGV[a + 2]); redis.call('PEXPIRE', key, ARGV[a + 3]); a = a + 4
   else return redis.error_reply('unknown op ' .. tostring(op)) end
 end
 for key in pairs(wrote) do dropped[key] = nil; redis.call('SADD', KEYS[2], key) end

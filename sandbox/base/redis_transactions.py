@@ -103,6 +103,11 @@ class RedisTransactions:
         tx.staged += ops
         return True
 
+    def count_on_commit(self, name: str, amount: int, ttl: float) -> bool:
+        """The state counter's INCRBY and PEXPIRE go into the commit's ``APPLY`` (``TALLY``): no round trip
+        of their own, and counted only if the records are stored."""
+        return self.stage([("TALLY", self.keys.state(name), amount, int(ttl * 1000))])
+
     def _hold(self, tx: Pending) -> None:
         tx.held = Held(self._redis, self.keys.lock, tx.token, self._lock.ttl_ms)
         RENEWER.hold(tx.held)

@@ -62,6 +62,12 @@ class Store(Protocol):
         records: queueing a delivery)."""
         ...
 
+    def count_on_commit(self, name: str, amount: int, ttl: float) -> bool:
+        """Add ``amount`` to the sandbox state's counter ``name`` (expiring ``ttl`` seconds later) in the
+        same step as the records this thread's open transaction writes; False when this store cannot
+        (no transaction open, or its sandbox's state is not kept with its records): count it yourself."""
+        ...
+
 
 class MemoryStore:
     """In-memory ``Store``: one re-entrant lock, per-tenant sorted keys for keyset paging."""
@@ -79,6 +85,9 @@ class MemoryStore:
     def after_commit(self, callback: Callable[[], object]) -> None:
         """Writes are stored as they are made here: the callback runs now."""
         callback()
+
+    def count_on_commit(self, name: str, amount: int, ttl: float) -> bool:
+        return False
 
     def insert(self, kind: str, record: Record) -> Record:
         with self._lock:

@@ -131,7 +131,7 @@ class SandboxDirectory:
         clock = Clock(state, dispatch=tasks.run, ticker=self.ticker, name=sandbox_id)
         store = self.backend.store(sandbox_id, world.base)
         ids = run_time_ids(settings.SEED, settings.REPRODUCIBLE_IDS)
-        emitted, budget = EmittedEvents(), EventBudget(state, settings.QUOTA_EVENTS_PER_MINUTE)
+        emitted, budget = EmittedEvents(), EventBudget(state, settings.QUOTA_EVENTS_PER_MINUTE, store)
         # The listeners' secret comes from the network admin's token: the same for the sandbox's life
         # (and, for the local start-up sandbox, whose tokens are the world's, across restarts).
         if world_tokens is None:

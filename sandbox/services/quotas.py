@@ -17,6 +17,7 @@ from ..base.errors import QuotaExceeded
 from ..base.overlay import SandboxStore
 from ..base.settings import Settings
 from ..base.state import State
+from ..base.store import Store
 from .scenarios.loader import Scenario
 
 # Operations that only free what a sandbox holds: never refused for being over a quota.
@@ -27,8 +28,8 @@ STEP_KINDS_THAT_MAKE_RECORDS = ("trigger", "create")
 class EventBudget:
     """Webhook events emitted per wall-clock minute (an observer of the webhook service)."""
 
-    def __init__(self, state: State, per_minute: int) -> None:
-        self.state, self.per_minute = state, per_minute
+    def __init__(self, state: State, per_minute: int, store: Store | None = None) -> None:
+        self.state, self.per_minute, self.store = state, per_minute, store
 
     @staticmethod
     def name() -> str:
@@ -36,7 +37,10 @@ class EventBudget:
         return f"events-minute:{int(time.time() // 60)}"
 
     def observe(self, event: Mapping[str, Any]) -> None:
-        self.state.incr(self.name(), ttl=120)
+        """Count the event; with the write that emitted it where the store can (one round trip fewer)."""
+        name = self.name()
+        if self.store is None or not self.store.count_on_commit(name, 1, 120):
+            self.state.incr(name, ttl=120)
 
     def spent(self) -> int:
         return int(self.state.get(self.name()) or 0)

@@ -67,6 +67,37 @@ class Served:
         self.process.wait(timeout=30)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes and their children (Linux /proc)."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measured(url: str, seconds: int, key: str, script: str | None, sandbox: int, redis: int) -> dict[str, float]:
+    """A wrk run, with the CPU the sandbox's processes and Redis spent per request (µs): a figure that,
+    unlike req/s, holds when something else shares the machine."""
+    before = cpu_seconds([sandbox]), cpu_seconds([redis])
+    figures = wrk(url, seconds, key, script, threads=2)
+    done = max(1.0, figures["rps"] * seconds)
+    figures["sandbox_cpu_us"] = (cpu_seconds([sandbox]) - before[0]) / done * 1e6
+    figures["redis_cpu_us"] = (cpu_seconds([redis]) - before[1]) / done * 1e6
+    return figures
+
+
 def throughput(server: RedisServer, seconds: int, rounds: int) -> None:
     setups = {
         "memory, 1 worker": ("memory", 1),
@@ -84,17 +115,20 @@ def throughput(server: RedisServer, seconds: int, rounds: int) -> None:
                     for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua)):
                         url = served.url + "/api/v1/leads" + ("?limit=20" if script is None else "")
                         results.setdefault((name, operation), []).append(
-                            wrk(url, seconds, served.key, script, threads=2)
+                            measured(url, seconds, served.key, script, served.process.pid, server.processes[0].pid)
                         )
                 finally:
                     served.stop()
     print(f"\nThroughput ({rounds} rounds of {seconds} s, wrk -t2 -c16, medians):")
-    print(f"{'setup':<20} {'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(
+        f"{'setup':<22} {'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+        f"{'CPU µs/req':>11} {'Redis µs':>9}"
+    )
     for (name, operation), runs in results.items():
         med = medians(runs)
         print(
-            f"{name:<20} {operation:<20} {med['rps']:>8.0f} {med['p50_ms']:>8.2f} {med['p99_ms']:>8.2f} "
-            f"{med['non_2xx']:>8.0f}"
+            f"{name:<22} {operation:<20} {med['rps']:>8.0f} {med['p50_ms']:>8.2f} {med['p99_ms']:>8.2f} "
+            f"{med['non_2xx']:>8.0f} {med['sandbox_cpu_us']:>11.0f} {med['redis_cpu_us']:>9.0f}"
         )
     base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
     for name in ("redis, 2 workers", "redis unix, 2 workers"):
