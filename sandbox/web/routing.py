@@ -91,19 +91,20 @@ def _view(
     keyless = operation.scope is None  # only a keyless request names its sandbox (a signed URL does)
 
     def view(**path: str) -> Response:
-        environ = request.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
+        served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, and kept past the request
+        environ = served.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
         incoming = Incoming(
             operation_id,
             path,
-            query=lambda: request.args,
-            headers=lambda: request.headers,
+            query=lambda: served.args,
+            headers=lambda: served.headers,
             body=lambda: _read_json(environ, max_body),
-            base_url=request.host_url.rstrip("/"),
+            base_url=lambda: served.host_url.rstrip("/"),
             authorization=environ.get("HTTP_AUTHORIZATION"),
             prefer=environ.get("HTTP_PREFER"),
             correlation_id=environ.get(CORRELATION_ENVIRON),
             acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"),
-            sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None,
+            sandbox_id=served.args.get(SANDBOX_PARAMETER) if keyless else None,
             client_address=client_address(environ, proxies),
         )
         exchange = pipeline.exchange(incoming)
