@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 # A read a request makes every time: ("get", name), ("hget", name, field) or ("hall", name).
@@ -351,28 +351,28 @@ class MemoryState:
         with held:
             yield
 
-    @contextmanager
-    def prefetched(self, reads: Iterable[Read], writes: Iterable[Write] = ()) -> Iterator[dict[Read, Any]]:
+    def prefetched(
+        self, reads: Iterable[Read], writes: Iterable[Write] = ()
+    ) -> AbstractContextManager[dict[Read, Any]]:
         """Reads here cost nothing, so later ones are not answered from the snapshot."""
-        got = {read: self._read(read) for read in reads}
-        for _, name, value in writes:
-            self.put(name, value)
-        yield got
+        with self._lock:  # once for all of them: every request makes these reads
+            got = {read: self._read(read) for read in reads}
+            for _, name, value in writes:
+                self.put(name, value)
+        return nullcontext(got)  # no generator-based context manager: this runs on every request
 
     def _read(self, read: Read) -> Any:
-        if read[0] == "get":
-            return self.get(read[1])
-        if read[0] == "hget":
-            return self.hget(read[1], read[2])
-        if read[0] == "hall":
-            return self.hall(read[1])
+        kind, name = read[0], read[1]
+        if kind == "get":
+            return self._values.get(name) if self._live(name) else None
+        if kind == "hget":
+            return self._values.get(name, {}).get(read[2])
+        if kind == "hall":
+            return dict(self._values.get(name, {}))
         raise ValueError(f"cannot prefetch {read!r}")
 
-    @contextmanager
-    def batch(self) -> Iterator[Batch]:
-        batch = Batch()
-        yield batch
-        batch.results = [getattr(self, operation)(*args) for operation, args in batch.calls]
+    def batch(self) -> AbstractContextManager[Batch]:
+        return _MemoryBatch(self)
 
     @contextmanager
     def fresh(self) -> Iterator[None]:
@@ -383,3 +383,18 @@ class MemoryState:
         with self._lock:
             self._values.clear()
             self._expires.clear()
+
+
+class _MemoryBatch(Batch):
+    """A ``MemoryState`` batch: its own context manager, run in order as the block ends."""
+
+    def __init__(self, state: MemoryState) -> None:
+        super().__init__()
+        self._state = state
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None:
+            self.results = [getattr(self._state, operation)(*args) for operation, args in self.calls]
