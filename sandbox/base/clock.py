@@ -134,7 +134,9 @@ class Clock:
         settings = self._settings()
         if settings["frozen"] is not None:
             return datetime.fromtimestamp(settings["frozen"], UTC)
-        return self._real_now() + timedelta(seconds=settings["offset"])
+        offset = settings["offset"]
+        # A clock left in real time (most): no timedelta to make and add, several times a request.
+        return self._real_now() + timedelta(seconds=offset) if offset else self._real_now()
 
     def call_at(
         self, due: datetime, name: str, payload: dict[str, Any] | None = None, *, tag: str | None = None
