@@ -68,6 +68,28 @@ def flask_rule(operation: Operation, paths: set[str]) -> str:
     return rule
 
 
+class HeaderValues:
+    """A request's headers by name, read from the WSGI environ as werkzeug's ``EnvironHeaders`` reads
+    them; what the validator needs of them (a header that is absent costs no raised exception)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+
+    def __contains__(self, name: str) -> bool:
+        return _environ_key(name) in self.environ
+
+    def __getitem__(self, name: str) -> str:
+        value: str = self.environ[_environ_key(name)]
+        return value
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
 def register(app: Flask, runtime: Runtime) -> None:
     """Add one Flask rule per operation of the spec."""
     app.url_map.converters["not_literal"] = NotLiteral
@@ -97,7 +119,7 @@ def _view(
             operation_id,
             path,
             query=lambda: served.args,
-            headers=lambda: served.headers,
+            headers=lambda: HeaderValues(environ),
             body=lambda: _read_json(environ, max_body),
             base_url=lambda: served.host_url.rstrip("/"),
             authorization=environ.get("HTTP_AUTHORIZATION"),
