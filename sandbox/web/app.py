@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from functools import cache
+from types import FunctionType
 from typing import Any
 
 import redis
@@ -52,7 +53,20 @@ def reference_openapi() -> OpenAPI:
 
 class SandboxFlask(Flask):
     """Flask, with a plain OPTIONS (not a CORS preflight) answered 204 + ``Allow`` rather than an
-    empty ``text/html`` 200."""
+    empty ``text/html`` 200, and whether a view or hook is a coroutine asked once per function."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._checked_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, remembered per function: it asks ``inspect`` four times a request otherwise."""
+        if not isinstance(func, FunctionType):  # a bound method or partial is new each time: not kept
+            return super().ensure_sync(func)
+        checked = self._checked_sync.get(func)
+        if checked is None:
+            checked = self._checked_sync[func] = super().ensure_sync(func)
+        return checked
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
