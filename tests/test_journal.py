@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.base.state import MemoryState
+from sandbox.base.memory_state import MemoryState
 from sandbox.services.journal import Journal
 from tests.support import FROZEN_AT, auth
 

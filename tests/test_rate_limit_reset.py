@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.base.clock import Clock
 from sandbox.base.errors import RateLimited
-from sandbox.base.state import MemoryState
+from sandbox.base.memory_state import MemoryState
 from sandbox.services.limits import RateLimiter, Window
 from sandbox.web.app import sandbox_of
 from tests.support import auth, make_app

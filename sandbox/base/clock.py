@@ -101,7 +101,7 @@ class Clock:
     @classmethod
     def make(cls, start: datetime | None = None, frozen: bool = False, **options: Any) -> Clock:
         """A clock of its own (state in this process's memory), set running: what a test or a tool needs."""
-        from .state import MemoryState
+        from .memory_state import MemoryState
 
         clock = cls(MemoryState(), **options)
         clock.establish(start, frozen)
@@ -134,7 +134,9 @@ class Clock:
         settings = self._settings()
         if settings["frozen"] is not None:
             return datetime.fromtimestamp(settings["frozen"], UTC)
-        return self._real_now() + timedelta(seconds=settings["offset"])
+        offset = settings["offset"]
+        # A clock left in real time (most): no timedelta to make and add, several times a request.
+        return self._real_now() + timedelta(seconds=offset) if offset else self._real_now()
 
     def call_at(
         self, due: datetime, name: str, payload: dict[str, Any] | None = None, *, tag: str | None = None

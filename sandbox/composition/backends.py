@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..base.clock import Ticker, Watcher
+from ..base.memory_state import MemoryState
 from ..base.overlay import OverlayStore, SandboxStore, SeededBase
-from ..base.state import MemoryState, State
+from ..base.state import State
 from ..services.bundle import SandboxServices
 from ..services.webhooks.queue import QueueFactory
 from ..services.webhooks.workers import DeliveryWorkers

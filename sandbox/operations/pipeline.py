@@ -69,7 +69,7 @@ class Incoming:
     query: Callable[[], RawValues]
     headers: Callable[[], RawValues]
     body: Callable[[], Any]  # the parsed JSON body (None when absent), or the 400/413/415 saying why not
-    base_url: str
+    base_url: Callable[[], str]  # scheme://host, read only by the few handlers that make URLs
     authorization: str | None = None
     prefer: str | None = None
     correlation_id: str | None = None

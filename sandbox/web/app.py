@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from functools import cache
+from types import FunctionType
 from typing import Any
 
 import redis
@@ -52,7 +53,20 @@ def reference_openapi() -> OpenAPI:
 
 class SandboxFlask(Flask):
     """Flask, with a plain OPTIONS (not a CORS preflight) answered 204 + ``Allow`` rather than an
-    empty ``text/html`` 200."""
+    empty ``text/html`` 200, and whether a view or hook is a coroutine asked once per function."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._checked_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, remembered per function: it asks ``inspect`` four times a request otherwise."""
+        if not isinstance(func, FunctionType):  # a bound method or partial is new each time: not kept
+            return super().ensure_sync(func)
+        checked = self._checked_sync.get(func)
+        if checked is None:
+            checked = self._checked_sync[func] = super().ensure_sync(func)
+        return checked
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
@@ -175,25 +189,32 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
     @app.after_request
     def stamp(response: Response) -> Response:
         served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not six
+        found = g._get_current_object()  # what the request left in g, looked up once
         headers = response.headers
         headers.add("X-Request-Id", request_id())
-        correlation = served.environ.get(CORRELATION_ENVIRON)
-        if correlation and CORRELATION_HEADER not in headers:
-            headers.add(CORRELATION_HEADER, correlation)
-        sandbox: SandboxServices = g.get("sandbox") or runtime.sandbox
+        # getlist, not get or `in`: on a missing header those raise and catch an exception.
+        answered = headers.getlist(CORRELATION_HEADER)
+        correlation: str | None
+        if answered:
+            correlation = answered[0]
+        else:
+            correlation = served.environ.get(CORRELATION_ENVIRON) or None
+            if correlation:
+                headers.add(CORRELATION_HEADER, correlation)
+        sandbox: SandboxServices = found.get("sandbox") or runtime.sandbox
         try:
             sandbox.journal.record(
                 {
-                    "request_id": g.request_id,
-                    "organization_id": g.get("org_id"),
+                    "request_id": found.request_id,
+                    "organization_id": found.get("org_id"),
                     "method": served.method,
                     "path": served.path,
                     "operation_id": served.endpoint,
                     "status": response.status_code,
-                    "correlation_id": headers.get(CORRELATION_HEADER),
-                    "at": g.get("answered_at") or sandbox.clock.now(),
+                    "correlation_id": correlation,
+                    "at": found.get("answered_at") or sandbox.clock.now(),
                 }
             )
         except redis.RedisError as error:  # the answer stands; only its journal entry is lost
-            log.warning("journal entry of %s lost: %s", g.request_id, error)
+            log.warning("journal entry of %s lost: %s", found.request_id, error)
         return response

@@ -12,6 +12,7 @@ import random
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from flask import Flask, Response, g, request
@@ -68,6 +69,41 @@ def flask_rule(operation: Operation, paths: set[str]) -> str:
     return rule
 
 
+def query_values(environ: dict[str, Any]) -> dict[str, str]:
+    """A request's query parameters by name, the first of each as ``request.args`` reads it (the
+    same parse), without building werkzeug's MultiDict: the validator reads one value per name."""
+    text = environ.get("QUERY_STRING", "")
+    values: dict[str, str] = {}
+    if text:
+        for name, value in parse_qsl(
+            text.encode("latin-1").decode(), keep_blank_values=True, errors="werkzeug.url_quote"
+        ):
+            values.setdefault(name, value)
+    return values
+
+
+class HeaderValues:
+    """A request's headers by name, read from the WSGI environ as werkzeug's ``EnvironHeaders`` reads
+    them; what the validator needs of them (a header that is absent costs no raised exception)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+
+    def __contains__(self, name: str) -> bool:
+        return _environ_key(name) in self.environ
+
+    def __getitem__(self, name: str) -> str:
+        value: str = self.environ[_environ_key(name)]
+        return value
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
 def register(app: Flask, runtime: Runtime) -> None:
     """Add one Flask rule per operation of the spec."""
     app.url_map.converters["not_literal"] = NotLiteral
@@ -91,19 +127,20 @@ def _view(
     keyless = operation.scope is None  # only a keyless request names its sandbox (a signed URL does)
 
     def view(**path: str) -> Response:
-        environ = request.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
+        served = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, and kept past the request
+        environ = served.environ  # headers read from the WSGI environ: EnvironHeaders.get raises and catches
         incoming = Incoming(
             operation_id,
             path,
-            query=lambda: request.args,
-            headers=lambda: request.headers,
+            query=lambda: query_values(environ),
+            headers=lambda: HeaderValues(environ),
             body=lambda: _read_json(environ, max_body),
-            base_url=request.host_url.rstrip("/"),
+            base_url=lambda: served.host_url.rstrip("/"),
             authorization=environ.get("HTTP_AUTHORIZATION"),
             prefer=environ.get("HTTP_PREFER"),
             correlation_id=environ.get(CORRELATION_ENVIRON),
             acting_organization=environ.get("HTTP_X_EAL_ORGANIZATION"),
-            sandbox_id=request.args.get(SANDBOX_PARAMETER) if keyless else None,
+            sandbox_id=served.args.get(SANDBOX_PARAMETER) if keyless else None,
             client_address=client_address(environ, proxies),
         )
         exchange = pipeline.exchange(incoming)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.base.memory_state import MemoryState
 from sandbox.base.redis_state import RedisState, sandbox_prefix
 from sandbox.base.redis_store import RedisOverlayStore
-from sandbox.base.state import MemoryState
 from tests.base.test_overlay_store import BASE, record
 from tests.support import counting_redis
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import redis
 
+from sandbox.base.memory_state import MemoryState
 from sandbox.base.redis_state import RedisState, sandbox_prefix
-from sandbox.base.state import MemoryState
 from tests.support import counting_redis
 
 

@@ -12,8 +12,8 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
+from sandbox.base.memory_state import MemoryState
 from sandbox.base.redis_state import RedisState, sandbox_prefix
-from sandbox.base.state import MemoryState
 from tests.support import counting_redis
 
 

@@ -71,7 +71,7 @@ def start_bare(port: int) -> subprocess.Popen[bytes]:
         f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
         "from bare_app import create_bare_app\n"
         "from sandbox.server import serve\n"
-        f"serve(lambda _port: create_bare_app(), '127.0.0.1', {port})\n"
+        f"serve(lambda _port, _announce: create_bare_app(), '127.0.0.1', {port})\n"
     )
     process = subprocess.Popen([sys.executable, "-c", code])
     wait_up(f"http://127.0.0.1:{port}/api/v1/leads")

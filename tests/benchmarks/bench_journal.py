@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sandbox.base.state import MemoryState  # noqa: E402
+from sandbox.base.memory_state import MemoryState  # noqa: E402
 from sandbox.services.journal import Journal  # noqa: E402
 
 START = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)

@@ -73,7 +73,7 @@ def start_peers(names: list[str], work: Path, page: list[dict[str, object]], lea
         code = (
             f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
             "from bare_app import create_bare_app\nfrom sandbox.server import serve\n"
-            f"serve(lambda _port: create_bare_app(page_size=20), '127.0.0.1', {port})\n"
+            f"serve(lambda _port, _announce: create_bare_app(page_size=20), '127.0.0.1', {port})\n"
         )
         started["bare-flask"] = (
             subprocess.Popen([sys.executable, "-c", code], **quiet),

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox.base.clock import Clock, Tasks  # noqa: E402
 from sandbox.base.ids import IdFactory  # noqa: E402
-from sandbox.base.state import MemoryState  # noqa: E402
+from sandbox.base.memory_state import MemoryState  # noqa: E402
 from sandbox.base.store import MemoryStore  # noqa: E402
 from sandbox.services.webhooks import RetrySchedule, WebhookService  # noqa: E402
 from tests.webhooks.receiver import ORG, Receiver  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.base.clock import Clock, Tasks
 from sandbox.base.ids import IdFactory
-from sandbox.base.state import MemoryState
+from sandbox.base.memory_state import MemoryState
 from sandbox.base.store import MemoryStore
 from sandbox.services.webhooks import WebhookService
 from tests.webhooks.receiver import FAST_RETRIES, Receiver

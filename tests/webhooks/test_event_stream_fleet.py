@@ -172,7 +172,7 @@ def test_a_sandbox_deleted_through_one_process_ends_its_streams_on_the_other(fle
 
 
 def test_a_place_whose_process_died_lapses_and_a_live_stream_renews_its_own() -> None:
-    from sandbox.base.state import MemoryState
+    from sandbox.base.memory_state import MemoryState
 
     now = [1000.0]
     registry = StreamRegistry(MemoryState(), limit=2, lease=15.0, now=lambda: now[0])

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.base.memory_state import MemoryState
 from sandbox.base.overlay import OverlayStore, SeededBase
-from sandbox.base.state import MemoryState
 from sandbox.base.store import MemoryStore
 from sandbox.services.webhooks.feed import EVENTS, EventFeed, StreamSlots
 from sandbox.services.webhooks.mirror import LogMirror
