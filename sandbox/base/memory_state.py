@@ -14,6 +14,8 @@ from .state import Batch, LogTail, Read, Spend, Write
 class MemoryState:
     """``State`` in this process's memory: dictionaries under one lock; expired entries go lazily."""
 
+    remote = False
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}

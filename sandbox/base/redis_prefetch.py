@@ -42,6 +42,7 @@ class Prefetching:
     _local: threading.local
     _cluster: bool
     always_prefetched: list[Read]  # read by every ``prefetched`` block too (``remembered``)
+    remote = True
 
     def key(self, name: str) -> str:
         return self.prefix + name

@@ -44,6 +44,8 @@ class Batch:
 class State(Protocol):
     """One sandbox's (or the fleet's) non-record state."""
 
+    remote: bool  # reads cost a round trip (Redis): prefetching what every request reads pays
+
     def get(self, name: str) -> Any: ...
 
     def put(self, name: str, value: Any, ttl: float | None = None) -> None: ...

@@ -311,11 +311,12 @@ class SandboxDirectory:
         key = None
         if sandbox is not None:
             with ExitStack() as own:
+                remote = sandbox.state.remote  # in memory only the lifetime is worth reading here
                 got = (scope or own).enter_context(
                     sandbox.state.prefetched(
-                        sandbox.request_reads(token),
+                        sandbox.request_reads(token) if remote else Lifetime.READS,
                         [("put", "last-used", time.time())],
-                        sandbox.request_spends(token),
+                        sandbox.request_spends(token) if remote else (),
                     )
                 )
                 if got[("get", "lifetime")] is None:  # deleted, by this process or another

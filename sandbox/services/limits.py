@@ -141,6 +141,8 @@ class RequestLimits:
     def hit(self, key: Mapping[str, Any], *, control: bool = False) -> Quota:
         """Spend one request of ``key``; 429 when its window is used up."""
         limiter, details = self._for(key, control)
+        if not self.state.remote:  # nothing to count ahead (``likely_spends``)
+            return limiter.hit(self._counter(limiter, key), details)
         token = str(key.get("token"))
         return limiter.hit(
             self._counter(limiter, key), details, spending=lambda name, ttl: self._remember(token, (name, ttl))
