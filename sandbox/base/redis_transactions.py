@@ -33,8 +33,10 @@ class RedisTransactions:
     which records' version (``Keys.version``, bumped by every commit that changes them) the current
     request saw when it began (the sandbox's state prefetch reads it); a result kept under that same
     version is still what Redis holds. A result is kept under the version seen *before* it was read,
-    so it is never newer than its label claims to be stale against: a commit between the two just makes
-    the next request read again. Without a known version every read goes to Redis.
+    so it is never older than its label: a commit between the two just makes the next request read
+    again. A commit through this instance retires everything kept before it at once (a request that
+    began earlier, on any thread, then reads its writes). Without a known version every read goes to
+    Redis.
     """
 
     def __init__(
@@ -52,7 +54,8 @@ class RedisTransactions:
         self._mutex = threading.RLock()  # this instance's threads queue here before asking Redis for the lock
         self._local = threading.local()
         self._version = version
-        self._read_cache: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+        self._read_cache: dict[tuple[Any, ...], tuple[Any, int, list[Any]]] = {}
+        self._commits = 0  # commits this instance sent: a read kept before one of them is not used again
 
     def _tx(self) -> Pending | None:
         tx: Pending | None = getattr(self._local, "tx", None)
@@ -141,26 +144,26 @@ class RedisTransactions:
     def _cached_read(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
         script = self._scripts[name]
         known, version = self._version()
-        if not known or getattr(self._local, "wrote_under", None) == (True, version):
+        if not known:
             result: list[Any] = script(keys, [b"", 0, *args])
             return result[1:]
         cache_key = (name, *keys, *args)
-        kept = self._read_cache.get(cache_key)
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        kept, commits = self._read_cache.get(cache_key), self._commits
+        if kept is not None and kept[0] == version and kept[1] == commits:
+            return kept[2]
         result = script(keys, [b"", 0, *args])[1:]
         if len(self._read_cache) >= CACHE_ENTRIES:
             self._read_cache.clear()
-        self._read_cache[cache_key] = (version, result)
+        self._read_cache[cache_key] = (version, commits, result)
         return result
 
     def _commit(self, tx: Pending) -> None:
         if tx.empty:
             self._let_go(tx)
             return
-        # Until this thread's request has read the new version, what was kept under the old one is
-        # older than its own write.
-        self._local.wrote_under = self._version()
+        # What was kept before is older than this write, and requests that began before it still
+        # hold the old version: they read again (including this thread's, reading its own write).
+        self._commits += 1
         keys, args, checked = tx.program(self.keys)
         while True:
             token = tx.token if tx.held is not None else ""

@@ -51,7 +51,7 @@ from .fleet_timers import FLEET_PREFIX, OUTAGE_RETRY, FleetTicker
 
 logger = logging.getLogger("sandbox.fleet")
 GROUP = "delivery"
-READ_CACHE_SECONDS = 0.05  # how long into a request its records may come from what was read before
+READ_CACHE_SECONDS = 1.0  # how long into a request its records may come from what was read before
 IDLE_POLL = (0.002, 0.05)  # how soon it looks for delivery jobs again after finding none: doubling, up to
 
 
@@ -124,8 +124,9 @@ class RedisBackend:
     def store(self, sandbox_id: str, base: SeededBase) -> SandboxStore:
         # Every request's prefetch reads the records' version, so the store may answer reads from what
         # this process read under the same version (``RedisTransactions``) — for the request's first
-        # ``READ_CACHE_SECONDS``: one that waits (a latency scenario, a settle whose receivers call back
-        # through other processes) reads what is there when it reads.
+        # ``READ_CACHE_SECONDS`` (a loaded process takes tens of ms per request): one that waits longer
+        # (a latency scenario, a settle whose receivers call back through other processes) reads what is
+        # there when it reads; a write through this process retires what it kept at once.
         state, version = self.sandbox_state(sandbox_id), ("get", STORE_VERSION)
         if version not in state.always_prefetched:
             state.always_prefetched.append(version)

@@ -4,6 +4,7 @@ request's first round trip (``State.prefetched``'s spends)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -75,6 +76,18 @@ def test_a_process_reads_its_own_write_within_the_request_that_made_it(two: tupl
     first.store.update("lead", None, "lead_0000", {"stage": "lost"})
     assert first.first_ids()[0] == "lead_0098"
     assert first.store.get("lead", None, "lead_0000")["stage"] == "lost"
+
+
+def test_a_write_through_the_process_on_another_thread_is_read_by_a_request_already_running(
+    two: tuple[Process, Process],
+) -> None:
+    first, _ = two
+    first.begin_request()  # a request that began before the write (it holds the old version)
+    assert "lead_0097" not in first.first_ids()
+    writer = threading.Thread(target=lambda: first.store.insert("lead", record("lead", 97, "org_a", 9)))
+    writer.start()
+    writer.join()
+    assert first.first_ids()[0] == "lead_0097"
 
 
 def test_without_a_known_version_every_read_goes_to_redis(redis_url: str) -> None:
