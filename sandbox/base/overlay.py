@@ -10,7 +10,7 @@ import bisect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from .store import MemoryStore, Position, Predicate, Record, Store
 
@@ -102,6 +102,9 @@ class OverlayStore:
 
     def count_on_commit(self, name: str, amount: int, ttl: float) -> bool:
         return False  # the state is another object in this process: counting there costs nothing
+
+    def log_on_commit(self, name: str, value: Any, keep: int) -> Callable[[], int] | None:
+        return None  # likewise, and one process has no one to die between its steps
 
     def added(self, kind: str | None = None) -> int:
         """How many records this sandbox added that the seed did not have: of one kind, or the most of any."""

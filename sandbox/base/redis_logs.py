@@ -39,6 +39,11 @@ return tails
 """
 
 
+def log_names(name: str) -> tuple[str, str]:
+    """The state names of a log's list and of its counter."""
+    return name, name + ":n"
+
+
 class RedisLogs:
     """The numbered logs of one ``RedisState`` (``key`` prefixes a name)."""
 
@@ -48,7 +53,7 @@ class RedisLogs:
         self._after = client.register_script(_AFTER)
 
     def _keys(self, name: str) -> list[str]:
-        return [self.key(name), self.key(name + ":n")]
+        return [self.key(part) for part in log_names(name)]
 
     def append(self, name: str, values: list[Any], keep: int) -> int:
         if not values:

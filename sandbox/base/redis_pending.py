@@ -65,6 +65,7 @@ class Pending:
     deltas: dict[str, int] = field(default_factory=dict)  # what the resets do to the counters
     callbacks: list[Callable[[], object]] = field(default_factory=list)
     staged: list[Op] = field(default_factory=list)  # written with the commit, outside the record keys
+    logged: list[int] = field(default_factory=list)  # the numbers the commit gave its staged LOG entries
 
     def ignores(self, org_id: str) -> bool:
         """Whether a reset in this transaction drops what Redis holds for ``org_id``."""
@@ -186,5 +187,8 @@ class Pending:
         for entry in checked:
             args += [entry.check, at_index(keys.written(entry.kind)), field_name(entry.record_id)]
         for op in ops:
-            args += [op[0], at_index(op[1]), *op[2:]]
+            if op[0] == "LOG":  # a numbered log's list and its counter: two keys
+                args += [op[0], at_index(op[1]), at_index(op[2]), *op[3:]]
+            else:
+                args += [op[0], at_index(op[1]), *op[2:]]
         return list(index), args, checked

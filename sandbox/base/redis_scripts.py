@@ -186,9 +186,10 @@ return {1, run(KEYS[2], ARGV[3], tonumber(ARGV[4]), true), run(KEYS[3], ARGV[5],
 # field) or "tomb" (the field is a tombstone), then the ops, each an opcode, a key index and its arguments.
 # Every key written is added to the registry, every key deleted removed from it — except by XADD (an entry
 # to a stream, its consumer group made if missing) and COUNT (HINCRBY), which write keys that are not the
-# store's (staged by ``RedisTransactions.stage``), TALLY (INCRBY and PEXPIRE of a state counter) and BUMP
-# (INCR of the records' version, ``Keys.version``).
-# -> {"ok"} | {"locked"} | {"lost"} | {"exists", check number}
+# store's (staged by ``RedisTransactions.stage``), TALLY (INCRBY and PEXPIRE of a state counter), LOG (an
+# entry appended to a numbered log of the state, ``redis_logs``: list and counter keys, keep, value) and
+# BUMP (INCR of the records' version, ``Keys.version``).
+# -> {"ok", the LOG entries' numbers...} | {"locked"} | {"lost"} | {"exists", check number}
 APPLY = """
 local lock = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
@@ -206,7 +207,7 @@ for c = 1, tonumber(ARGV[3]) do
   end
   a = a + 3
 end
-local wrote, dropped = {}, {}
+local wrote, dropped, numbers = {}, {}, {}
 while a <= #ARGV do
   local op, key = ARGV[a], KEYS[tonumber(ARGV[a + 1])]
   if op == 'HSET' then redis.call('HSET', key, ARGV[a + 2], ARGV[a + 3]); a = a + 4; wrote[key] = true
@@ -222,12 +223,15 @@ while a <= #ARGV do
   elseif op == 'BUMP' then redis.call('INCR', key); a = a + 2
   elseif op == 'TALLY' then
     redis.call('INCRBY', key, ARGV[a + 2]); redis.call('PEXPIRE', key, ARGV[a + 3]); a = a + 4
+  elseif op == 'LOG' then
+    numbers[#numbers + 1] = redis.call('INCR', KEYS[tonumber(ARGV[a + 2])])
+    redis.call('RPUSH', key, ARGV[a + 4]); redis.call('LTRIM', key, -tonumber(ARGV[a + 3]), -1); a = a + 5
   else return redis.error_reply('unknown op ' .. tostring(op)) end
 end
 for key in pairs(wrote) do dropped[key] = nil; redis.call('SADD', KEYS[2], key) end
 for key in pairs(dropped) do redis.call('SREM', KEYS[2], key) end
 if release then redis.call('DEL', KEYS[1]) end
-return {'ok'}
+return {'ok', unpack(numbers)}
 """
 
 # KEYS: registry, lock, every key the registry lists. Deletes them all only if the registry lists

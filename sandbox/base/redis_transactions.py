@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from redis import Redis
 from redis.cluster import RedisCluster
 
 from .redis_lock import RENEWER, Held, LockLost, LockSettings, new_token, release, wait_for
+from .redis_logs import log_names
 from .redis_pending import Pending
 from .redis_scripts import Keys, scripts, text
 
@@ -111,6 +113,18 @@ class RedisTransactions:
         of their own, and counted only if the records are stored."""
         return self.stage([("TALLY", self.keys.state(name), amount, int(ttl * 1000))])
 
+    def log_on_commit(self, name: str, value: Any, keep: int) -> Callable[[], int] | None:
+        """Append ``value`` to the state's numbered log ``name`` (``State.log_append``) in the commit's
+        ``APPLY``: the entry exists if and only if the records do. Returns what tells its number once
+        committed (in an ``after_commit`` callback), or None outside a transaction."""
+        tx = self._tx()
+        if tx is None:
+            return None
+        position = sum(1 for op in tx.staged if op[0] == "LOG")
+        list_key, counter_key = (self.keys.state(key) for key in log_names(name))
+        self.stage([("LOG", list_key, counter_key, max(1, keep), orjson.dumps(value))])
+        return lambda: tx.logged[position]
+
     def _hold(self, tx: Pending) -> None:
         tx.held = Held(self._redis, self.keys.lock, tx.token, self._lock.ttl_ms)
         RENEWER.hold(tx.held)
@@ -187,6 +201,7 @@ class RedisTransactions:
             if status == b"exists":
                 entry = checked[int(rest[0]) - 1]
                 raise KeyError(f"{entry.kind} {entry.record_id} already exists")
+            tx.logged = [int(number) for number in rest]
             return
 
     # The sandbox's keys as a whole ------------------------------------------------------------------

@@ -68,6 +68,12 @@ class Store(Protocol):
         (no transaction open, or its sandbox's state is not kept with its records): count it yourself."""
         ...
 
+    def log_on_commit(self, name: str, value: Any, keep: int) -> Callable[[], int] | None:
+        """Append ``value`` to the sandbox state's numbered log ``name`` (``State.log_append``, keeping
+        ``keep`` entries) in the same step as the records this thread's open transaction writes, and
+        return what tells its number once committed; None when this store cannot: append it yourself."""
+        ...
+
 
 class MemoryStore:
     """In-memory ``Store``: one re-entrant lock, per-tenant sorted keys for keyset paging."""
@@ -88,6 +94,9 @@ class MemoryStore:
 
     def count_on_commit(self, name: str, amount: int, ttl: float) -> bool:
         return False
+
+    def log_on_commit(self, name: str, value: Any, keep: int) -> Callable[[], int] | None:
+        return None
 
     def insert(self, kind: str, record: Record) -> Record:
         with self._lock:

@@ -144,6 +144,7 @@ class SandboxDirectory:
             attempts=settings.INSPECTOR_ATTEMPTS,
             per_sandbox=settings.STREAMS_PER_SANDBOX,
             after_commit=store.after_commit,
+            log_on_commit=store.log_on_commit,
         )
         retries = RetrySchedule(base_seconds=settings.WEBHOOK_RETRY_BASE, max_attempts=settings.WEBHOOK_MAX_ATTEMPTS)
         webhooks = WebhookService(

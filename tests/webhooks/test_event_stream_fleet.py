@@ -192,12 +192,12 @@ def test_a_place_whose_process_died_lapses_and_a_live_stream_renews_its_own() ->
     assert registry.count() == 1
 
 
-def test_a_write_that_emits_adds_one_round_trip_whether_or_not_streams_are_open(
+def test_a_writes_events_are_numbered_in_its_commit_whether_or_not_streams_are_open(
     redis_url: str, monkeypatch: pytest.MonkeyPatch, streams: Any
 ) -> None:
     import redis
 
-    from sandbox.services.webhooks.feed import EventFeed
+    from sandbox.web.app import sandbox_of
 
     here, trips = threading.get_ident(), [0]
     send = redis.Connection.send_packed_command
@@ -220,28 +220,21 @@ def test_a_write_that_emits_adds_one_round_trip_whether_or_not_streams_are_open(
             return trips[0] - before
 
         post_lead()  # the first use of each script loads it
-        emitted, appends = [0], [0]
-        log = EventFeed._log
-
-        def counting_log(feed: EventFeed, name: str, values: list[Any], mirror: Any) -> int | None:
-            if name == "feed:events":
-                emitted[0], appends[0] = emitted[0] + len(values), appends[0] + 1
-            return log(feed, name, values, mirror)
-
-        with monkeypatch.context() as patch:  # the feed's appends switched off
-            patch.setattr(EventFeed, "_log", lambda *args: None)
-            base = post_lead()
-        monkeypatch.setattr(EventFeed, "_log", counting_log)
+        with monkeypatch.context() as patch:  # the feed appending after the commit, as on the memory store
+            patch.setattr(sandbox_of(server.app).feed, "_log_on_commit", lambda *args: None)
+            post_lead()  # its append script loaded
+            separate = post_lead()
         alone = post_lead()
-        events_per_post, writes_that_emit = emitted[0], appends[0]
-        for stream in (streams(server), streams(other)):  # a stream here and one on the other process
+        # The audit.log.event and lead.created are stored with the lead, in one write: numbered on their
+        # own they cost one round trip together; numbered in the write's commit, none …
+        assert separate - alone == 1
+        opened = [streams(server), streams(other)]  # a stream here and one on the other process
+        for stream in opened:
             stream.next("ready")
         listened = post_lead()
-        # The audit.log.event and lead.created are stored with the lead, in one write that emits: its
-        # events numbered together in one round trip …
-        assert events_per_post == 2 and writes_that_emit == 1
-        assert alone - base == writes_that_emit
         assert listened == alone  # … and none more while streams are open (they read on their own threads)
+        for stream in opened:  # both streams get the write's events
+            assert {message.json()["type"] for message in stream.webhooks(2)} == {"lead.created", "audit.log.event"}
     finally:
         server.close()
         other.close()

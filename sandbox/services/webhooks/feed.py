@@ -75,9 +75,11 @@ class EventFeed:
         attempts: int,
         per_sandbox: int,
         after_commit: Callable[[Callable[[], object]], None] | None = None,
+        log_on_commit: Callable[[str, Any, int], Callable[[], int] | None] | None = None,
     ) -> None:
         self.slots, self.state, self.secret = slots, state, secret
         self._after_commit = after_commit or (lambda callback: callback())  # so no rolled-back event streams
+        self._log_on_commit = log_on_commit or (lambda name, value, keep: None)
         self.backlog_limit, self.attempts_limit, self.per_sandbox = backlog, attempts, per_sandbox
         self.registry = StreamRegistry(state, per_sandbox)
         self._changed = threading.Condition()
@@ -105,7 +107,13 @@ class EventFeed:
     def observe(self, event: Record) -> None:
         """An event was emitted (an observer of the webhook service, on the emitting thread): it is numbered
         once the write that emitted it is stored, as deliveries are queued — the events of one write
-        together, in one step (one round trip in a fleet), when the last of them is stored."""
+        together, in one step (one round trip in a fleet), when the last of them is stored. Where the
+        store can, the entry is instead appended in the write's own commit (``Store.log_on_commit``):
+        no round trip of its own, and no process can die between storing an event and numbering it."""
+        number = self._log_on_commit(EVENTS, event, self._events.keep)
+        if number is not None:
+            self._after_commit(lambda: self._logged(number(), [event], self._events))
+            return
         found: _Write | None = getattr(self._emitting, "write", None)
         write = self._emitting.write = found if found is not None and not found.committed else _Write()
         write.observed.append(event)
@@ -150,13 +158,17 @@ class EventFeed:
         except Exception as error:  # the store away: what emitted it is stored and stays so; listeners miss it
             self._warn(f"the listeners' feed could not record an entry of {name} ({error})")
             return None
+        self._logged(last, values, mirror)
+        return last
+
+    def _logged(self, last: int, values: list[Any], mirror: LogMirror) -> None:
+        """Values were appended to a log, the last numbered ``last``: this process's copy and streams."""
         with self._changed:
             for number, value in enumerate(values, last - len(values) + 1):
                 if not mirror.add(number, value):
                     self._poll_at = 0.0  # other processes' entries come first: read them at the next chance
             if self._listeners:
                 self._changed.notify_all()
-        return last
 
     # Reading ------------------------------------------------------------------------------------------
 
