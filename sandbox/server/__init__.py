@@ -72,8 +72,9 @@ def serve(
     sock = listen(host, port)
     bound = sock.getsockname()[1]
 
-    def work(announce: bool) -> None:
+    def work(announce: bool, started: Callable[[], None] = lambda: None) -> None:
         app = load_app(bound, announce)
+        started()  # a worker of ``supervise``: it dies of its start-up no more
         keep_collections_short()
         run(app, sock, threads, limits or Limits(), concurrent)
 

@@ -7,11 +7,13 @@ same Redis); an in-memory world lives in one process. The supervisor starts no t
 no app before forking, so nothing half-initialized is copied into a worker.
 
 A worker that dies (a crash, ``kill -9``, the OOM killer) is replaced; the fleet store keeps what
-it had stored, and its delivery work is taken over by the others once its claims lapse. A worker
-that dies again and again just after it started (the store gone, a bad setting) stops the whole
-server instead of being restarted in a loop. SIGINT or SIGTERM to the supervisor stops every
-worker the way SIGTERM stops a single server (open event streams are ended first); a supervisor
-killed outright (``kill -9``) takes its workers with it (they get SIGTERM from the kernel).
+it had stored, and its delivery work is taken over by the others once its claims lapse. Workers
+that die before their app is built (the store gone, a bad setting), several in a row, stop the whole
+server instead of being restarted in a loop: a worker tells the supervisor through a pipe once its
+app is built, so how long a start-up takes (a loaded machine) does not matter. SIGINT or SIGTERM to
+the supervisor stops every worker the way SIGTERM stops a single server (open event streams are
+ended first); a supervisor killed outright (``kill -9``) takes its workers with it (they get SIGTERM
+from the kernel).
 """
 
 from __future__ import annotations
@@ -23,27 +25,29 @@ import sys
 import time
 from collections.abc import Callable
 
-QUICK_DEATH_SECONDS = 5.0  # a worker that dies sooner than this after starting died of its start-up
-QUICK_DEATHS_ALLOWED = 3  # in a row: then the server stops instead of restarting workers in a loop
+START_UP_DEATHS_ALLOWED = 3  # in a row: then the server stops instead of restarting workers in a loop
 STOP_SECONDS = 30.0  # how long stopping workers may take before they are killed
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
-def supervise(count: int, work: Callable[[bool], None]) -> int:
-    """Run ``work(announce)`` in ``count`` forked workers until SIGINT/SIGTERM; the exit code to end with.
-    ``announce`` is true for the first worker's first start only (a replacement prints no banner)."""
+def supervise(count: int, work: Callable[[bool, Callable[[], None]], None]) -> int:
+    """Run ``work(announce, started)`` in ``count`` forked workers until SIGINT/SIGTERM; the exit code to
+    end with. ``announce`` is true for the first worker's first start only (a replacement prints no
+    banner); ``work`` calls ``started()`` once its app is built."""
     stopping, supervisor = False, os.getpid()
-    workers: dict[int, tuple[int, float]] = {}  # pid -> (index, started at)
+    workers: dict[int, tuple[int, int]] = {}  # pid -> (index, the read end of its "started" pipe)
 
     def start(index: int, announce: bool = False) -> None:
+        told, tell = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: it never returns into the supervisor's code
+            os.close(told)
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
             _end_with(supervisor)
             code = 0
             try:
-                work(announce)
+                work(announce, lambda: _say_started(tell))
             except BaseException as error:  # noqa: BLE001 - a worker's end is reported, never raised
                 if not isinstance(error, (KeyboardInterrupt, SystemExit)):
                     print(f"eal-sandbox serve: worker {index} failed: {error}", file=sys.stderr)
@@ -54,7 +58,8 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
                 sys.stdout.flush()
                 sys.stderr.flush()
             os._exit(code)
-        workers[pid] = (index, time.monotonic())
+        os.close(tell)
+        workers[pid] = (index, told)
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -63,7 +68,7 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
             _signal(pid, signal.SIGTERM)
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    quick_deaths, code = 0, 0
+    start_up_deaths, code = 0, 0
     try:
         for index in range(count):
             start(index, announce=index == 0)
@@ -74,11 +79,12 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
                 continue
             if pid not in workers:
                 continue
-            index, started = workers.pop(pid)
+            index, told = workers.pop(pid)
+            started = _was_started(told)
             if stopping:
                 break
-            quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_SECONDS else 0
-            giving_up = quick_deaths >= QUICK_DEATHS_ALLOWED
+            start_up_deaths = 0 if started else start_up_deaths + 1
+            giving_up = start_up_deaths >= START_UP_DEATHS_ALLOWED
             print(
                 f"eal-sandbox serve: worker {index} (pid {pid}) {_ending(status, not giving_up)}",
                 file=sys.stderr,
@@ -86,7 +92,7 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
             )
             if giving_up:
                 print(
-                    f"eal-sandbox serve: {quick_deaths} workers in a row died on start-up; stopping",
+                    f"eal-sandbox serve: {start_up_deaths} workers in a row died on start-up; stopping",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -99,6 +105,33 @@ def supervise(count: int, work: Callable[[bool], None]) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return code
+
+
+def _say_started(tell: int) -> None:
+    """In a worker whose app is built: tell the supervisor (once)."""
+    try:
+        os.write(tell, b"s")
+        os.close(tell)
+    except OSError:
+        pass
+
+
+def _was_started(told: int) -> bool:
+    """Whether an ended worker had said its app was built (its pipe holds a byte; else it is at its end)."""
+    try:
+        os.set_blocking(told, False)
+        return os.read(told, 1) == b"s"
+    except OSError:
+        return False
+    finally:
+        _close(told)
+
+
+def _close(descriptor: int) -> None:
+    try:
+        os.close(descriptor)
+    except OSError:
+        pass
 
 
 def _end_with(supervisor: int) -> None:
@@ -137,7 +170,7 @@ def _signal(pid: int, signum: int) -> None:
         pass
 
 
-def _reap(workers: dict[int, tuple[int, float]]) -> None:
+def _reap(workers: dict[int, tuple[int, int]]) -> None:
     """Stop the workers still running (SIGTERM), killing those that outlast STOP_SECONDS."""
     for pid in workers:
         _signal(pid, signal.SIGTERM)
@@ -149,7 +182,7 @@ def _reap(workers: dict[int, tuple[int, float]]) -> None:
             except ChildProcessError:
                 done = pid
             if done:
-                workers.pop(pid)
+                _close(workers.pop(pid)[1])
             elif time.monotonic() > deadline:
                 _signal(pid, signal.SIGKILL)
         time.sleep(0.02)
