@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from .redis_state import sandbox_prefix
 from .store import Position, Record
 
 STORE_VERSION = "store-version"  # the state name of the records' version (``Keys.version``)
@@ -32,14 +33,15 @@ class Keys:
         self.registry = self.prefix + "keys"  # SET: every data key below that exists or did
         self.counters = self.prefix + "n"  # HASH: added:<kind> (records added), changed (overlay size)
         self.written_prefix = self.prefix + "w:"
+        self.state_prefix = sandbox_prefix(sandbox_id)  # where the sandbox's ``RedisState`` keeps its names
         # STRING: bumped by every commit that changes records, so a process may keep what it read until
         # the number moves (``RedisTransactions``'s read cache). A name of the sandbox's state (its
-        # ``s:`` prefix, ``redis_state``), not of the store: a reset leaves it, the sandbox's deletion takes it.
+        # ``RedisState``), not of the store: a reset leaves it, the sandbox's deletion takes it.
         self.version = self.state(STORE_VERSION)
 
     def state(self, name: str) -> str:
-        """The key of the sandbox's state name ``name`` (``redis_state.sandbox_prefix``)."""
-        return self.prefix + "s:" + name
+        """The key of the sandbox's state name ``name``."""
+        return self.state_prefix + name
 
     def written(self, kind: str) -> str:
         """HASH id -> record JSON (inserted or replaced), or "" for a deleted seeded record (tombstone)."""
