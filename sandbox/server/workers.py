@@ -1,9 +1,13 @@
-"""``--workers N``: N server processes accepting on one listening socket, supervised by this one.
+"""``--workers N``: N server processes on one port, each accepting on a socket of its own, supervised
+by this one.
 
-Pre-fork, as gunicorn and granian's own supervisor do: the socket is bound once, here, and each
-worker is a ``fork`` that inherits it, so the kernel spreads connections over the workers with no
-proxy in between. Only a fleet store can be served this way (every worker reads and writes the
-same Redis); an in-memory world lives in one process. The supervisor starts no thread and builds
+Pre-fork, as gunicorn and granian's own supervisor do: the sockets are bound before, and each
+worker is a ``fork`` that inherits them and keeps its own; they share the port with
+``SO_REUSEPORT``, so the kernel spreads connections over the workers with no proxy in between
+(``sandbox.server._worker_sockets`` says why not one shared socket). A connection the kernel gives
+a worker that is being replaced waits in its socket's backlog, which the supervisor holds open.
+Only a fleet store can be served this way (every worker reads and writes the same Redis); an
+in-memory world lives in one process. The supervisor starts no thread and builds
 no app before forking, so nothing half-initialized is copied into a worker.
 
 A worker that dies (a crash, ``kill -9``, the OOM killer) is replaced; the fleet store keeps what
@@ -30,10 +34,11 @@ STOP_SECONDS = 30.0  # how long stopping workers may take before they are killed
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
-def supervise(count: int, work: Callable[[bool, Callable[[], None]], None]) -> int:
-    """Run ``work(announce, started)`` in ``count`` forked workers until SIGINT/SIGTERM; the exit code to
-    end with. ``announce`` is true for the first worker's first start only (a replacement prints no
-    banner); ``work`` calls ``started()`` once its app is built."""
+def supervise(count: int, work: Callable[[int, bool, Callable[[], None]], None]) -> int:
+    """Run ``work(index, announce, started)`` in ``count`` forked workers until SIGINT/SIGTERM; the exit
+    code to end with. ``index`` is the worker's number (a replacement gets the one it replaces);
+    ``announce`` is true for the first worker's first start only (a replacement prints no banner);
+    ``work`` calls ``started()`` once its app is built."""
     stopping, supervisor = False, os.getpid()
     workers: dict[int, tuple[int, int]] = {}  # pid -> (index, the read end of its "started" pipe)
 
@@ -47,7 +52,7 @@ def supervise(count: int, work: Callable[[bool, Callable[[], None]], None]) -> i
             _end_with(supervisor)
             code = 0
             try:
-                work(announce, lambda: _say_started(tell))
+                work(index, announce, lambda: _say_started(tell))
             except BaseException as error:  # noqa: BLE001 - a worker's end is reported, never raised
                 if not isinstance(error, (KeyboardInterrupt, SystemExit)):
                     print(f"eal-sandbox serve: worker {index} failed: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -134,3 +135,71 @@ def test_workers_that_keep_dying_on_start_up_stop_the_server(redis_url: str) -> 
     assert "Quota 'seeded_worlds' of 0 reached" in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("; starting another") == 2  # two replacements, then it gives up
     assert done.stderr.strip().endswith("3 workers in a row died on start-up; stopping")
+
+
+def established_by(pid: int, port: int) -> int:
+    """How many connections to ``port`` the process ``pid`` has accepted (its sockets in /proc/net/tcp)."""
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(descriptor)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        if local_port == port and state == "01" and inode in inodes:  # 01: ESTABLISHED
+            count += 1
+    return count
+
+
+def test_workers_each_take_a_share_of_connections_opened_at_once(redis_url: str) -> None:
+    # wrk's way: 16 keep-alive connections opened together. From one shared socket the worker that
+    # was awake accepted 15 or 16 of them; with a socket each, the kernel spreads them by address.
+    server = ServerProcess(free_port(), fresh_database(redis_url), FAST, "--workers", "2")
+    server.start()
+    try:
+        assert server.process is not None
+        wait_for(lambda: "API keys" in "".join(server.output), 30, "no banner")
+        workers = sorted(children(server.process.pid))
+        # A connection the kernel gives a worker still building its app waits in that worker's backlog.
+        wait_for(lambda: all(established_by(worker, server.port) == 0 for worker in workers), 5, "stray connections")
+        with httpx.Client(base_url=server.url, timeout=60) as warm:  # both apps built, first
+            for _ in range(40):
+                assert warm.get("/api/v1/health").status_code == 200
+        opened = [socket.create_connection(("127.0.0.1", server.port), timeout=60) for _ in range(16)]
+        try:
+            for sock in opened:  # all 16 are pending before any is served
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            for sock in opened:
+                assert sock.recv(64).startswith(b"HTTP/1.1 200")
+            shares = [established_by(worker, server.port) for worker in workers]
+            assert sum(shares) == 16 and min(shares) >= 2, shares  # all but one on one worker: p = 34/65,536
+        finally:
+            for sock in opened:
+                sock.close()
+    finally:
+        server.kill()
+
+
+def test_a_port_held_by_workers_refuses_another_server_with_workers(redis_url: str) -> None:
+    # The workers' sockets share their port (SO_REUSEPORT), but a second server may not join them.
+    first = ServerProcess(free_port(), fresh_database(redis_url), FAST, "--workers", "2")
+    first.start()
+    try:
+        done = subprocess.run(
+            [str(CLI), "serve", "--port", str(first.port), "--store", first.store, "--workers", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == (
+            f"eal-sandbox serve: cannot listen on 127.0.0.1:{first.port}: the address is already in use "
+            "(is another server running on that port?)"
+        )
+    finally:
+        first.kill()
