@@ -37,6 +37,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from ..base.overlay import SandboxStore, SeededBase
+from ..base.redis_pool import ThreadConnectionPool
 from ..base.redis_scripts import STORE_VERSION
 from ..base.redis_state import RedisState, sandbox_prefix
 from ..base.redis_store import RedisOverlayStore
@@ -86,7 +87,7 @@ def connect(url: str) -> Any:
         return from_url("redis://" + url.removeprefix("redis-cluster://"))
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"STORE must be 'memory', redis://HOST:PORT/DB or redis-cluster://HOST:PORT, not {url!r}")
-    return redis.Redis.from_url(url, health_check_interval=30)
+    return redis.Redis(connection_pool=ThreadConnectionPool.from_url(url, health_check_interval=30))
 
 
 class RedisBackend:
