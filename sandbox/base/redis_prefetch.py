@@ -1,4 +1,4 @@
-"""A request's prefetched reads of a sandbox's state on Redis (``State.prefetched``): one pipeline of
+"""A request's prefetched reads of a sandbox's state on Redis (``State.prefetched``): one script of
 the reads every request makes, the writes that go with them and the rate-limit counts it will most
 likely make (``spends``), remembered for the rest of the block on the thread that made them.
 """
@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 import redis
 
-from .redis_state_scripts import GIVE_BACK, INCR_EXPIRE
 from .state import Read, Spend, Write
 
 logger = logging.getLogger("sandbox.store")
@@ -33,14 +32,20 @@ def load_hash(raw: dict[bytes, bytes]) -> dict[str, Any]:
     return {field.decode(): orjson.loads(value) for field, value in raw.items()}
 
 
+def load_pairs(raw: list[bytes]) -> dict[str, Any]:
+    """A hash as a script returns it: field, value, field, value …"""
+    return {raw[i].decode(): orjson.loads(raw[i + 1]) for i in range(0, len(raw), 2)}
+
+
 class Prefetching:
     """The prefetch half of ``RedisState`` (a base class of it): ``client``, ``prefix``, ``_local`` (a
-    ``threading.local``) and ``_cluster`` are the state's."""
+    ``threading.local``), ``_prefetch`` and ``_give_back_script`` are the state's."""
 
     client: Any
     prefix: str
     _local: threading.local
-    _cluster: bool
+    _prefetch: Any  # the registered PREFETCH script
+    _give_back_script: Any  # and GIVE_BACK
     always_prefetched: list[Read]  # read by every ``prefetched`` block too (``remembered``)
     remote = True
 
@@ -62,30 +67,31 @@ class Prefetching:
     def prefetched(
         self, reads: Iterable[Read], writes: Iterable[Write] = (), spends: Iterable[Spend] = ()
     ) -> Iterator[dict[Read, Any]]:
-        # A Redis Cluster client refuses scripts in a pipeline: there nothing is counted ahead.
-        reads, writes, spends = list(reads), list(writes), [] if self._cluster else list(spends)
+        reads, writes, spends = list(reads), list(writes), list(spends)
         outer, outer_spent = self._memo(), getattr(self._local, "spent", None)
         wanted = [read for read in [*reads, *self.always_prefetched] if outer is None or read not in outer]
-        pipe = self.client.pipeline(transaction=False)
+        keys: list[str] = []
+        args: list[Any] = []
         for read in wanted:
-            if read[0] == "get":
-                pipe.get(self.key(read[1]))
-            elif read[0] == "hget":
-                pipe.hget(self.key(read[1]), read[2])
-            elif read[0] == "hall":
-                pipe.hgetall(self.key(read[1]))
-            else:
+            if read[0] not in ("get", "hget", "hall"):
                 raise ValueError(f"cannot prefetch {read!r}")
+            keys.append(self.key(read[1]))
+            args += [read[0], read[2] if read[0] == "hget" else ""]
         for _, name, value in writes:
-            pipe.set(self.key(name), dump_value(value))
+            keys.append(self.key(name))
+            args += ["put", dump_value(value)]
         for name, ttl in spends:
-            pipe.eval(INCR_EXPIRE, 1, self.key(name), 1, int(ttl * 1000))
-        replies = pipe.execute() if wanted or writes or spends else []
+            keys.append(self.key(name))
+            args += ["spend", int(ttl * 1000)]
+        # One script, not a pipeline of a command per read: redis-py's cost is per command (packing,
+        # parsing, bookkeeping). All the names share the state's prefix, so one Redis Cluster slot, and
+        # as it is no pipeline a cluster runs it too (its client refuses scripts in a pipeline).
+        replies = self._prefetch(keys=keys, args=args) if keys else []
         counted = replies[len(wanted) + len(writes) :]
         spent = {name: int(count) for (name, _), count in zip(spends, counted, strict=True)}
         memo = dict(outer or {})
         for read, raw in zip(wanted, replies, strict=False):
-            memo[read] = load_hash(raw) if read[0] == "hall" else load_value(raw)
+            memo[read] = load_pairs(raw) if read[0] == "hall" else load_value(raw)
         got = {read: memo[read] for read in reads}
         for _, name, value in writes:
             memo = {read: value for read, value in memo.items() if read[1] != name}
@@ -101,10 +107,8 @@ class Prefetching:
 
     def _give_back(self, names: list[str]) -> None:
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for name in names:
-                pipe.eval(GIVE_BACK, 1, self.key(name), 1)
-            pipe.execute()
+            for name in names:  # one at a time: a Redis Cluster client refuses scripts in a pipeline
+                self._give_back_script(keys=[self.key(name)], args=[1])
         except redis.RedisError as error:  # the window over-counts one request: no reason to fail this one
             logger.warning("giving back %d counted-ahead request(s) failed: %s", len(names), error)
 

@@ -20,7 +20,7 @@ from redis.cluster import RedisCluster
 
 from .redis_logs import RedisLogs
 from .redis_prefetch import Prefetching, dump_value, load_hash, load_value
-from .redis_state_scripts import ADMIT, INCR_EXPIRE, POP_UPTO, PUSH_KEEP, PUSH_SIZED, UNLOCK
+from .redis_state_scripts import ADMIT, GIVE_BACK, INCR_EXPIRE, POP_UPTO, PREFETCH, PUSH_KEEP, PUSH_SIZED, UNLOCK
 from .state import Batch, LogTail, Read
 
 
@@ -42,6 +42,8 @@ class RedisState(Prefetching):
         self._push_keep = client.register_script(PUSH_KEEP)
         self._unlock = client.register_script(UNLOCK)
         self._push_sized = client.register_script(PUSH_SIZED)
+        self._prefetch = client.register_script(PREFETCH)
+        self._give_back_script = client.register_script(GIVE_BACK)
         self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)

@@ -46,3 +46,22 @@ INCR_EXPIRE = "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXP
 
 # Take back a count made ahead (``State.prefetched``'s spends): never re-creates an expired counter.
 GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end return 0"
+
+# A request's prefetch (``Prefetching.prefetched``) in one command: for each key, ARGV holds an
+# operation and its argument — 'get', 'hget' (a field), 'hall', 'put' (a value) or 'spend' (a
+# counter's ttl in ms, counted by one) — answered in order. Its reads come before its writes.
+PREFETCH = """
+local replies = {}
+for i = 1, #KEYS do
+  local op, arg = ARGV[2 * i - 1], ARGV[2 * i]
+  if op == 'get' then replies[i] = redis.call('GET', KEYS[i])
+  elseif op == 'hget' then replies[i] = redis.call('HGET', KEYS[i], arg)
+  elseif op == 'hall' then replies[i] = redis.call('HGETALL', KEYS[i])
+  elseif op == 'put' then redis.call('SET', KEYS[i], arg) replies[i] = 0
+  else
+    replies[i] = redis.call('INCRBY', KEYS[i], 1)
+    redis.call('PEXPIRE', KEYS[i], arg)
+  end
+end
+return replies
+"""

@@ -9,7 +9,7 @@
 3. Redis round trips per request of each hot operation (an in-process app with a counting client).
 
 Starts its own ``redis-server`` (no persistence) on a free port. Run:
-``python tests/benchmarks/bench_fleet.py [--seconds 10] [--rounds 3]``.
+``python tests/benchmarks/bench_fleet.py [--seconds 10] [--rounds 3] [--only "redis, 2 workers"]``.
 """
 
 from __future__ import annotations
@@ -98,13 +98,14 @@ def measured(url: str, seconds: int, key: str, script: str | None, sandbox: int,
     return figures
 
 
-def throughput(server: RedisServer, seconds: int, rounds: int) -> None:
+def throughput(server: RedisServer, seconds: int, rounds: int, only: list[str]) -> None:
     setups = {
         "memory, 1 worker": ("memory", 1),
         "redis, 1 worker": (fresh_database(server.url), 1),
         "redis, 2 workers": (fresh_database(server.url), 2),
         "redis unix, 2 workers": (server.unix_url(900), 2),  # the same server through its Unix socket
     }
+    setups = {name: setup for name, setup in setups.items() if not only or name in only or name == "memory, 1 worker"}
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with post_script(None) as lua:
         for _ in range(rounds):
@@ -131,7 +132,7 @@ def throughput(server: RedisServer, seconds: int, rounds: int) -> None:
             f"{med['non_2xx']:>8.0f} {med['sandbox_cpu_us']:>11.0f} {med['redis_cpu_us']:>9.0f}"
         )
     base = statistics.median(run["rps"] for run in results[("memory, 1 worker", "GET /api/v1/leads")])
-    for name in ("redis, 2 workers", "redis unix, 2 workers"):
+    for name in [name for name in ("redis, 2 workers", "redis unix, 2 workers") if name in setups]:
         two = statistics.median(run["rps"] for run in results[(name, "GET /api/v1/leads")])
         print(f"GET /api/v1/leads: {name} serve {two / base:.2f}x one in-memory worker")
 
@@ -232,6 +233,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--only", action="append", default=[], help="a setup to measure (repeatable; memory always)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -240,7 +242,7 @@ def main() -> None:
         round_trips(server.url)
         footprint(server.url)
         if not args.skip_throughput:
-            throughput(server, args.seconds, args.rounds)
+            throughput(server, args.seconds, args.rounds, args.only)
     finally:
         server.close()
 

@@ -1,5 +1,6 @@
 """The app's own cost per request, with no server: GET /api/v1/leads?limit=20 and POST /api/v1/leads
-called straight through WSGI on the embedded in-memory store.
+called straight through WSGI on the embedded in-memory store (``--store redis://…`` for a fleet
+worker's cost on one thread, with no other thread contending for the GIL).
 
 Builds the app as ``eal-sandbox serve`` does, makes each request's environ once with werkzeug's
 ``EnvironBuilder`` (a fresh body stream per POST), and prints the median CPU µs/request (this
@@ -67,8 +68,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", default="memory", help="memory, or redis://… / unix://… (a fleet worker's cost)")
     args = parser.parse_args()
-    app = create_app(CONFIG)
+    app = create_app({**CONFIG, "STORE": args.store})
     token = next(key["token"] for key in sandbox_of(app).world.keys if "admin" in key["scopes"])
     gc.freeze()  # as the front door does once the app is built
     for name, call in calls(app, token).items():
