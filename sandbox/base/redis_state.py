@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
-from redis.cluster import RedisCluster
 
 from .redis_logs import RedisLogs
 from .redis_prefetch import Prefetching, dump_value, load_hash, load_value
-from .redis_state_scripts import ADMIT, GIVE_BACK, INCR_EXPIRE, POP_UPTO, PREFETCH, PUSH_KEEP, PUSH_SIZED, UNLOCK
+from .redis_state_scripts import ADMIT, BATCH, GIVE_BACK, POP_UPTO, PREFETCH, PUSH_KEEP, UNLOCK
 from .state import Batch, LogTail, Read
 
 
@@ -41,14 +40,13 @@ class RedisState(Prefetching):
         self._admit = client.register_script(ADMIT)
         self._push_keep = client.register_script(PUSH_KEEP)
         self._unlock = client.register_script(UNLOCK)
-        self._push_sized = client.register_script(PUSH_SIZED)
         self._prefetch = client.register_script(PREFETCH)
         self._give_back_script = client.register_script(GIVE_BACK)
+        self._batch = client.register_script(BATCH)
         self._logs = RedisLogs(client, self.key)
         self._held = threading.local()
         self._local = threading.local()  # this thread's prefetched reads (``prefetched``)
         self.always_prefetched: list[Read] = []  # read by every ``prefetched`` block too (``remembered``)
-        self._cluster = isinstance(client, RedisCluster)
 
     def _remembered(self, read: Read, fetch: Callable[[], Any]) -> Any:
         memo = self._memo()
@@ -100,87 +98,66 @@ class RedisState(Prefetching):
         yield batch
         if not batch.calls:
             return
-        # A Redis Cluster client refuses scripts in a pipeline: there they run on their own, first.
-        direct = {
-            index: getattr(self, operation)(*args)
-            for index, (operation, args) in enumerate(batch.calls)
-            if self._cluster and (operation == "push_sized" or (operation == "incr" and len(args) > 2))
-        }
-        pipe = self.client.pipeline(transaction=False)
-        finishers: dict[int, Callable[[Any], Any]] = {}
-        for index, (operation, args) in enumerate(batch.calls):
-            if index not in direct:
-                finishers[index] = getattr(self, "_queue_" + operation)(pipe, *args)
-        replies = dict(zip(finishers, pipe.execute(raise_on_error=False) if finishers else [], strict=True))
-        results = []
-        for index, (operation, args) in enumerate(batch.calls):
-            if index in direct:
-                results.append(direct[index])
-                continue
-            raw = replies[index]
-            if isinstance(raw, redis.exceptions.NoScriptError):  # Redis restarted or flushed its scripts
-                results.append(getattr(self, operation)(*args))
-            elif isinstance(raw, Exception):
-                raise raw
-            else:
-                results.append(finishers[index](raw))
-        batch.results = results
+        keys: list[str] = []
+        args: list[Any] = []
+        returns: list[bool] = []  # whether each operation's result is its count (else None)
+        for operation, call in batch.calls:
+            returns.append(getattr(self, "_stage_" + operation)(keys, args, *call))
+        replies = self._batch(keys=keys, args=args)
+        batch.results = [int(raw) if counted else None for counted, raw in zip(returns, replies, strict=True)]
 
-    def _queue_put(self, pipe: Any, name: str, value: Any, ttl: float | None = None) -> Callable[[Any], Any]:
+    def _stage_put(self, keys: list[str], args: list[Any], name: str, value: Any, ttl: float | None = None) -> bool:
         self._forget(name)
-        pipe.set(self.key(name), dump_value(value), px=None if ttl is None else int(ttl * 1000))
-        return lambda raw: None
+        keys.append(self.key(name))
+        args += ["put", dump_value(value), "" if ttl is None else int(ttl * 1000)]
+        return False
 
-    def _queue_remove(self, pipe: Any, *names: str) -> Callable[[Any], Any]:
+    def _stage_remove(self, keys: list[str], args: list[Any], *names: str) -> bool:
         for name in names:
             self._forget(name)
-        pipe.delete(*(self.key(name) for name in names))
-        return lambda raw: None
+        keys.extend(self.key(name) for name in names)
+        args += ["remove", len(names)]
+        return False
 
-    def _queue_incr(self, pipe: Any, name: str, amount: int = 1, ttl: float | None = None) -> Callable[[Any], Any]:
+    def _stage_incr(
+        self, keys: list[str], args: list[Any], name: str, amount: int = 1, ttl: float | None = None
+    ) -> bool:
         self._forget(name)
-        if ttl is None:
-            pipe.incrby(self.key(name), amount)
-        else:  # the count and its expiry in one step, inside a plain pipeline
-            pipe.eval(INCR_EXPIRE, 1, self.key(name), amount, int(ttl * 1000))
-        return int
+        keys.append(self.key(name))
+        args += ["incr", amount, "" if ttl is None else int(ttl * 1000)]
+        return True
 
-    def _queue_hput(self, pipe: Any, name: str, field: str, value: Any) -> Callable[[Any], Any]:
+    def _stage_hput(self, keys: list[str], args: list[Any], name: str, field: str, value: Any) -> bool:
         self._forget(name)
-        pipe.hset(self.key(name), field, dump_value(value))
-        return lambda raw: None
+        keys.append(self.key(name))
+        args += ["hput", field, dump_value(value)]
+        return False
 
-    def _queue_hincr(self, pipe: Any, name: str, field: str, amount: int = 1) -> Callable[[Any], Any]:
+    def _stage_hincr(self, keys: list[str], args: list[Any], name: str, field: str, amount: int = 1) -> bool:
         self._forget(name)
-        pipe.hincrby(self.key(name), field, amount)
-        return int
+        keys.append(self.key(name))
+        args += ["hincr", field, amount]
+        return True
 
-    def _queue_hremove(self, pipe: Any, name: str, *fields: str) -> Callable[[Any], Any]:
+    def _stage_hremove(self, keys: list[str], args: list[Any], name: str, *fields: str) -> bool:
         self._forget(name)
-        pipe.hdel(self.key(name), *fields)
-        return lambda raw: None
+        keys.append(self.key(name))
+        args += ["hremove", len(fields), *fields]
+        return False
 
-    def _queue_zadd(self, pipe: Any, name: str, member: str, score: float) -> Callable[[Any], Any]:
-        pipe.zadd(self.key(name), {member: score})
-        return lambda raw: None
+    def _stage_zadd(self, keys: list[str], args: list[Any], name: str, member: str, score: float) -> bool:
+        keys.append(self.key(name))
+        args += ["zadd", member, repr(float(score))]
+        return False
 
-    def _queue_push_sized(
-        self, pipe: Any, name: str, value: Any, size: int, keep: int | None, tally: str
-    ) -> Callable[[Any], Any]:
+    def _stage_push_sized(
+        self, keys: list[str], args: list[Any], name: str, value: Any, size: int, keep: int | None, tally: str
+    ) -> bool:
         self._forget(name)
         self._forget(tally)
-        # EVALSHA by hand: a Script in a pipeline costs a SCRIPT EXISTS round trip on every execute.
-        pipe.evalsha(
-            self._push_sized.sha,
-            2,
-            self.key(name),
-            self.key(tally),
-            dump_value([size, value]),
-            size,
-            -1 if keep is None else keep,
-            name,
-        )
-        return int
+        keys += [self.key(name), self.key(tally)]
+        args += ["push_sized", dump_value([size, value]), size, -1 if keep is None else keep, name]
+        return True
 
     # values -----------------------------------------------------------------------------------------
 
@@ -251,14 +228,9 @@ class RedisState(Prefetching):
         return [load_value(raw) for raw in self.client.lrange(self.key(name), 0, -1)]
 
     def push_sized(self, name: str, value: Any, size: int, keep: int | None, tally: str) -> int:
-        self._forget(name)
-        self._forget(tally)
-        return int(
-            self._push_sized(
-                keys=[self.key(name), self.key(tally)],
-                args=[dump_value([size, value]), size, -1 if keep is None else keep, name],
-            )
-        )
+        with self.batch() as batch:  # the batch script's own step
+            batch.add("push_sized", name, value, size, keep, tally)
+        return int(batch.results[0])
 
     def pop_oldest(self, name: str) -> Any:
         return load_value(self.client.lpop(self.key(name)))

@@ -21,28 +21,10 @@ local extra = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[2])
 if extra > 0 then return redis.call('LPOP', KEYS[1], extra) end
 return {}
 """
-PUSH_SIZED = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-local change = tonumber(ARGV[2])
-local keep = tonumber(ARGV[3])
-if keep >= 0 then
-  local extra = redis.call('LLEN', KEYS[1]) - keep
-  if extra > 0 then
-    for _, item in ipairs(redis.call('LPOP', KEYS[1], extra)) do
-      change = change - tonumber(string.match(item, '^%[(%-?[%d.]+),'))
-    end
-  end
-end
-redis.call('HINCRBY', KEYS[2], ARGV[4], change)
-return redis.call('HINCRBY', KEYS[2], '*', change)
-"""
 UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-# A count and its expiry in one step (inside a plain pipeline).
-INCR_EXPIRE = "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return v"
 
 # Take back a count made ahead (``State.prefetched``'s spends): never re-creates an expired counter.
 GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end return 0"
@@ -62,6 +44,63 @@ for i = 1, #KEYS do
     replies[i] = redis.call('INCRBY', KEYS[i], 1)
     redis.call('PEXPIRE', KEYS[i], arg)
   end
+end
+return replies
+"""
+
+# A ``State.batch`` in one command (``RedisState.batch``): ARGV holds each operation's name and its
+# arguments, KEYS the names each touches, both in order; the reply is each operation's result
+# (0 where it returns none). One script, not a pipeline: redis-py's cost is per command, and a Redis
+# Cluster runs a script outside a pipeline (all of a state's names share one hash tag).
+BATCH = """
+local replies, k, a = {}, 1, 1
+while a <= #ARGV do
+  local op = ARGV[a]
+  a = a + 1
+  local reply = 0
+  if op == 'put' then
+    if ARGV[a + 1] == '' then redis.call('SET', KEYS[k], ARGV[a])
+    else redis.call('SET', KEYS[k], ARGV[a], 'PX', ARGV[a + 1]) end
+    k, a = k + 1, a + 2
+  elseif op == 'remove' then
+    local n = tonumber(ARGV[a])
+    for i = k, k + n - 1 do redis.call('DEL', KEYS[i]) end
+    k, a = k + n, a + 1
+  elseif op == 'incr' then
+    reply = redis.call('INCRBY', KEYS[k], ARGV[a])
+    if ARGV[a + 1] ~= '' then redis.call('PEXPIRE', KEYS[k], ARGV[a + 1]) end
+    k, a = k + 1, a + 2
+  elseif op == 'hput' then
+    redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1])
+    k, a = k + 1, a + 2
+  elseif op == 'hincr' then
+    reply = redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
+    k, a = k + 1, a + 2
+  elseif op == 'hremove' then
+    local n = tonumber(ARGV[a])
+    for i = a + 1, a + n do redis.call('HDEL', KEYS[k], ARGV[i]) end
+    k, a = k + 1, a + 1 + n
+  elseif op == 'zadd' then
+    redis.call('ZADD', KEYS[k], ARGV[a + 1], ARGV[a])
+    k, a = k + 1, a + 2
+  elseif op == 'push_sized' then
+    redis.call('RPUSH', KEYS[k], ARGV[a])
+    local change, keep = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    if keep >= 0 then
+      local extra = redis.call('LLEN', KEYS[k]) - keep
+      if extra > 0 then
+        for _, item in ipairs(redis.call('LPOP', KEYS[k], extra)) do
+          change = change - tonumber(string.match(item, '^%[(%-?[%d.]+),'))
+        end
+      end
+    end
+    redis.call('HINCRBY', KEYS[k + 1], ARGV[a + 3], change)
+    reply = redis.call('HINCRBY', KEYS[k + 1], '*', change)
+    k, a = k + 2, a + 4
+  else
+    return redis.error_reply('unknown batch operation ' .. tostring(op))
+  end
+  replies[#replies + 1] = reply
 end
 return replies
 """
