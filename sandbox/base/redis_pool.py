@@ -45,7 +45,9 @@ class ThreadConnectionPool(redis.ConnectionPool):
             return super().get_connection()
         connection = slot.box[0]
         if connection is None:
-            connection = slot.box[0] = super().get_connection()
+            made: Any = super().get_connection()
+            made.kept_by = weakref.ref(slot)  # for ``release``, on whichever thread it comes
+            connection = slot.box[0] = made
         else:  # as the base pool checks: left with data, or closed by the server, it is made again
             try:
                 stale = connection.can_read()
@@ -57,7 +59,10 @@ class ThreadConnectionPool(redis.ConnectionPool):
         return connection
 
     def release(self, connection: Any) -> None:
-        slot = self._slot()
+        # The slot that keeps it, not the releasing thread's: a connection taken on one thread and
+        # released on another (a pipeline handed over) stays its keeper's, never the pool's twice.
+        owner = getattr(connection, "kept_by", None)
+        slot = owner() if owner is not None else None
         if slot is not None and slot.box[0] is connection:
             slot.lent = False
             if connection.should_reconnect():

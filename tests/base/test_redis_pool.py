@@ -94,3 +94,26 @@ def test_a_dropped_connection_is_made_again_on_the_next_command(redis_url: str) 
     assert used(pool) is mine
     killer.close()
     client.close()
+
+
+def test_a_connection_released_on_another_thread_stays_with_the_thread_that_keeps_it(redis_url: str) -> None:
+    _client, pool = pool_of(fresh_database(redis_url))
+    taken: list[Any] = []
+    handed, done = threading.Event(), threading.Event()
+    again: list[Any] = []
+
+    def keeper() -> None:
+        taken.append(pool.get_connection())  # this thread's own, lent out …
+        handed.set()
+        done.wait(timeout=10)
+        again.append(used(pool))  # … and its own again once released elsewhere
+
+    thread = threading.Thread(target=keeper)
+    thread.start()
+    assert handed.wait(timeout=10)
+    pool.release(taken[0])  # on this thread (a pipeline handed over)
+    assert taken[0] not in pool._available_connections  # not the pool's to hand to a third thread
+    done.set()
+    thread.join(timeout=10)
+    assert again == taken
+    pool.disconnect()
