@@ -21,27 +21,32 @@ import redis
 
 
 class _Slot:
-    """What one thread keeps: its connection (in a box the finalizer shares, so that the finalizer
-    does not keep the slot alive) and whether it is lent out for a command now."""
+    """What one thread keeps, in a box the finalizer shares (so that it does not keep the slot alive):
+    the connection, and whether it is lent out for a command now."""
 
     def __init__(self, pool: ThreadConnectionPool) -> None:
-        self.box: list[Any] = [None]
-        self.lent = False  # a nested use on the same thread (none today) takes another connection
+        self.box: list[Any] = [None, False]  # [connection, lent]
         weakref.finalize(self, _thread_ended, weakref.ref(pool), self.box)
 
 
 def _thread_ended(pool_ref: weakref.ref[ThreadConnectionPool], box: list[Any]) -> None:
-    pool = pool_ref()
-    if pool is not None and box[0] is not None:
-        pool.give_back(box[0])
+    """The keeping thread ended: its connection is the pool's again — unless it is lent out (a
+    pipeline handed to another thread), in which case its release gives it back (``kept_by`` is dead)."""
+    pool, (connection, lent) = pool_ref(), box
+    box[0] = None
+    if pool is not None and connection is not None and not lent:
+        pool.give_back(connection)
 
 
 class ThreadConnectionPool(redis.ConnectionPool):
-    """``redis.ConnectionPool`` whose connections stay with the thread that used them last."""
+    """``redis.ConnectionPool`` whose connections stay with the thread that used them last.
+
+    ``max_connections`` bounds the threads that use Redis at once (each keeps one), not the commands
+    in flight; a fleet process has some 25 such threads with the defaults."""
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         slot = self._slot()
-        if slot is None or slot.lent:
+        if slot is None or slot.box[1]:  # forked, or this thread's own is lent out (a nested use)
             return super().get_connection()
         connection = slot.box[0]
         if connection is None:
@@ -55,7 +60,7 @@ class ThreadConnectionPool(redis.ConnectionPool):
                 stale = True
             if stale:
                 connection.disconnect()  # the next command connects
-        slot.lent = True
+        slot.box[1] = True
         return connection
 
     def release(self, connection: Any) -> None:
@@ -64,10 +69,11 @@ class ThreadConnectionPool(redis.ConnectionPool):
         owner = getattr(connection, "kept_by", None)
         slot = owner() if owner is not None else None
         if slot is not None and slot.box[0] is connection:
-            slot.lent = False
+            slot.box[1] = False
             if connection.should_reconnect():
                 connection.disconnect()
             return
+        connection.kept_by = None
         super().release(connection)
 
     def reset(self) -> None:  # at start and after a fork: nothing kept before it is this process's
@@ -86,4 +92,5 @@ class ThreadConnectionPool(redis.ConnectionPool):
     def give_back(self, connection: Any) -> None:
         """A kept connection whose thread has ended goes back to the pool."""
         if self._kept_pid == os.getpid():
+            connection.kept_by = None
             super().release(connection)

@@ -79,6 +79,9 @@ return 0
 """
 
 
+MAX_CONNECTIONS = 1000  # per process; Redis's own default limit is 10,000 clients
+
+
 def connect(url: str) -> Any:
     """A client for ``redis://`` / ``rediss://`` (one server) or ``redis-cluster://host:port`` (a Redis
     Cluster, found from that node)."""
@@ -87,7 +90,10 @@ def connect(url: str) -> Any:
         return from_url("redis://" + url.removeprefix("redis-cluster://"))
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"STORE must be 'memory', redis://HOST:PORT/DB or redis-cluster://HOST:PORT, not {url!r}")
-    return redis.Redis(connection_pool=ThreadConnectionPool.from_url(url, health_check_interval=30))
+    # from_pool: the client owns its pool, so closing the client closes the pool's connections.
+    # A connection per thread that uses Redis (not per command in flight), so more than redis-py's 100.
+    pool = ThreadConnectionPool.from_url(url, health_check_interval=30, max_connections=MAX_CONNECTIONS)
+    return redis.Redis.from_pool(pool)
 
 
 class RedisBackend:

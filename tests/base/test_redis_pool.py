@@ -117,3 +117,65 @@ def test_a_connection_released_on_another_thread_stays_with_the_thread_that_keep
     thread.join(timeout=10)
     assert again == taken
     pool.disconnect()
+
+
+def test_a_keeper_that_ends_while_its_connection_is_handed_over_does_not_give_it_away(redis_url: str) -> None:
+    client, pool = pool_of(fresh_database(redis_url))
+    taken: list[Any] = []
+    keeper = threading.Thread(target=lambda: taken.append(pool.get_connection()))  # lent out, then ends
+    keeper.start()
+    keeper.join(timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and getattr(taken[0], "kept_by", None) and taken[0].kept_by() is not None:
+        gc.collect()
+        time.sleep(0.01)
+    assert taken[0] not in pool._available_connections  # still in use by whoever holds it
+    other: list[Any] = []
+    third = threading.Thread(target=lambda: other.append(used(pool)))
+    third.start()
+    third.join(timeout=10)
+    assert other[0] is not taken[0]  # a third thread never gets a connection in use
+    pool.release(taken[0])  # its holder is done: now it is the pool's
+    assert taken[0] in pool._available_connections
+    client.close()
+
+
+def test_closing_the_client_closes_every_kept_connection(redis_url: str) -> None:
+    url = fresh_database(redis_url)
+    client, pool = pool_of(url)
+    threads = [threading.Thread(target=client.ping) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    client.ping()
+    watcher = redis.Redis.from_url(url)
+    name = f"closing-{id(pool)}"
+    client.client_setname(name)  # this thread's kept connection, named
+    assert any(entry.get("name") == name for entry in watcher.client_list())
+    client.close()
+    assert not any(entry.get("name") == name for entry in watcher.client_list())
+    assert all(connection._sock is None for connection in pool._in_use_connections | set(pool._available_connections))
+    watcher.close()
+
+
+def test_more_threads_than_redis_py_default_limit_may_each_keep_a_connection(redis_url: str) -> None:
+    client, _pool = pool_of(fresh_database(redis_url))
+    failures: list[BaseException] = []
+    go = threading.Event()
+
+    def work() -> None:
+        go.wait(timeout=10)
+        try:
+            client.ping()
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            failures.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(120)]  # redis-py's default cap is 100
+    for thread in threads:
+        thread.start()
+    go.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    client.close()
