@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -110,11 +112,41 @@ def _worker_sockets(host: str, probe: socket.socket, count: int) -> list[socket.
     try:
         for _ in range(count):
             sockets.append(listen(host, port, reuse_port=True))
+        # Between closing the probe and binding these, another server may have done the same:
+        # then the port's listeners are not all ours, and both servers refuse it.
+        if shared_with_others(sockets):
+            raise ServeError(f"cannot listen on {host}:{port}: {_REASONS[errno.EADDRINUSE]}")
     except ServeError:
         for sock in sockets:
             sock.close()
         raise
     return sockets
+
+
+def shared_with_others(sockets: list[socket.socket]) -> bool:
+    """Whether a socket of another process listens on the same address and port as ``sockets`` (all
+    bound alike), by Linux's /proc/net/tcp and tcp6; False where those cannot be read."""
+    ours = {os.fstat(sock.fileno()).st_ino for sock in sockets}
+    host, port = sockets[0].getsockname()[:2]
+    family = sockets[0].family
+    table = "/proc/net/tcp6" if family == socket.AF_INET6 else "/proc/net/tcp"
+    try:
+        with open(table) as rows:
+            lines = rows.read().splitlines()[1:]
+    except OSError:
+        return False
+    wanted = socket.inet_pton(family, host)
+    for line in lines:
+        fields = line.split()
+        address, _, hex_port = fields[1].partition(":")
+        if fields[3] != "0A" or int(hex_port, 16) != port or int(fields[9]) in ours:  # 0A: LISTEN
+            continue
+        raw = bytes.fromhex(address)  # 32-bit words in the host's byte order
+        if sys.byteorder == "little":
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+        if raw == wanted:
+            return True
+    return False
 
 
 def keep_collections_short() -> None:

@@ -203,3 +203,30 @@ def test_a_port_held_by_workers_refuses_another_server_with_workers(redis_url: s
         )
     finally:
         first.kill()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_workers_sockets_know_when_another_server_joined_their_port(host: str) -> None:
+    # Two servers may both pass the probe (between its close and their binds): each then sees a
+    # listener that is not its own on the port and refuses it (``_worker_sockets``).
+    from sandbox.server import listen, shared_with_others
+
+    probe = listen(host, 0)
+    port = probe.getsockname()[1]
+    probe.close()
+    ours = [listen(host, port, reuse_port=True) for _ in range(2)]
+    try:
+        assert not shared_with_others(ours)
+        other_address = listen("127.0.0.2" if host == "127.0.0.1" else "::", port, reuse_port=True)
+        try:
+            assert not shared_with_others(ours)  # another address on the same port is not ours to refuse
+        finally:
+            other_address.close()
+        joined = listen(host, port, reuse_port=True)  # another server's socket, bound alike
+        try:
+            assert shared_with_others(ours)
+        finally:
+            joined.close()
+    finally:
+        for sock in ours:
+            sock.close()
