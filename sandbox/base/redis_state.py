@@ -104,6 +104,9 @@ class RedisState(Prefetching):
         for operation, call in batch.calls:
             returns.append(getattr(self, "_stage_" + operation)(keys, args, *call))
         replies = self._batch(keys=keys, args=args)
+        failed = next((raw for raw in replies if isinstance(raw, Exception)), None)
+        if failed is not None:  # the others were made, as a pipeline's would be
+            raise failed
         batch.results = [int(raw) if counted else None for counted, raw in zip(returns, replies, strict=True)]
 
     def _stage_put(self, keys: list[str], args: list[Any], name: str, value: Any, ttl: float | None = None) -> bool:

@@ -50,40 +50,29 @@ return replies
 
 # A ``State.batch`` in one command (``RedisState.batch``): ARGV holds each operation's name and its
 # arguments, KEYS the names each touches, both in order; the reply is each operation's result
-# (0 where it returns none). One script, not a pipeline: redis-py's cost is per command, and a Redis
-# Cluster runs a script outside a pipeline (all of a state's names share one hash tag).
+# (0 where it returns none, an error where it failed: as in a pipeline, the others are still made).
+# One script, not a pipeline: redis-py's cost is per command, and a Redis Cluster runs a script
+# outside a pipeline (all of a state's names share one hash tag).
 BATCH = """
-local replies, k, a = {}, 1, 1
-while a <= #ARGV do
-  local op = ARGV[a]
-  a = a + 1
-  local reply = 0
+local function run(op, k, a)
   if op == 'put' then
     if ARGV[a + 1] == '' then redis.call('SET', KEYS[k], ARGV[a])
     else redis.call('SET', KEYS[k], ARGV[a], 'PX', ARGV[a + 1]) end
-    k, a = k + 1, a + 2
   elseif op == 'remove' then
-    local n = tonumber(ARGV[a])
-    for i = k, k + n - 1 do redis.call('DEL', KEYS[i]) end
-    k, a = k + n, a + 1
+    for i = k, k + tonumber(ARGV[a]) - 1 do redis.call('DEL', KEYS[i]) end
   elseif op == 'incr' then
-    reply = redis.call('INCRBY', KEYS[k], ARGV[a])
+    local count = redis.call('INCRBY', KEYS[k], ARGV[a])
     if ARGV[a + 1] ~= '' then redis.call('PEXPIRE', KEYS[k], ARGV[a + 1]) end
-    k, a = k + 1, a + 2
+    return count
   elseif op == 'hput' then
     redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1])
-    k, a = k + 1, a + 2
   elseif op == 'hincr' then
-    reply = redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
-    k, a = k + 1, a + 2
+    return redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
   elseif op == 'hremove' then
-    local n = tonumber(ARGV[a])
-    for i = a + 1, a + n do redis.call('HDEL', KEYS[k], ARGV[i]) end
-    k, a = k + 1, a + 1 + n
+    for i = a + 1, a + tonumber(ARGV[a]) do redis.call('HDEL', KEYS[k], ARGV[i]) end
   elseif op == 'zadd' then
     redis.call('ZADD', KEYS[k], ARGV[a + 1], ARGV[a])
-    k, a = k + 1, a + 2
-  elseif op == 'push_sized' then
+  else -- push_sized
     redis.call('RPUSH', KEYS[k], ARGV[a])
     local change, keep = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
     if keep >= 0 then
@@ -95,12 +84,24 @@ while a <= #ARGV do
       end
     end
     redis.call('HINCRBY', KEYS[k + 1], ARGV[a + 3], change)
-    reply = redis.call('HINCRBY', KEYS[k + 1], '*', change)
-    k, a = k + 2, a + 4
-  else
-    return redis.error_reply('unknown batch operation ' .. tostring(op))
+    return redis.call('HINCRBY', KEYS[k + 1], '*', change)
   end
+  return 0
+end
+local width = {put = {1, 2}, incr = {1, 2}, hput = {1, 2}, hincr = {1, 2}, zadd = {1, 2}, push_sized = {2, 4}}
+local replies, k, a = {}, 1, 1
+while a <= #ARGV do
+  local op = ARGV[a]
+  a = a + 1
+  local keys, args
+  if op == 'remove' then keys, args = tonumber(ARGV[a]), 1
+  elseif op == 'hremove' then keys, args = 1, 1 + tonumber(ARGV[a])
+  elseif width[op] then keys, args = width[op][1], width[op][2]
+  else return redis.error_reply('unknown batch operation ' .. tostring(op)) end
+  local ok, reply = pcall(run, op, k, a)
+  if not ok then reply = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply)) end
   replies[#replies + 1] = reply
+  k, a = k + keys, a + args
 end
 return replies
 """
