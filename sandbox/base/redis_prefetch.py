@@ -28,6 +28,15 @@ def load_value(raw: bytes | None) -> Any:
     return None if raw is None else orjson.loads(raw)
 
 
+def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+    """``script`` by its SHA, loaded on a NOSCRIPT (a Redis restarted or flushed): redis-py's
+    ``Script.__call__`` does the same with more work per call, on every request's hot path."""
+    try:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        return script(keys=keys, args=args)
+
+
 def load_hash(raw: dict[bytes, bytes]) -> dict[str, Any]:
     return {field.decode(): orjson.loads(value) for field, value in raw.items()}
 
@@ -86,7 +95,7 @@ class Prefetching:
         # One script, not a pipeline of a command per read: redis-py's cost is per command (packing,
         # parsing, bookkeeping). All the names share the state's prefix, so one Redis Cluster slot, and
         # as it is no pipeline a cluster runs it too (its client refuses scripts in a pipeline).
-        replies = self._prefetch(keys=keys, args=args) if keys else []
+        replies = run_script(self.client, self._prefetch, keys, args) if keys else []
         counted = replies[len(wanted) + len(writes) :]
         spent = {name: int(count) for (name, _), count in zip(spends, counted, strict=True)}
         memo = dict(outer or {})

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from .redis_logs import RedisLogs
-from .redis_prefetch import Prefetching, dump_value, load_hash, load_value
+from .redis_prefetch import Prefetching, dump_value, load_hash, load_value, run_script
 from .redis_state_scripts import ADMIT, BATCH, GIVE_BACK, POP_UPTO, PREFETCH, PUSH_KEEP, UNLOCK
 from .state import Batch, LogTail, Read
 
@@ -103,7 +103,7 @@ class RedisState(Prefetching):
         returns: list[bool] = []  # whether each operation's result is its count (else None)
         for operation, call in batch.calls:
             returns.append(getattr(self, "_stage_" + operation)(keys, args, *call))
-        replies = self._batch(keys=keys, args=args)
+        replies = run_script(self.client, self._batch, keys, args)
         failed = next((raw for raw in replies if isinstance(raw, Exception)), None)
         if failed is not None:  # the others were made, as a pipeline's would be
             raise failed

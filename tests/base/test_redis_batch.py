@@ -45,3 +45,14 @@ def test_a_failing_operation_does_not_stop_the_others(state: RedisState) -> None
             batch.add("hincr", "text", "field")  # a string, not a hash
             batch.add("put", "after", 2)
     assert state.get("before") == 1 and state.get("after") == 2
+
+
+def test_a_flushed_script_cache_is_loaded_again(state: RedisState) -> None:
+    # A Redis restarted (or SCRIPT FLUSH) knows no script: the batch and the prefetch load theirs again.
+    state.client.script_flush()
+    with state.batch() as batch:
+        batch.add("incr", "count")
+    state.client.script_flush()
+    with state.prefetched([("get", "count")]) as got:
+        assert got[("get", "count")] == 1
+    assert batch.results == [1]
