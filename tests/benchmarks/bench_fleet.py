@@ -29,15 +29,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.harness import free_port, medians, post_script, wrk  # noqa: E402
+from tests.benchmarks.harness import LIFTED_LIMITS, free_port, medians, post_script, wrk  # noqa: E402
 from tests.support import RedisServer, auth, fresh_database, keys_by_role, make_app  # noqa: E402
 
 CLI = Path(sys.executable).with_name("eal-sandbox")
-ENV = {
-    "EAL_SANDBOX_RATE_LIMIT": "1000000000",
-    "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
-    "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000",
-}
 
 
 class Served:
@@ -48,7 +43,7 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         command = [str(CLI), "serve", "--port", str(self.port), "--store", store, "--workers", str(workers)]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **ENV}
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **LIFTED_LIMITS}
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -2,7 +2,8 @@
 
 Servers (all on loopback, started here, stopped at the end):
 
-- ``sandbox``: ``eal-sandbox serve`` as users run it (stateful, validated; the rate limit lifted)
+- ``sandbox``: ``eal-sandbox serve`` as users run it (stateful, validated; the rate limit and the
+  records and events quotas lifted, which thousands of POSTs a second would reach within a run)
 - ``bare-flask``: a Flask app answering a constant 20-lead page, behind the same front door
 - ``prism``: Prism 5 mocking the same ``openapi.yaml`` (static examples)
 - ``json-server``: json-server 0.17 (stateful: each POST is stored), holding the sandbox's own
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +35,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 from tests.benchmarks.harness import (  # noqa: E402
     HERE,
     LEAD_BODY,
+    LIFTED_LIMITS,
     ROOT,
     free_port,
     load,
@@ -173,7 +176,8 @@ def main() -> None:
     if "wiremock" in names and not shutil.which("java"):
         raise SystemExit("WireMock needs Java 17 or later on PATH")
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
-    with real_server("--rate-limit", "1000000000") as sandbox, tempfile.TemporaryDirectory() as scratch:
+    os.environ.update(LIFTED_LIMITS)  # the sandbox inherits them: no 429 within a run
+    with real_server() as sandbox, tempfile.TemporaryDirectory() as scratch:
         token = sandbox.keys["read,write,admin"]
         page, lead = page_and_lead(sandbox.base_url, token)
         peers = start_peers(names, Path(scratch), page, lead)

@@ -18,6 +18,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 LEAD_BODY = '{"name": "Bench Lead", "email": "bench.lead@example.com", "source": "website"}'
+# The limits a load run would hit, lifted for `eal-sandbox serve` (its environment): at thousands of
+# POSTs a second, the records quota (100,000 per kind: each lead adds an audit event too) and the
+# events quota (60,000 a minute) would otherwise answer 429 within a run.
+LIFTED_LIMITS = {
+    "EAL_SANDBOX_RATE_LIMIT": "1000000000",
+    "EAL_SANDBOX_QUOTA_RECORDS_PER_KIND": "10000000",
+    "EAL_SANDBOX_QUOTA_EVENTS_PER_MINUTE": "10000000",
+}
 WRK_THREADS, WRK_CONNECTIONS = 1, 16
 
 
