@@ -8,6 +8,7 @@ import uuid
 import pytest
 import redis
 
+from sandbox.base.redis_pool import ThreadConnectionPool
 from sandbox.base.redis_state import RedisState, sandbox_prefix
 from tests.support import fresh_database
 
@@ -56,3 +57,21 @@ def test_a_flushed_script_cache_is_loaded_again(state: RedisState) -> None:
     with state.prefetched([("get", "count")]) as got:
         assert got[("get", "count")] == 1
     assert batch.results == [1]
+
+
+@pytest.mark.parametrize("pool", [redis.ConnectionPool, ThreadConnectionPool])
+def test_scripts_go_on_after_the_server_closes_the_connection(redis_url: str, pool: type) -> None:
+    # The scripts are sent on a pool's connection directly (``_evalsha``), not through execute_command:
+    # a connection Redis dropped between two calls is made again, with either pool.
+    url = fresh_database(redis_url)
+    state = RedisState(redis.Redis.from_pool(pool.from_url(url)), sandbox_prefix(f"sbx_{uuid.uuid4().hex}"))
+    with state.batch() as batch:
+        batch.add("incr", "count")
+    with redis.Redis.from_url(url) as other:
+        assert other.client_kill_filter(_type="normal") >= 1  # every client but this one: the state's
+    with state.batch() as batch:
+        batch.add("incr", "count")
+    with state.prefetched([("get", "count")]) as got:
+        assert got[("get", "count")] == 2
+    assert batch.results == [2]
+    state.client.close()
