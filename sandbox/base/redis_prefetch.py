@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import hiredis
 import orjson
 import redis
 
@@ -38,15 +39,16 @@ def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> An
 
 
 def _evalsha(client: Any, sha: str, keys: list[str], args: list[Any]) -> Any:
-    """EVALSHA on a connection of the client's pool, sent and read straight: what ``execute_command``
-    does for a single Redis (no retries are configured) without its per-call bookkeeping (a retry
-    wrapper, closures, observability hooks), some 10 µs a call. A Redis Cluster client routes it."""
+    """EVALSHA on a connection of the client's pool, packed by hiredis and sent and read straight: what
+    ``execute_command`` does for a single Redis (no retries are configured) without its per-call
+    bookkeeping (a retry wrapper, closures, observability hooks, the packer's per-argument checks),
+    some 15 µs a call. A Redis Cluster client routes it."""
     if type(client) is not redis.Redis:
         return client.evalsha(sha, len(keys), *keys, *args)
     pool = client.connection_pool
     connection: Any = pool.get_connection()
     try:
-        connection.send_command("EVALSHA", sha, len(keys), *keys, *args)
+        connection.send_packed_command([hiredis.pack_command(("EVALSHA", sha, len(keys), *keys, *args))])
         return connection.read_response()
     except (redis.ConnectionError, redis.TimeoutError):
         connection.disconnect()  # as redis-py does: the next command connects again
