@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +95,21 @@ def measured(url: str, seconds: int, key: str, script: str | None, sandbox: int,
 
 
 def throughput(server: RedisServer, seconds: int, rounds: int, only: list[str]) -> None:
-    setups = {
-        "memory, 1 worker": ("memory", 1),
-        "redis, 1 worker": (fresh_database(server.url), 1),
-        "redis, 2 workers": (fresh_database(server.url), 2),
-        "redis unix, 2 workers": (server.unix_url(900), 2),  # the same server through its Unix socket
+    # Every round starts each setup on an untouched sandbox, as a memory worker's fresh world does:
+    # reused, a Redis database would hold the leads the last round's POSTs wrote.
+    setups: dict[str, tuple[Callable[[], str], int]] = {
+        "memory, 1 worker": (lambda: "memory", 1),
+        "redis, 1 worker": (lambda: fresh_database(server.url), 1),
+        "redis, 2 workers": (lambda: fresh_database(server.url), 2),
+        # the same server through its Unix socket
+        "redis unix, 2 workers": (lambda: server.unix_url(int(fresh_database(server.url).rsplit("/", 1)[1])), 2),
     }
     setups = {name: setup for name, setup in setups.items() if not only or name in only or name == "memory, 1 worker"}
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with post_script(None) as lua:
         for _ in range(rounds):
             for name, (store, workers) in setups.items():  # one server at a time: they share two cores
-                served = Served(store, workers)
+                served = Served(store(), workers)
                 try:
                     wrk(served.url + "/api/v1/leads?limit=20", 2, served.key, threads=2)  # warm up
                     for operation, script in (("GET /api/v1/leads", None), ("POST /api/v1/leads", lua)):
