@@ -79,6 +79,9 @@ class Run:
         return False, None
 
 
+_UNTOUCHED = (Run.empty(), Run.empty(), Run.empty())  # shared: an empty run is never advanced
+
+
 def read_runs(
     page: Callable[[list[Any]], list[Any]],
     after: Position | None,
@@ -98,6 +101,8 @@ def read_runs(
 
     bound = upper_bound(after)
     first = page([bound, batch, bound, batch, bound, batch])
+    if not (first[0] or first[1] or first[2]):  # an untouched (kind, organization): nothing to merge
+        return _UNTOUCHED
     return (
         Run(first[0], batch, paired=True, refill=refill(0), note=note),
         Run(first[1], batch, paired=True, refill=refill(1), note=note),
