@@ -404,6 +404,8 @@ def counting_redis(url: str) -> tuple[Any, RoundTrips]:
     """A redis-py client on ``url`` whose connections count their round trips."""
     import redis
 
+    from sandbox.base.redis_scripts import preload
+
     trips = RoundTrips()
 
     class CountingConnection(redis.Connection):
@@ -413,6 +415,7 @@ def counting_redis(url: str) -> tuple[Any, RoundTrips]:
 
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, connection_class=CountingConnection))
     client.ping()  # connect (and its handshake) before anything is measured
+    preload(client)  # as a fleet process does at start: no script's first call counts its loading
     return client, trips
 
 

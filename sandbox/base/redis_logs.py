@@ -44,6 +44,9 @@ def log_names(name: str) -> tuple[str, str]:
     return name, name + ":n"
 
 
+SCRIPTS = (_APPEND, _AFTER)  # for ``redis_scripts.preload``
+
+
 class RedisLogs:
     """The numbered logs of one ``RedisState`` (``key`` prefixes a name)."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from . import redis_logs, redis_state_scripts
 from .redis_state import sandbox_prefix
 from .store import Position, Record
 
@@ -264,3 +265,11 @@ def scripts(client: Any) -> dict[str, Any]:
             ("drop", DROP),
         )
     }
+
+
+def preload(client: Any) -> None:
+    """Load every script of the store, the state and its logs into Redis (SCRIPT LOAD, a round trip
+    each): a script's first call would otherwise find it missing and load it then, two trips more."""
+    stored = [script.script for script in scripts(client).values()]
+    for source in [*stored, *redis_state_scripts.SCRIPTS, *redis_logs.SCRIPTS]:
+        client.script_load(source)

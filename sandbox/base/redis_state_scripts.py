@@ -105,3 +105,5 @@ while a <= #ARGV do
 end
 return replies
 """
+
+SCRIPTS = (POP_UPTO, ADMIT, PUSH_KEEP, UNLOCK, GIVE_BACK, PREFETCH, BATCH)  # for ``redis_scripts.preload``

@@ -38,7 +38,7 @@ from redis.cluster import RedisCluster
 
 from ..base.overlay import SandboxStore, SeededBase
 from ..base.redis_pool import ThreadConnectionPool
-from ..base.redis_scripts import STORE_VERSION
+from ..base.redis_scripts import STORE_VERSION, preload
 from ..base.redis_state import RedisState, sandbox_prefix
 from ..base.redis_store import RedisOverlayStore
 from ..base.redis_transactions import RedisTransactions
@@ -111,6 +111,10 @@ class RedisBackend:
         self._put = self.client.register_script(_PUT)
         self._ack = self.client.register_script(_ACK)
         self._forget_if_still = self.client.register_script(_FORGET_IF_STILL)
+        # Loaded up front: each script's first call in a process would otherwise cost two more trips.
+        preload(self.client)
+        for script in (self._put, self._ack, self._forget_if_still):
+            self.client.script_load(script.script)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.reclaim_seconds = reclaim_seconds
         self.timers = FleetTicker(self.client, self.forget_if_still)
