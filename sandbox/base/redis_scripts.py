@@ -267,9 +267,10 @@ def scripts(client: Any) -> dict[str, Any]:
     }
 
 
-def preload(client: Any) -> None:
-    """Load every script of the store, the state and its logs into Redis (SCRIPT LOAD, a round trip
-    each): a script's first call would otherwise find it missing and load it then, two trips more."""
+def preload(client: Any, *more: str) -> None:
+    """Load every script of the store, the state and its logs, and ``more``, into Redis (SCRIPT LOAD,
+    a round trip each): a script's first call would otherwise find it missing and load it then, two
+    trips more."""
     stored = [script.script for script in scripts(client).values()]
-    for source in [*stored, *redis_state_scripts.SCRIPTS, *redis_logs.SCRIPTS]:
+    for source in [*stored, *redis_state_scripts.SCRIPTS, *redis_logs.SCRIPTS, *more]:
         client.script_load(source)

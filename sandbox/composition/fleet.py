@@ -112,9 +112,7 @@ class RedisBackend:
         self._ack = self.client.register_script(_ACK)
         self._forget_if_still = self.client.register_script(_FORGET_IF_STILL)
         # Loaded up front: each script's first call in a process would otherwise cost two more trips.
-        preload(self.client)
-        for script in (self._put, self._ack, self._forget_if_still):
-            self.client.script_load(script.script)
+        preload(self.client, _PUT, _ACK, _FORGET_IF_STILL)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.reclaim_seconds = reclaim_seconds
         self.timers = FleetTicker(self.client, self.forget_if_still)

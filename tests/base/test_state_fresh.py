@@ -27,8 +27,6 @@ def pair(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, Any]]:
     prefix = sandbox_prefix(f"sbx_{uuid.uuid4().hex}")
     client, trips = counting_redis(url)
     other = redis.Redis.from_url(url)
-    with RedisState(client, prefix).batch() as warm:  # the batch script's first call loads it (2 trips more)
-        warm.add("put", "warm", 1)
     yield RedisState(client, prefix), RedisState(other, prefix), trips
     RedisState(other, prefix).drop()
     client.close()
