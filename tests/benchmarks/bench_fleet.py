@@ -7,9 +7,12 @@
 2. Redis bytes per untouched sandbox (``used_memory`` less client buffers, over 200 minted through the API) and per
    1,000 leads written into one sandbox; the time to mint one.
 3. Redis round trips per request of each hot operation (an in-process app with a counting client).
+4. With ``--round-trip-cost``: the memory-store sandbox making 0, 1 or 2 bare Redis PINGs a request
+   (``pinging_app.py``), the same GET under the same wrk: what round trips alone cost here.
 
 Starts its own ``redis-server`` (no persistence) on a free port. Run:
-``python tests/benchmarks/bench_fleet.py [--seconds 10] [--rounds 3] [--only "redis, 2 workers"]``.
+``python tests/benchmarks/bench_fleet.py [--seconds 10] [--rounds 3] [--only "redis, 2 workers"]
+[--round-trip-cost] [--skip-throughput]``.
 """
 
 from __future__ import annotations
@@ -37,12 +40,17 @@ CLI = Path(sys.executable).with_name("eal-sandbox")
 
 
 class Served:
-    """``eal-sandbox serve`` with a store and a number of worker processes."""
+    """``eal-sandbox serve`` with a store and a number of worker processes (or ``command``, given the
+    port, serving a sandbox as it does)."""
 
-    def __init__(self, store: str, workers: int) -> None:
+    def __init__(self, store: str, workers: int, command: Callable[[int], list[str]] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [str(CLI), "serve", "--port", str(self.port), "--store", store, "--workers", str(workers)]
+        if command is None:
+            command = lambda port: [  # noqa: E731
+                *[str(CLI), "serve", "--port", str(port), "--store", store, "--workers", str(workers)]
+            ]
+        command = command(self.port)
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **LIFTED_LIMITS}
         )
@@ -136,6 +144,37 @@ def throughput(server: RedisServer, seconds: int, rounds: int, only: list[str]) 
         print(f"GET /api/v1/leads: {name} serve {two / base:.2f}x one in-memory worker")
 
 
+def round_trip_cost(server: RedisServer, seconds: int, rounds: int) -> None:
+    """What a Redis round trip alone costs here: the memory-store sandbox (one worker, same front door)
+    making 0, 1 or 2 bare PINGs per request (``pinging_app.py``), GET /api/v1/leads under wrk as above."""
+    redis_port, redis_pid = str(server.ports[0]), server.processes[0].pid
+    script = str(Path(__file__).with_name("pinging_app.py"))
+    results: dict[int, list[dict[str, float]]] = {}
+    for _ in range(rounds):
+        for pings in (0, 1, 2):
+            served = Served(
+                "memory",
+                1,
+                lambda port, pings=pings: [sys.executable, script, str(port), str(pings), "127.0.0.1", redis_port],
+            )
+            try:
+                url = served.url + "/api/v1/leads?limit=20"
+                wrk(url, 2, served.key, threads=2)  # warm up
+                results.setdefault(pings, []).append(
+                    measured(url, seconds, served.key, None, served.process.pid, redis_pid)
+                )
+            finally:
+                served.stop()
+    print(f"\nA round trip's own cost ({rounds} rounds of {seconds} s; memory store, 1 worker, N bare PINGs a GET):")
+    print(f"{'PINGs a request':<16} {'req/s':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'Redis µs':>9}")
+    for pings, runs in results.items():
+        med = medians(runs)
+        print(
+            f"{pings:<16} {med['rps']:>8.0f} {med['p99_ms']:>8.2f} {med['sandbox_cpu_us']:>11.0f} "
+            f"{med['redis_cpu_us']:>9.0f}"
+        )
+
+
 def stored_bytes(client: Any) -> int:
     """Redis's memory less its clients' buffers: each connection a worker's thread opens (lazily, on its
     first command) holds tens of KB of buffers that are not any sandbox's."""
@@ -182,10 +221,30 @@ def footprint(redis_url: str) -> None:
         f"over {count} minted through the API)"
     )
     print(f"  minting one (POST /_sandbox/sandboxes through HTTP): {mint_ms:.2f} ms")
+    print(f"  minting one in-process (SandboxDirectory.create, as that request does): {minted_in_process(redis_url)}")
     print(
         f"  1,000 leads written through the API: {written / 1e6:.2f} MB in the sandbox's keys "
         "(records, indexes, audit entries, events, journal)"
     )
+
+
+def minted_in_process(redis_url: str, count: int = 200) -> str:
+    """p50 and p99 of ``SandboxDirectory.create`` on a fresh Redis database, over ``count``."""
+    from sandbox.web.app import runtime_of
+
+    app = make_app(STORE=fresh_database(redis_url))
+    directory = runtime_of(app).sandboxes
+    try:
+        directory.create()  # scripts loaded, caches warm
+        timings = []
+        for _ in range(count):
+            started = time.perf_counter()
+            directory.create()
+            timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        runtime_of(app).close()
+    timings.sort()
+    return f"p50 {statistics.median(timings):.2f} ms, p99 {timings[int(count * 0.99) - 1]:.2f} ms over {count}"
 
 
 def round_trips(redis_url: str) -> None:
@@ -243,6 +302,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--only", action="append", default=[], help="a setup to measure (repeatable; memory always)")
+    parser.add_argument(
+        "--round-trip-cost", action="store_true", help="also: the memory store making 0, 1 or 2 bare PINGs a request"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -252,6 +314,8 @@ def main() -> None:
         footprint(server.url)
         if not args.skip_throughput:
             throughput(server, args.seconds, args.rounds, args.only)
+        if args.round_trip_cost:
+            round_trip_cost(server, args.seconds, args.rounds)
     finally:
         server.close()
 
