@@ -21,6 +21,18 @@ def test_unknown_path_is_404_envelope(client, keys):
     assert error_of(response)["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/v1//leads", "/api/v1/webhooks//deliveries", "/_sandbox//keys", "//api/v1/health"]
+)
+def test_a_doubled_slash_is_a_404_envelope_not_a_redirect(client, keys, path):
+    # Werkzeug folds "//" into "/" with a 308 and an HTML page by default, and Flask answers routing
+    # redirects past the error handlers; /api/v1/webhooks//deliveries would land on webhook "deliveries"
+    response = client.get(path, headers=auth(keys["admin"]))
+    assert response.status_code == 404, (path, response.status_code, response.headers.get("Location"))
+    assert response.mimetype == "application/json"
+    assert error_of(response)["code"] == "not_found"
+
+
 def test_wrong_method_is_405_with_allow(client, keys):
     response = client.put("/api/v1/leads", headers=auth(keys["write"]))
     assert response.status_code == 405

@@ -57,6 +57,12 @@ class SandboxFlask(Flask):
 
     def __init__(self, import_name: str) -> None:
         super().__init__(import_name)
+        # ``//`` in a path is not folded into ``/`` with a 308 and Werkzeug's HTML page (Flask answers
+        # routing redirects itself, past the error handlers): ``/api/v1/webhooks//deliveries`` would
+        # be sent on to the webhook ``deliveries``. It matches no route: a 404 envelope.
+        self.url_map.merge_slashes = False
+        for rule in self.url_map.iter_rules():
+            rule.merge_slashes = False
         self._checked_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
