@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base.errors import ValidationFailed, field_error
+from ..base.errors import NotFound, ValidationFailed, field_error
 from ..services.webhooks import EndpointRefused
 from .lookups import find
 from .pagination import list_page
@@ -68,8 +68,11 @@ def delete_webhook(request: ApiRequest) -> dict[str, Any]:
 
 def rotate_webhook_secret(request: ApiRequest) -> dict[str, Any]:
     """Issue a new secret; the previous one keeps verifying for 24 hours."""
-    find(request, "webhook", request.path["id"], "webhook")
-    record, secret = request.sandbox.webhooks.rotate_secret(request.org_id, request.path["id"])
+    webhook_id = find(request, "webhook", request.path["id"], "webhook")["id"]
+    try:
+        record, secret = request.sandbox.webhooks.rotate_secret(request.org_id, webhook_id)
+    except KeyError:  # deleted (or its sandbox reset) by a request of another process since the look-up
+        raise NotFound(f"No webhook with id '{webhook_id}' in this organization", details={"id": webhook_id}) from None
     request.audit("webhook.secret_rotated", {"webhook_id": record["id"]})
     return {
         "id": record["id"],

@@ -111,6 +111,24 @@ def test_only_the_events_organization_is_notified(client, keys, sandbox, receive
         other.close()
 
 
+def test_a_webhook_deleted_between_its_look_up_and_its_rotation_is_a_404(client, keys, sandbox, receiver, monkeypatch):
+    # on a fleet another process's DELETE (or a reset) can land between the handler's look-up and the
+    # rotation's own read: the rotation then finds nothing, which was a 500
+    created = subscribe(client, keys, receiver.url, ["lead.updated"])
+    subscriptions = sandbox.webhooks.subscriptions
+    rotate = subscriptions.rotate
+
+    def deleted_first(org_id, webhook_id):
+        sandbox.webhooks.delete_subscription(org_id, webhook_id)
+        return rotate(org_id, webhook_id)
+
+    monkeypatch.setattr(subscriptions, "rotate", deleted_first)
+    rotated = client.post(f"/api/v1/webhooks/{created['id']}/rotate-secret", headers=auth(keys["admin"]))
+    assert rotated.status_code == 404, rotated.get_json()
+    assert rotated.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/webhooks/{created['id']}", headers=auth(keys["admin"])).status_code == 404
+
+
 def test_rotation_overlap_then_only_the_new_secret(client, keys, sandbox, receiver):
     created = subscribe(client, keys, receiver.url, ["lead.updated"])
     old = created["signing_secret"]
