@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.base.redis_lock import LockLost, LockTimeout
 from tests.support import auth
 
 
@@ -31,6 +32,20 @@ def test_a_doubled_slash_is_a_404_envelope_not_a_redirect(client, keys, path):
     assert response.status_code == 404, (path, response.status_code, response.headers.get("Location"))
     assert response.mimetype == "application/json"
     assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("failure", [LockLost("the lock expired before the commit"), LockTimeout("held too long")])
+def test_a_sandbox_lock_lost_or_waited_out_is_a_503_to_retry_not_a_500(client, keys, sandbox, monkeypatch, failure):
+    # fleet mode: a DELETE of the sandbox (or a stalled holder) racing a write; nothing was written
+    def contended(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(sandbox.store, "insert", contended)
+    response = client.post("/api/v1/leads", json={"email": "raced@example.com"}, headers=auth(keys["write"]))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    error = error_of(response)
+    assert error["code"] == "service_unavailable" and type(failure).__name__ in error["message"]
 
 
 def test_wrong_method_is_405_with_allow(client, keys):

@@ -14,6 +14,7 @@ from openapi_core import Config, OpenAPI
 from werkzeug.exceptions import HTTPException
 
 from ..base import errors
+from ..base.redis_lock import LockLost, LockTimeout
 from ..base.settings import Settings
 from ..base.spec import load_spec
 from ..composition import Runtime, build_runtime
@@ -142,6 +143,23 @@ def _init_errors(app: Flask) -> None:
         return render_error(
             errors.ApiError(
                 f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]}); retry shortly",
+                status=503,
+                code="service_unavailable",
+                details={"request_id": request_id()},
+                headers={"Retry-After": "1"},
+            )
+        )
+
+    @app.errorhandler(LockLost)
+    @app.errorhandler(LockTimeout)
+    def store_contended(error: LockLost | LockTimeout) -> Response:
+        # Fleet mode: the sandbox's lock was held past the wait, or expired before this request's
+        # commit (a DELETE of the sandbox racing it, a stalled process): nothing of it was written.
+        log.warning("store contended on %s %s: %s", request.method, request.path, error)
+        return render_error(
+            errors.ApiError(
+                f"The sandbox was busy with another request and nothing of this one was written "
+                f"({type(error).__name__}); retry shortly",
                 status=503,
                 code="service_unavailable",
                 details={"request_id": request_id()},
