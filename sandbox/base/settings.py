@@ -35,6 +35,7 @@ class Settings:
     REPRODUCIBLE_IDS: bool = False  # True = run-time ids and secrets seeded from SEED (snapshot tests only)
     STORE: str = "memory"  # memory (this process) or redis://HOST:PORT/DB (a fleet of processes)
     WEBHOOK_RECLAIM_SECONDS: float = 30.0  # fleet: a dead process's delivery jobs go to another after this
+    STORE_TIMEOUT: float = 5.0  # fleet: seconds a Redis command may take before the request answers 503
     # Hosting: a public try-it-out or a shared CI server (README, "Hosting").
     HOSTED: bool = False  # no public keys (/_sandbox/keys is 404), the hosted quotas below
     TRUSTED_PROXIES: str = ""  # addresses whose X-Forwarded-For names the client (comma-separated)

@@ -82,17 +82,23 @@ return 0
 MAX_CONNECTIONS = 1000  # per process; Redis's own default limit is 10,000 clients
 
 
-def connect(url: str) -> Any:
+STORE_TIMEOUT = 5.0  # seconds (the STORE_TIMEOUT setting's default)
+
+
+def connect(url: str, timeout: float = STORE_TIMEOUT) -> Any:
     """A client for ``redis://`` / ``rediss://`` (one server) or ``redis-cluster://host:port`` (a Redis
-    Cluster, found from that node)."""
+    Cluster, found from that node). A command (or a connection) that takes more than ``timeout``
+    seconds raises ``redis.TimeoutError``: a Redis that stops answering (stalled, or its host gone
+    without a reset) makes requests answer 503, not hang. The fleet sends no blocking commands."""
+    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     if url.startswith("redis-cluster://"):
         from_url: Any = RedisCluster.from_url  # typed from redis-py 8 on (pyproject pins 8.x), untyped before
-        return from_url("redis://" + url.removeprefix("redis-cluster://"))
+        return from_url("redis://" + url.removeprefix("redis-cluster://"), **timeouts)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"STORE must be 'memory', redis://HOST:PORT/DB or redis-cluster://HOST:PORT, not {url!r}")
     # from_pool: the client owns its pool, so closing the client closes the pool's connections.
     # A connection per thread that uses Redis (not per command in flight), so more than redis-py's 100.
-    pool = ThreadConnectionPool.from_url(url, health_check_interval=30, max_connections=MAX_CONNECTIONS)
+    pool = ThreadConnectionPool.from_url(url, health_check_interval=30, max_connections=MAX_CONNECTIONS, **timeouts)
     return redis.Redis.from_pool(pool)
 
 
@@ -101,9 +107,11 @@ class RedisBackend:
 
     name, shared = "redis", True
 
-    def __init__(self, url: str, *, reclaim_seconds: float = 30.0, client: Any = None) -> None:
+    def __init__(
+        self, url: str, *, reclaim_seconds: float = 30.0, timeout: float = STORE_TIMEOUT, client: Any = None
+    ) -> None:
         self.url = url
-        self.client = client if client is not None else connect(url)
+        self.client = client if client is not None else connect(url, timeout)
         self.client.ping()  # a wrong address fails here, at start-up, not at the first request
         self._fleet = RedisState(self.client, FLEET_PREFIX)
         self._lock = threading.Lock()

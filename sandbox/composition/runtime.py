@@ -44,7 +44,9 @@ def backend_for(settings: Settings) -> Backend:
         raise ValueError("REPRODUCIBLE_IDS needs STORE=memory: in a fleet every process would draw the same ids")
     from .fleet import RedisBackend
 
-    return RedisBackend(settings.STORE, reclaim_seconds=settings.WEBHOOK_RECLAIM_SECONDS)
+    return RedisBackend(
+        settings.STORE, reclaim_seconds=settings.WEBHOOK_RECLAIM_SECONDS, timeout=settings.STORE_TIMEOUT
+    )
 
 
 def build_runtime(settings: Settings) -> Runtime:
