@@ -24,9 +24,9 @@ pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[Flask]:
-    """An app of its own: these tests mint, expire and delete sandboxes."""
-    made = make_app(LEADS_PER_ORG=30)
+def app(store: str) -> Iterator[Flask]:
+    """An app of its own on each store (``both_stores``): these tests mint, expire and delete sandboxes."""
+    made = make_app(STORE=store, LEADS_PER_ORG=30)
     yield made
     runtime_of(made).close()
 
@@ -196,6 +196,9 @@ def test_deleting_one_makes_its_keys_unknown_and_drops_its_work(client, app, pai
         assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorized"
     assert sandbox.clock.pending() == 0
     assert client.get("/api/v1/leads?limit=1", headers=two.headers("read")).status_code == 200
+    backend = runtime_of(app).sandboxes.backend
+    if backend.shared:  # a fleet: nothing of it is left in Redis, not even its own DELETE's journal entry
+        assert list(backend.client.scan_iter(match=f"sbx:{{{one.id}}}:*")) == []
 
 
 def test_the_start_up_sandbox_cannot_be_deleted(client, app):

@@ -8,6 +8,7 @@ constructor. ``reset`` puts the sandbox (or one organization in it) back to its 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -119,6 +120,8 @@ class SandboxServices:
     admission: Admission
     feed: EventFeed  # what listeners stream: its events, numbered, and its delivery attempts
     _ids_state: object = field(repr=False)  # where reproducible run-time ids restart after a reset
+    # set once it is deleted (``destroy``): requests still finishing in it write nothing more to it
+    destroyed: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def rng(self, *parts: Any) -> random.Random:
         """A Random seeded from the world seed and ``parts``: same inputs, same draws."""
@@ -187,6 +190,7 @@ class SandboxServices:
 
     def destroy(self) -> None:
         """The sandbox is deleted: its keys stop working, its timers, deliveries, records and state go."""
+        self.destroyed.set()
         self.feed.close("sandbox_expired" if self.lifetime.expired() else "sandbox_deleted")
         self.keys.clear()
         self.close()

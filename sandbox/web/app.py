@@ -226,6 +226,8 @@ def _init_request_ids(app: Flask, runtime: Runtime) -> None:
             if correlation:
                 headers.add(CORRELATION_HEADER, correlation)
         sandbox: SandboxServices = found.get("sandbox") or runtime.sandbox
+        if sandbox.destroyed.is_set():  # the request deleted its own sandbox: an entry would bring its keys back
+            return response
         try:
             sandbox.journal.record(
                 {
