@@ -201,6 +201,27 @@ def test_deleting_one_makes_its_keys_unknown_and_drops_its_work(client, app, pai
         assert list(backend.client.scan_iter(match=f"sbx:{{{one.id}}}:*")) == []
 
 
+def test_a_write_racing_the_deletion_of_its_sandbox_is_refused_and_leaves_nothing(client, app, pair, monkeypatch):
+    # another request (on a fleet: maybe through another process) deletes the sandbox between this
+    # write's checks and its commit: the write answers 401 and nothing of it stays behind
+    backend = runtime_of(app).sandboxes.backend
+    if not backend.shared:
+        pytest.skip("the memory store: a write lands in the deleted sandbox's objects, which go with it")
+    one, _ = pair
+    sandbox = runtime_of(app).sandboxes.find(one.id)
+    insert = sandbox.store.insert
+
+    def deleted_meanwhile(kind, record):
+        runtime_of(app).sandboxes.delete(sandbox)
+        return insert(kind, record)
+
+    monkeypatch.setattr(sandbox.store, "insert", deleted_meanwhile)
+    raced = client.post("/api/v1/leads", headers=one.headers(), json={"email": "raced@example.com"})
+    assert raced.status_code == 401, raced.get_json()
+    assert raced.get_json()["error"]["code"] == "unauthorized"
+    assert list(backend.client.scan_iter(match=f"sbx:{{{one.id}}}:*")) == []
+
+
 def test_the_start_up_sandbox_cannot_be_deleted(client, app):
     world = runtime_of(app).sandbox.world
     network_admin = next(

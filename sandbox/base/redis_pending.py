@@ -138,8 +138,9 @@ class Pending:
     def empty(self) -> bool:
         return not self.entries and not self.reset_ops and not self.staged
 
-    def program(self, keys: Keys) -> tuple[list[str], list[Any], list[Entry]]:
-        """The ``APPLY`` call (its keys and its arguments after the first two) and the checked entries."""
+    def program(self, keys: Keys, alive: str | None = None) -> tuple[list[str], list[Any], list[Entry]]:
+        """The ``APPLY`` call (its keys and its arguments after the first two) and the checked entries;
+        with ``alive`` (a key), the commit is refused ("gone") once that key does not exist."""
         checked = [entry for entry in self.entries.values() if entry.check]
         ops: list[Op] = list(self.reset_ops)
         counters: dict[str, int] = {}
@@ -183,9 +184,11 @@ class Pending:
         def at_index(name: str) -> int:
             return index.setdefault(name, len(index) + 1)
 
-        args: list[Any] = [len(checked)]
+        args: list[Any] = [len(checked) + (alive is not None)]
         for entry in checked:
             args += [entry.check, at_index(keys.written(entry.kind)), field_name(entry.record_id)]
+        if alive is not None:  # last, so an "exists" reply's number still names an entry of ``checked``
+            args += ["alive", at_index(alive), ""]
         for op in ops:
             if op[0] == "LOG":  # a numbered log's list and its counter: two keys
                 args += [op[0], at_index(op[1]), at_index(op[2]), *op[3:]]

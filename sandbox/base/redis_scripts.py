@@ -186,13 +186,14 @@ return {1, run(KEYS[2], ARGV[3], tonumber(ARGV[4]), true), run(KEYS[3], ARGV[5],
 
 # A commit. KEYS: lock, registry, data keys... ARGV: token ("" = only while nobody holds the lock), "1" to
 # release the lock after, the number of checks, the checks (check, key index, field): "absent" (no such
-# field) or "tomb" (the field is a tombstone), then the ops, each an opcode, a key index and its arguments.
+# field), "tomb" (the field is a tombstone) or "alive" (the key exists: the sandbox was not deleted
+# meanwhile; field unused), then the ops, each an opcode, a key index and its arguments.
 # Every key written is added to the registry, every key deleted removed from it — except by XADD (an entry
 # to a stream, its consumer group made if missing) and COUNT (HINCRBY), which write keys that are not the
 # store's (staged by ``RedisTransactions.stage``), TALLY (INCRBY and PEXPIRE of a state counter), LOG (an
 # entry appended to a numbered log of the state, ``redis_logs``: list and counter keys, keep, value) and
 # BUMP (INCR of the records' version, ``Keys.version``).
-# -> {"ok", the LOG entries' numbers...} | {"locked"} | {"lost"} | {"exists", check number}
+# -> {"ok", the LOG entries' numbers...} | {"locked"} | {"lost"} | {"exists", check number} | {"gone"}
 APPLY = """
 local lock = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
@@ -203,10 +204,17 @@ end
 local release = ARGV[2] == '1'
 local a = 4
 for c = 1, tonumber(ARGV[3]) do
-  local value = redis.call('HGET', KEYS[tonumber(ARGV[a + 1])], ARGV[a + 2])
-  if (ARGV[a] == 'absent' and value) or (ARGV[a] == 'tomb' and value ~= '') then
-    if release then redis.call('DEL', KEYS[1]) end
-    return {'exists', c}
+  if ARGV[a] == 'alive' then
+    if redis.call('EXISTS', KEYS[tonumber(ARGV[a + 1])]) == 0 then
+      if release then redis.call('DEL', KEYS[1]) end
+      return {'gone'}
+    end
+  else
+    local value = redis.call('HGET', KEYS[tonumber(ARGV[a + 1])], ARGV[a + 2])
+    if (ARGV[a] == 'absent' and value) or (ARGV[a] == 'tomb' and value ~= '') then
+      if release then redis.call('DEL', KEYS[1]) end
+      return {'exists', c}
+    end
   end
   a = a + 3
 end

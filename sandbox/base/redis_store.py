@@ -69,8 +69,9 @@ class RedisOverlayStore(RedisTransactions):
         *,
         lock: LockSettings | None = None,
         version: Version = unknown_version,
+        alive: str | None = None,
     ) -> None:
-        super().__init__(redis, sandbox_id, lock, version)
+        super().__init__(redis, sandbox_id, lock, version, alive)
         self.base = base
 
     # Records ----------------------------------------------------------------------------------------

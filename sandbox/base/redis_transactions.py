@@ -28,6 +28,10 @@ def unknown_version() -> tuple[bool, Any]:
     return False, None
 
 
+class SandboxGone(LookupError):
+    """The sandbox was deleted (by another request, maybe in another process) before the commit."""
+
+
 class RedisTransactions:
     """A sandbox's keys in one Redis (or Redis Cluster), and ``transaction()`` over them.
 
@@ -47,6 +51,7 @@ class RedisTransactions:
         sandbox_id: str,
         lock: LockSettings | None = None,
         version: Version = unknown_version,
+        alive: str | None = None,
     ) -> None:
         if redis.get_encoder().decode_responses:
             raise ValueError("the sandbox's Redis keys hold bytes: give a connection without decode_responses")
@@ -56,6 +61,9 @@ class RedisTransactions:
         self._mutex = threading.RLock()  # this instance's threads queue here before asking Redis for the lock
         self._local = threading.local()
         self._version = version
+        # a state name of the sandbox that exists while it lives: a commit after it is gone (the sandbox
+        # deleted by another request meanwhile) writes nothing and raises ``SandboxGone``
+        self._alive = None if alive is None else self.keys.state(alive)
         self._read_cache: dict[tuple[Any, ...], tuple[Any, int, list[Any]]] = {}
         self._commits = 0  # commits this instance sent: a read kept before one of them is not used again
 
@@ -178,7 +186,7 @@ class RedisTransactions:
         # What was kept before is older than this write, and requests that began before it still
         # hold the old version: they read again (including this thread's, reading its own write).
         self._commits += 1
-        keys, args, checked = tx.program(self.keys)
+        keys, args, checked = tx.program(self.keys, self._alive)
         while True:
             token = tx.token if tx.held is not None else ""
             status, *rest = self._scripts["apply"](keys, [token, 1 if tx.held is not None else 0, *args])
@@ -197,6 +205,10 @@ class RedisTransactions:
                 raise LockLost(
                     f"sandbox {self.sandbox_id}: the transaction's lock expired before its commit; "
                     "nothing of it was written"
+                )
+            if status == b"gone":
+                raise SandboxGone(
+                    f"sandbox {self.sandbox_id} was deleted before this commit; nothing of it was written"
                 )
             if status == b"exists":
                 entry = checked[int(rest[0]) - 1]

@@ -21,6 +21,10 @@ from ..services.bundle import SandboxServices
 from ..services.webhooks.queue import QueueFactory
 from ..services.webhooks.workers import DeliveryWorkers
 
+# A sandbox's state name written first when it is made and removed first when it is deleted (its
+# webhook signing key): on a fleet, its absence tells a commit that the sandbox is gone.
+SIGNING_KEY = "signing-key"
+
 Find = Callable[[str], SandboxServices | None]  # the live sandbox of an id, attached to this process
 
 

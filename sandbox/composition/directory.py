@@ -35,7 +35,7 @@ from ..services.webhooks import RetrySchedule, Transport, WebhookService
 from ..services.webhooks.feed import EventFeed, StreamSlots
 from ..services.webhooks.listeners import listener_secret
 from ..services.webhooks.recorder import EmittedEvents
-from .backends import Backend
+from .backends import SIGNING_KEY, Backend
 from .worlds import SeededWorlds, world_anchor
 
 TOKEN_CACHE = 100_000  # tokens whose sandbox this process remembers
@@ -125,8 +125,8 @@ class SandboxDirectory:
         keys get), or one the fleet already holds."""
         world = self.worlds.acquire(settings.SEED, settings.LEADS_PER_ORG, self.anchor)
         state, tasks = self.backend.sandbox_state(sandbox_id), Tasks()
-        state.put_new("signing-key", secrets.token_hex(32))
-        secret = bytes.fromhex(str(state.get("signing-key")))
+        state.put_new(SIGNING_KEY, secrets.token_hex(32))
+        secret = bytes.fromhex(str(state.get(SIGNING_KEY)))
         keys = KeyRing(state, world.info.keys, secret, sandbox_id=sandbox_id, index=self)
         clock = Clock(state, dispatch=tasks.run, ticker=self.ticker, name=sandbox_id)
         store = self.backend.store(sandbox_id, world.base)
@@ -263,6 +263,7 @@ class SandboxDirectory:
     def delete(self, sandbox: SandboxServices) -> None:
         """Forget a sandbox everywhere: its keys stop working at once, its timers and deliveries go."""
         self.fleet.hremove("sandboxes", sandbox.id)
+        sandbox.state.remove(SIGNING_KEY)  # first: from here on a write racing the deletion is refused
         sandbox.destroy()
         self._detach(sandbox)
         self.backend.forget(sandbox.id)

@@ -47,7 +47,7 @@ from ..base.store import Store
 from ..services.webhooks.inflight import InFlight
 from ..services.webhooks.queue import DeliveryQueue, Job, QueueFactory
 from ..services.webhooks.workers import DeliveryWorkers
-from .backends import Find
+from .backends import SIGNING_KEY, Find
 from .fleet_timers import FLEET_PREFIX, OUTAGE_RETRY, FleetTicker
 
 logger = logging.getLogger("sandbox.fleet")
@@ -148,7 +148,13 @@ class RedisBackend:
         if version not in state.always_prefetched:
             state.always_prefetched.append(version)
         return RedisOverlayStore(
-            self.client, sandbox_id, base, version=lambda: state.remembered(version, within=READ_CACHE_SECONDS)
+            self.client,
+            sandbox_id,
+            base,
+            version=lambda: state.remembered(version, within=READ_CACHE_SECONDS),
+            # written first when a sandbox is made (``SandboxDirectory._attach``), gone once it is deleted:
+            # a write racing the deletion (through any process) is refused, never left behind in Redis
+            alive=SIGNING_KEY,
         )
 
     def queue(self, sandbox_id: str) -> QueueFactory:

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..base import errors
 from ..base.redis_lock import LockLost, LockTimeout
+from ..base.redis_transactions import SandboxGone
 from ..base.settings import Settings
 from ..base.spec import load_spec
 from ..composition import Runtime, build_runtime
@@ -165,6 +166,14 @@ def _init_errors(app: Flask) -> None:
                 details={"request_id": request_id()},
                 headers={"Retry-After": "1"},
             )
+        )
+
+    @app.errorhandler(SandboxGone)
+    def sandbox_gone(error: SandboxGone) -> Response:
+        # Fleet mode: the key's sandbox was deleted (through any process) while this request ran; as
+        # its keys are unknown from then on, so is this request's: a 401, with nothing written.
+        return render_error(
+            errors.Unauthorized("The API key's sandbox was deleted while this request ran; nothing of it was written")
         )
 
     @app.errorhandler(Exception)
