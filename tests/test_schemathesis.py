@@ -10,6 +10,7 @@ the world is put back to its seed after each one. The figures of the last run ar
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,6 +185,8 @@ def test_control_operation_conforms_to_the_spec(case: Any) -> None:
 def test_every_operation_was_exercised() -> None:
     if not RAN:
         pytest.skip("the conformance run was deselected")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # RAN is this process's: xdist spreads the cases over workers
+        pytest.skip("under pytest-xdist each worker ran only some operations; a serial run (CI) checks them all")
     in_spec = {result.ok().label for loaded in (schema, control_schema) for result in loaded.get_all_operations()}
     assert len(in_spec) == len(load_spec().operations)
     assert set(RAN) == in_spec
