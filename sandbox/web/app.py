@@ -141,15 +141,7 @@ def _init_errors(app: Flask) -> None:
         # Fleet mode: Redis is down, unreachable, or refused the write (out of memory). What a request
         # writes to records is one transaction: it was stored whole or not at all.
         log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
-        return render_error(
-            errors.ApiError(
-                f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]}); retry shortly",
-                status=503,
-                code="service_unavailable",
-                details={"request_id": request_id()},
-                headers={"Retry-After": "1"},
-            )
-        )
+        return _retry_shortly(f"The sandbox's store is unavailable ({type(error).__name__}: {str(error)[:200]})")
 
     @app.errorhandler(LockLost)
     @app.errorhandler(LockTimeout)
@@ -157,15 +149,8 @@ def _init_errors(app: Flask) -> None:
         # Fleet mode: the sandbox's lock was held past the wait, or expired before this request's
         # commit (a DELETE of the sandbox racing it, a stalled process): nothing of it was written.
         log.warning("store contended on %s %s: %s", request.method, request.path, error)
-        return render_error(
-            errors.ApiError(
-                f"The sandbox was busy with another request and nothing of this one was written "
-                f"({type(error).__name__}); retry shortly",
-                status=503,
-                code="service_unavailable",
-                details={"request_id": request_id()},
-                headers={"Retry-After": "1"},
-            )
+        return _retry_shortly(
+            f"The sandbox was busy with another request and nothing of this one was written ({type(error).__name__})"
         )
 
     @app.errorhandler(SandboxGone)
@@ -185,6 +170,19 @@ def _init_errors(app: Flask) -> None:
                 details={"request_id": request_id()},
             )
         )
+
+
+def _retry_shortly(why: str) -> Response:
+    """503 ``service_unavailable`` with ``Retry-After: 1``: a fleet's store failed this request for now."""
+    return render_error(
+        errors.ApiError(
+            f"{why}; retry shortly",
+            status=503,
+            code="service_unavailable",
+            details={"request_id": request_id()},
+            headers={"Retry-After": "1"},
+        )
+    )
 
 
 def _from_werkzeug(error: HTTPException) -> errors.ApiError:
