@@ -42,6 +42,7 @@ from ..base.redis_scripts import STORE_VERSION, preload
 from ..base.redis_state import RedisState, sandbox_prefix
 from ..base.redis_store import RedisOverlayStore
 from ..base.redis_transactions import RedisTransactions
+from ..base.settings import Settings
 from ..base.state import State
 from ..base.store import Store
 from ..services.webhooks.inflight import InFlight
@@ -82,10 +83,7 @@ return 0
 MAX_CONNECTIONS = 1000  # per process; Redis's own default limit is 10,000 clients
 
 
-STORE_TIMEOUT = 5.0  # seconds (the STORE_TIMEOUT setting's default)
-
-
-def connect(url: str, timeout: float = STORE_TIMEOUT) -> Any:
+def connect(url: str, timeout: float = Settings.STORE_TIMEOUT) -> Any:
     """A client for ``redis://`` / ``rediss://`` (one server) or ``redis-cluster://host:port`` (a Redis
     Cluster, found from that node). A command (or a connection) that takes more than ``timeout``
     seconds raises ``redis.TimeoutError``: a Redis that stops answering (stalled, or its host gone
@@ -108,7 +106,7 @@ class RedisBackend:
     name, shared = "redis", True
 
     def __init__(
-        self, url: str, *, reclaim_seconds: float = 30.0, timeout: float = STORE_TIMEOUT, client: Any = None
+        self, url: str, *, reclaim_seconds: float = 30.0, timeout: float = Settings.STORE_TIMEOUT, client: Any = None
     ) -> None:
         self.url = url
         self.client = client if client is not None else connect(url, timeout)

@@ -46,13 +46,13 @@ class Served:
     def __init__(self, store: str, workers: int, command: Callable[[int], list[str]] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        if command is None:
-            command = lambda port: [  # noqa: E731
-                *[str(CLI), "serve", "--port", str(port), "--store", store, "--workers", str(workers)]
-            ]
-        command = command(self.port)
+        argv = (
+            command(self.port)
+            if command is not None
+            else [str(CLI), "serve", "--port", str(self.port), "--store", store, "--workers", str(workers)]
+        )
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **LIFTED_LIMITS}
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, **LIFTED_LIMITS}
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -62,7 +62,7 @@ class Served:
             except httpx.HTTPError:
                 time.sleep(0.2)
         else:
-            raise SystemExit(f"{command} did not come up")
+            raise SystemExit(f"{argv} did not come up")
         keys = httpx.get(self.url + "/_sandbox/keys").json()["data"]
         self.key = next(k["token"] for k in keys[3:] if "write" in k["scopes"])
 
